@@ -1,0 +1,178 @@
+//! AWS client construction: one base config (default chain, `--profile`, `--region`,
+//! `--endpoint-url`), adaptive retries, timeouts, call metrics on every client, a client-side rate
+//! limit for Organizations, and per-account sessions through AssumeRole.
+pub mod credentials;
+pub mod errors;
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::identity::IdentityCache;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::Semaphore;
+
+pub use credentials::{AssumeRoleProvider, RoleSpec};
+pub use errors::{aws_err, AwsError};
+pub use metrics::{CallMetrics, OperationCounts};
+use metrics::MetricsInterceptor;
+
+/// Where the base credentials and endpoint come from (CLI flags; the environment fills the rest).
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Per-attempt timeout; slow answers beyond it are retried.
+    pub attempt_timeout: Option<Duration>,
+}
+
+/// Who the base credentials are.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+}
+
+/// The shared AWS context of a run: cheap to clone.
+#[derive(Clone)]
+pub struct Aws {
+    base: SdkConfig,
+    path_style: bool,
+    pub metrics: CallMetrics,
+    org_limiter: Arc<DefaultDirectRateLimiter>,
+    sts: aws_sdk_sts::Client,
+    orgs: aws_sdk_organizations::Client,
+    role: Option<RoleSpec>,
+    assume_permits: Arc<Semaphore>,
+    sessions: Arc<Mutex<HashMap<String, SdkConfig>>>,
+}
+
+pub const MAX_ATTEMPTS: u32 = 8;
+
+impl Aws {
+    /// Base config from the SDK default chain. `home_region` applies unless `--region` says otherwise.
+    pub async fn load(opts: &AwsOptions, home_region: &str, organizations_calls_per_second: u32) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(opts.region.clone().unwrap_or_else(|| home_region.to_string())))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS).with_initial_backoff(Duration::from_millis(200)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(opts.attempt_timeout.unwrap_or(Duration::from_secs(30)))
+                    .build(),
+            );
+        if let Some(p) = &opts.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let base = loader.load().await;
+        Self::from_config(base, organizations_calls_per_second)
+    }
+
+    pub fn from_config(base: SdkConfig, organizations_calls_per_second: u32) -> Aws {
+        let metrics = CallMetrics::default();
+        let path_style = base.endpoint_url().is_some();
+        let rate = NonZeroU32::new(organizations_calls_per_second.max(1)).expect("non-zero");
+        let sts = aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&base).interceptor(MetricsInterceptor(metrics.clone())).build());
+        let orgs = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&base).interceptor(MetricsInterceptor(metrics.clone())).build(),
+        );
+        Aws {
+            orgs,
+            base,
+            path_style,
+            metrics,
+            org_limiter: Arc::new(RateLimiter::direct(Quota::per_second(rate))),
+            sts,
+            role: None,
+            assume_permits: Arc::new(Semaphore::new(32)),
+            sessions: Arc::default(),
+        }
+    }
+
+    /// Configure the role assumed in member accounts, and how many AssumeRole calls may run at once.
+    pub fn with_role(mut self, role: RoleSpec, max_concurrent_assume: usize) -> Self {
+        self.role = Some(role);
+        self.assume_permits = Arc::new(Semaphore::new(max_concurrent_assume.max(1)));
+        self
+    }
+
+    pub fn region(&self) -> String {
+        self.base.region().map(|r| r.to_string()).unwrap_or_default()
+    }
+
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.base.endpoint_url()
+    }
+
+    /// Wait for the client-side Organizations rate limit; call before every Organizations request.
+    pub async fn organizations_permit(&self) {
+        self.org_limiter.until_ready().await;
+    }
+
+    pub fn organizations(&self) -> &aws_sdk_organizations::Client {
+        &self.orgs
+    }
+
+    pub fn sts(&self) -> &aws_sdk_sts::Client {
+        &self.sts
+    }
+
+    pub async fn caller_identity(&self) -> Result<CallerIdentity, AwsError> {
+        let out = self.sts.get_caller_identity().send().await.map_err(aws_err("STS.GetCallerIdentity"))?;
+        Ok(CallerIdentity { account: out.account.unwrap_or_default(), arn: out.arn.unwrap_or_default() })
+    }
+
+    /// The assume-role provider for one account (for access checks, which want the error itself).
+    pub fn role_provider(&self, account: &str) -> AssumeRoleProvider {
+        let role = self.role.clone().expect("Aws::with_role must be called before per-account access");
+        AssumeRoleProvider::new(self.sts.clone(), role, account.to_string(), self.assume_permits.clone())
+    }
+
+    /// An SDK config acting in `account` through the role, cached per account. Credentials are
+    /// fetched lazily on first use and refreshed by the identity cache before they expire.
+    pub fn session(&self, account: &str) -> SdkConfig {
+        let mut sessions = self.sessions.lock().expect("sessions lock");
+        sessions
+            .entry(account.to_string())
+            .or_insert_with(|| {
+                self.base
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(self.role_provider(account)))
+                    .identity_cache(IdentityCache::lazy().buffer_time(credentials::REFRESH_BEFORE_EXPIRY).build())
+                    .build()
+            })
+            .clone()
+    }
+
+    /// The base config itself, for the account the base credentials belong to.
+    pub fn base(&self) -> &SdkConfig {
+        &self.base
+    }
+
+    pub fn s3(&self, conf: &SdkConfig) -> aws_sdk_s3::Client {
+        let b = aws_sdk_s3::config::Builder::from(conf).force_path_style(self.path_style).interceptor(MetricsInterceptor(self.metrics.clone()));
+        aws_sdk_s3::Client::from_conf(b.build())
+    }
+
+    pub fn kms(&self, conf: &SdkConfig) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(conf).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+    }
+
+    pub fn cloudtrail(&self, conf: &SdkConfig) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::from_conf(aws_sdk_cloudtrail::config::Builder::from(conf).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+    }
+
+    pub fn sts_in(&self, conf: &SdkConfig) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(conf).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+    }
+}

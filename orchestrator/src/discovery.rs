@@ -1,0 +1,181 @@
+//! Organization → Inventory. The OU tree is walked top-down and concurrently
+//! (ListOrganizationalUnitsForParent + ListAccountsForParent), so the number of Organizations calls
+//! grows with OUs and pages, never with accounts; tags cost one call per account and are fetched
+//! only when asked for. Every call waits for the client-side rate limit first.
+use std::collections::BTreeMap;
+
+use aws_sdk_organizations::types::AccountStatus;
+use futures::stream::{FuturesUnordered, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{aws_err, Aws, AwsError};
+
+/// How many OUs are listed at once; the rate limiter bounds the call rate on top of this.
+const OU_CONCURRENCY: usize = 8;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub status: String,
+    /// `Root/Workloads/Prod`
+    pub ou_path: String,
+    pub ou_id: String,
+    /// Every OU id from the root down to the account's OU, so `ou-` selectors match nested accounts.
+    pub ou_ids: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SkippedAccount {
+    pub account: Account,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrganizationInfo {
+    pub id: String,
+    pub management_account: String,
+    pub root_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrganizationalUnit {
+    pub id: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Inventory {
+    pub organization: OrganizationInfo,
+    /// Active accounts, sorted by id.
+    pub accounts: Vec<Account>,
+    /// Suspended or closing accounts, with why they are left alone.
+    pub skipped: Vec<SkippedAccount>,
+    pub ous: Vec<OrganizationalUnit>,
+    pub tags_fetched: bool,
+}
+
+impl Inventory {
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.binary_search_by(|a| a.id.as_str().cmp(id)).ok().map(|i| &self.accounts[i])
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+    #[error("the caller is not in an AWS Organization (Organizations.DescribeOrganization: {0})")]
+    NoOrganization(AwsError),
+}
+
+pub struct DiscoverOptions {
+    pub with_tags: bool,
+}
+
+pub async fn discover(aws: &Aws, opts: &DiscoverOptions) -> Result<Inventory, DiscoveryError> {
+    let org = aws.organizations();
+    aws.organizations_permit().await;
+    let described = org.describe_organization().send().await.map_err(|e| {
+        let e = AwsError::from_sdk("Organizations.DescribeOrganization", &e);
+        if e.is_code("AWSOrganizationsNotInUseException") { DiscoveryError::NoOrganization(e) } else { DiscoveryError::Aws(e) }
+    })?;
+    let o = described.organization.unwrap_or_else(|| aws_sdk_organizations::types::Organization::builder().build());
+    aws.organizations_permit().await;
+    let roots = org.list_roots().send().await.map_err(aws_err("Organizations.ListRoots"))?;
+    let root = roots.roots.unwrap_or_default().into_iter().next().and_then(|r| r.id).unwrap_or_default();
+    let info = OrganizationInfo { id: o.id.unwrap_or_default(), management_account: o.master_account_id.unwrap_or_default(), root_id: root.clone() };
+
+    let mut ous = vec![OrganizationalUnit { id: root.clone(), path: "Root".into() }];
+    let mut accounts = Vec::new();
+    let mut pending = FuturesUnordered::new();
+    let mut queue = vec![(root, "Root".to_string(), Vec::<String>::new())];
+    // Breadth-first with bounded concurrency: each finished OU listing enqueues its children.
+    while !queue.is_empty() || !pending.is_empty() {
+        while pending.len() < OU_CONCURRENCY {
+            let Some((id, path, ancestors)) = queue.pop() else { break };
+            pending.push(list_ou(aws, id, path, ancestors));
+        }
+        if let Some(listed) = pending.next().await {
+            let listed: OuListing = listed?;
+            for (id, name) in listed.children {
+                let path = format!("{}/{name}", listed.path);
+                ous.push(OrganizationalUnit { id: id.clone(), path: path.clone() });
+                queue.push((id, path, listed.ancestors.clone()));
+            }
+            accounts.extend(listed.accounts);
+        }
+    }
+
+    if opts.with_tags {
+        let tagged: Vec<(usize, BTreeMap<String, String>)> = futures::stream::iter(accounts.iter().enumerate())
+            .map(|(i, a)| async move { list_tags(aws, &a.id).await.map(|t| (i, t)) })
+            .buffer_unordered(OU_CONCURRENCY)
+            .try_collect()
+            .await?;
+        for (i, tags) in tagged {
+            accounts[i].tags = tags;
+        }
+    }
+
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    ous.sort_by(|a, b| a.path.cmp(&b.path));
+    let (active, inactive): (Vec<Account>, Vec<Account>) = accounts.into_iter().partition(|a| a.status == "ACTIVE");
+    let skipped = inactive.into_iter().map(|a| SkippedAccount { reason: format!("account status is {}", a.status), account: a }).collect();
+    Ok(Inventory { organization: info, accounts: active, skipped, ous, tags_fetched: opts.with_tags })
+}
+
+struct OuListing {
+    path: String,
+    ancestors: Vec<String>,
+    children: Vec<(String, String)>,
+    accounts: Vec<Account>,
+}
+
+async fn list_ou(aws: &Aws, id: String, path: String, mut ancestors: Vec<String>) -> Result<OuListing, AwsError> {
+    let org = aws.organizations();
+    ancestors.push(id.clone());
+    let mut children = Vec::new();
+    let mut pages = org.list_organizational_units_for_parent().parent_id(&id).into_paginator().send();
+    loop {
+        aws.organizations_permit().await;
+        let Some(page) = pages.next().await else { break };
+        let page = page.map_err(aws_err("Organizations.ListOrganizationalUnitsForParent"))?;
+        children.extend(page.organizational_units.unwrap_or_default().into_iter().map(|ou| (ou.id.unwrap_or_default(), ou.name.unwrap_or_default())));
+    }
+    let mut accounts = Vec::new();
+    let mut pages = org.list_accounts_for_parent().parent_id(&id).into_paginator().send();
+    loop {
+        aws.organizations_permit().await;
+        let Some(page) = pages.next().await else { break };
+        let page = page.map_err(aws_err("Organizations.ListAccountsForParent"))?;
+        for a in page.accounts.unwrap_or_default() {
+            accounts.push(Account {
+                id: a.id.unwrap_or_default(),
+                name: a.name.unwrap_or_default(),
+                email: a.email.unwrap_or_default(),
+                status: a.status.as_ref().map_or("UNKNOWN", AccountStatus::as_str).to_string(),
+                ou_path: path.clone(),
+                ou_id: id.clone(),
+                ou_ids: ancestors.clone(),
+                tags: BTreeMap::new(),
+            });
+        }
+    }
+    Ok(OuListing { path, ancestors, children, accounts })
+}
+
+async fn list_tags(aws: &Aws, account: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    let org = aws.organizations();
+    let mut tags = BTreeMap::new();
+    let mut pages = org.list_tags_for_resource().resource_id(account).into_paginator().send();
+    loop {
+        aws.organizations_permit().await;
+        let Some(page) = pages.next().await else { break };
+        let page = page.map_err(aws_err("Organizations.ListTagsForResource"))?;
+        tags.extend(page.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)));
+    }
+    Ok(tags)
+}

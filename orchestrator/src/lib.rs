@@ -1,0 +1,8 @@
+//! orgtrail: roll out AWS CloudTrail across an AWS Organization in safe, resumable waves.
+//!
+//! Data flows one way: config → inventory → plan → executor → steps → state → report.
+pub mod access;
+pub mod aws;
+pub mod config;
+pub mod discovery;
+pub mod report;

@@ -1,0 +1,209 @@
+//! The `orgtrail` binary: clap flags, one small function per subcommand, exit codes.
+//! Everything that does work lives in the library.
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use orgtrail::access::{check_access, AccessOutcome};
+use orgtrail::aws::{Aws, AwsOptions, RoleSpec};
+use orgtrail::config::{self, Config, ConfigError};
+use orgtrail::discovery::{discover, DiscoverOptions};
+use orgtrail::report::{self, table::Table};
+
+/// Exit codes (docs/operations.md): 0 converged, 1 failures recorded, 2 bad input, 3 needs manual action.
+mod exit {
+    pub const FAILURES: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+}
+
+#[derive(Parser)]
+#[command(name = "orgtrail", version, about = "Roll out AWS CloudTrail across an AWS Organization in safe, resumable waves")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// The rollout config.
+    #[arg(short, long, global = true, env = "ORGTRAIL_CONFIG", default_value = "orgtrail.toml")]
+    config: PathBuf,
+    /// AWS shared-config profile for the base credentials.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    profile: Option<String>,
+    /// Region for API calls (default: the config's home_region, else the SDK's region chain).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator); S3 then uses path-style addressing.
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Machine-readable JSON on stdout (no progress bars, no tables).
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log output on stderr (-v info, -vv debug). Credentials are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a commented example config.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the organization's accounts with OU path, status and tags.
+    Accounts {
+        /// Assume the role in every account and report ok / access denied / other.
+        #[arg(long)]
+        check_access: bool,
+        /// Skip ListTagsForResource (one Organizations call per account).
+        #[arg(long)]
+        no_tags: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code_of(&err))
+        }
+    }
+}
+
+fn exit_code_of(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|e| e.is::<ConfigError>() || e.is::<BadInput>()) {
+        exit::BAD_INPUT
+    } else {
+        exit::FAILURES
+    }
+}
+
+/// An error in what the operator gave us (flags, files), as opposed to a failure in AWS.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadInput(String);
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,orgtrail=info",
+        _ => "info,orgtrail=debug,aws_config=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORGTRAIL_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+async fn run(cli: Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Init { force } => init(&cli.global.config, *force),
+        Command::Accounts { check_access, no_tags } => accounts(&cli.global, *check_access, !*no_tags).await,
+    }
+}
+
+fn init(path: &Path, force: bool) -> Result<u8> {
+    if path.exists() && !force {
+        return Err(BadInput(format!("{} already exists; pass --force to overwrite it", path.display())).into());
+    }
+    std::fs::write(path, config::EXAMPLE).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("wrote {}: edit the accounts, bucket and waves, then run `orgtrail plan`", path.display());
+    Ok(0)
+}
+
+/// The config, if the file exists. Commands that can run without one (accounts) pass `required = false`.
+fn load_config(global: &Global, required: bool) -> Result<Option<Config>> {
+    let explicit = std::env::args_os().any(|a| a == "-c" || a == "--config" || a.to_string_lossy().starts_with("--config="))
+        || std::env::var_os("ORGTRAIL_CONFIG").is_some();
+    if !global.config.exists() && !required && !explicit {
+        return Ok(None);
+    }
+    Ok(Some(config::load(&global.config)?))
+}
+
+async fn connect(global: &Global, config: Option<&Config>) -> Aws {
+    let opts = AwsOptions { profile: global.profile.clone(), region: global.region.clone(), endpoint_url: global.endpoint_url.clone(), attempt_timeout: None };
+    let home = config.map_or_else(|| std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()), |c| c.organization.home_region.clone());
+    let rate = config.map_or(10, |c| c.access.organizations_calls_per_second);
+    Aws::load(&opts, &home, rate).await
+}
+
+fn role_spec(config: Option<&Config>, session: &str) -> (RoleSpec, usize) {
+    let access = config.map(|c| c.access.clone());
+    let spec = RoleSpec {
+        partition: config.map_or("aws".into(), |c| c.organization.partition.clone()),
+        role_name: access.as_ref().map_or(config::DEFAULT_ROLE_NAME.into(), |a| a.role_name.clone()),
+        external_id: access.as_ref().and_then(|a| a.external_id.clone()),
+        session_name: session.into(),
+        duration_seconds: access.as_ref().map_or(3600, |a| a.session_duration_seconds),
+    };
+    (spec, access.map_or(32, |a| a.max_concurrency))
+}
+
+async fn accounts(global: &Global, check: bool, with_tags: bool) -> Result<u8> {
+    let config = load_config(global, false)?;
+    let (spec, concurrency) = role_spec(config.as_ref(), "orgtrail-accounts");
+    let aws = connect(global, config.as_ref()).await.with_role(spec, concurrency);
+    let started = std::time::Instant::now();
+    let inventory = discover(&aws, &DiscoverOptions { with_tags }).await.context("discovering the organization")?;
+    let discovery_calls = aws.metrics.total();
+    let access = if check {
+        let caller = aws.caller_identity().await.context("reading the caller identity (STS.GetCallerIdentity)")?;
+        Some(check_access(&aws, &inventory.accounts, &caller.account, concurrency).await)
+    } else {
+        None
+    };
+    let failures = access.as_ref().map_or(0, |a| a.iter().filter(|r| r.outcome != AccessOutcome::Ok).count());
+    if global.json {
+        report::print_json(&serde_json::json!({
+            "organization": inventory.organization,
+            "accounts": inventory.accounts,
+            "skipped": inventory.skipped,
+            "ous": inventory.ous,
+            "access": access,
+            "api_calls": { "discovery": discovery_calls, "by_operation": aws.metrics.snapshot() },
+            "elapsed_seconds": started.elapsed().as_secs_f64(),
+        }))?;
+    } else {
+        let mut t = Table::new(["ACCOUNT", "NAME", "OU PATH", "STATUS", "TAGS", "ACCESS"]);
+        let access_of = |id: &str| access.as_ref().and_then(|a| a.iter().find(|r| r.account == id));
+        for a in &inventory.accounts {
+            let tags = a.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+            let acc = access_of(&a.id).map_or(String::new(), |r| match r.outcome {
+                AccessOutcome::Ok => "ok".into(),
+                AccessOutcome::AccessDenied => format!("access denied ({})", r.error_code.as_deref().unwrap_or("?")),
+                AccessOutcome::Other => format!("error ({}): {}", r.error_code.as_deref().unwrap_or("?"), r.message.as_deref().unwrap_or("")),
+            });
+            t.row([a.id.clone(), a.name.clone(), a.ou_path.clone(), a.status.clone(), tags, acc]);
+        }
+        print!("{}", t.render());
+        for s in &inventory.skipped {
+            println!("skipped {} ({}): {}", s.account.id, s.account.name, s.reason);
+        }
+        eprintln!(
+            "{} active accounts, {} skipped, {} OUs in {} ({} Organizations calls) in {:.1}s",
+            inventory.accounts.len(),
+            inventory.skipped.len(),
+            inventory.ous.len(),
+            inventory.organization.id,
+            discovery_calls.calls,
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(a) = &access {
+            eprintln!("access: {} ok, {} failed", a.len() - failures, failures);
+        }
+    }
+    if failures > 0 {
+        return Ok(exit::FAILURES);
+    }
+    Ok(0)
+}
+

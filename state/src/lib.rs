@@ -1,0 +1,1 @@
+//! Rollout state (in progress).

@@ -1,0 +1,7 @@
+//! The local AWS sandbox for orgtrail's tests and demo: the moto server launcher and the
+//! organization seeder. One launcher serves both the `sandbox` command and the test harness.
+pub mod emulator;
+pub mod seed;
+
+pub use emulator::Emulator;
+pub use seed::{sandbox_config, sdk_config, seed, SeededOrg};

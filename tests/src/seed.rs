@@ -1,0 +1,149 @@
+//! Seeds a sandbox organization in the emulator: management account, a `Security` OU with the
+//! log-archive account, nested workload OUs and N tagged member accounts.
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_organizations::types::{OrganizationFeatureSet, Tag};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::Serialize;
+
+/// Where member accounts go, round-robin, with the `env` tag each gets.
+pub const MEMBER_OUS: &[(&str, &str)] = &[("Root/Workloads/Prod", "prod"), ("Root/Workloads/Dev", "dev"), ("Root/Sandbox", "sandbox"), ("Root/Workloads/Dev/Experiments", "dev")];
+const OUS: &[&str] = &["Root/Security", "Root/Workloads", "Root/Workloads/Prod", "Root/Workloads/Dev", "Root/Workloads/Dev/Experiments", "Root/Sandbox"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeededAccount {
+    pub id: String,
+    pub name: String,
+    pub ou_path: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeededOrg {
+    pub org_id: String,
+    pub management_account: String,
+    pub log_archive_account: String,
+    pub ous: BTreeMap<String, String>,
+    /// Member accounts (the log-archive account excluded), in creation order.
+    pub members: Vec<SeededAccount>,
+}
+
+/// The management account's SDK config against the emulator.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "sandbox");
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .load()
+        .await
+}
+
+pub async fn seed(conf: &SdkConfig, members: usize) -> Result<SeededOrg> {
+    let org = aws_sdk_organizations::Client::new(conf);
+    let created = org.create_organization().feature_set(OrganizationFeatureSet::All).send().await.context("CreateOrganization")?;
+    let o = created.organization.context("no organization")?;
+    let root = org.list_roots().send().await?.roots.unwrap_or_default().remove(0).id.unwrap_or_default();
+    let mut ous = BTreeMap::from([("Root".to_string(), root)]);
+    for path in OUS {
+        let (parent, name) = path.rsplit_once('/').expect("paths have a parent");
+        let out = org.create_organizational_unit().parent_id(&ous[parent]).name(name).send().await.with_context(|| format!("CreateOrganizationalUnit {path}"))?;
+        ous.insert(path.to_string(), out.organizational_unit.and_then(|u| u.id).unwrap_or_default());
+    }
+    let log_archive = create_account(&org, &ous, "log-archive", "Root/Security", BTreeMap::from([("role".into(), "log-archive".into())])).await?;
+    let specs: Vec<(String, &str, BTreeMap<String, String>)> = (0..members)
+        .map(|i| {
+            let (ou, env) = MEMBER_OUS[i % MEMBER_OUS.len()];
+            let tags = BTreeMap::from([("env".to_string(), env.to_string()), ("team".to_string(), format!("team-{}", i % 5))]);
+            (format!("member-{:05}", i + 1), ou, tags)
+        })
+        .collect();
+    let members = stream::iter(specs)
+        .map(|(name, ou, tags)| {
+            let (org, ous) = (&org, &ous);
+            async move { create_account(org, ous, &name, ou, tags).await }
+        })
+        .buffered(16)
+        .try_collect()
+        .await?;
+    Ok(SeededOrg {
+        org_id: o.id.unwrap_or_default(),
+        management_account: o.master_account_id.unwrap_or_default(),
+        log_archive_account: log_archive.id,
+        ous,
+        members,
+    })
+}
+
+async fn create_account(org: &aws_sdk_organizations::Client, ous: &BTreeMap<String, String>, name: &str, ou: &str, tags: BTreeMap<String, String>) -> Result<SeededAccount> {
+    let tag_list: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("key and value set")).collect();
+    let out = org
+        .create_account()
+        .account_name(name)
+        .email(format!("{name}@sandbox.example"))
+        .set_tags(Some(tag_list))
+        .send()
+        .await
+        .with_context(|| format!("CreateAccount {name}"))?;
+    // The emulator creates accounts at once; real AWS would need DescribeCreateAccountStatus polling.
+    let id = out.create_account_status.and_then(|s| s.account_id).context("CreateAccount returned no account id")?;
+    org.move_account().account_id(&id).source_parent_id(&ous["Root"]).destination_parent_id(&ous[ou]).send().await.with_context(|| format!("MoveAccount {name} to {ou}"))?;
+    Ok(SeededAccount { id, name: name.to_string(), ou_path: ou.to_string(), tags })
+}
+
+/// Close (suspend) an account, as an operator would with CloseAccount.
+pub async fn suspend(conf: &SdkConfig, account: &str) -> Result<()> {
+    aws_sdk_organizations::Client::new(conf).close_account().account_id(account).send().await.with_context(|| format!("CloseAccount {account}"))?;
+    Ok(())
+}
+
+/// A valid orgtrail.toml for a seeded organization: three waves (a canary, the sandbox OU, the rest).
+pub fn sandbox_config(org: &SeededOrg) -> String {
+    let canary = org.members.first().map(|m| m.id.clone()).unwrap_or_default();
+    format!(
+        r#"# Generated by `sandbox` for the local emulator organization {org_id}.
+[organization]
+home_region = "us-east-1"
+id = "{org_id}"
+
+[access]
+max_concurrency = 32
+
+[log_archive]
+account = "{la}"
+bucket = "orgtrail-logs-{la}"
+prefix = "org"
+admin_roles = ["arn:aws:iam::{la}:role/OrganizationAccountAccessRole", "arn:aws:iam::{mgmt}:role/*"]
+reader_roles = ["arn:aws:iam::{la}:role/LogReader"]
+mfa_delete = true
+
+[log_archive.tags]
+owner = "platform"
+
+[trail]
+name = "orgtrail"
+
+[[wave]]
+name = "canary"
+accounts = ["{canary}"]
+failure_tolerance = 0
+
+[[wave]]
+name = "sandbox"
+ous = ["Root/Sandbox"]
+max_concurrency = 16
+failure_tolerance = "5%"
+
+[[wave]]
+name = "rest"
+remaining = true
+max_concurrency = 32
+failure_tolerance = "5%"
+"#,
+        org_id = org.org_id,
+        la = org.log_archive_account,
+        mgmt = org.management_account,
+    )
+}
