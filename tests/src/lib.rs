@@ -5,3 +5,5 @@ pub mod seed;
 
 pub use emulator::Emulator;
 pub use seed::{sandbox_config, sdk_config, seed, SeededOrg};
+pub mod harness;
+pub use harness::Sandbox;

@@ -81,7 +81,8 @@ impl Intercept for MetricsInterceptor {
         "orgtrail-call-metrics"
     }
 
-    fn read_before_execution(&self, _: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    // Not read_before_execution: the operation's Metadata is not in the config bag yet at that point.
+    fn read_before_serialization(&self, _: &BeforeSerializationInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
         self.0.bump(cfg, |c| c.calls += 1);
         Ok(())
     }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests and the end-to-end tests against the local AWS emulator.
+# Installs the emulator into ./.venv on first use; needs only Rust and Python 3.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+./scripts/bootstrap-emulator.sh
+# Two cores: two test threads per binary, and at most two emulators at once across binaries.
+export ORGTRAIL_TEST_EMULATORS="${ORGTRAIL_TEST_EMULATORS:-2}"
+cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}" "$@"

@@ -1,0 +1,60 @@
+//! What every end-to-end test starts from: an emulator with a seeded organization, and the
+//! `orgtrail` binary to run against it.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::Result;
+use aws_config::SdkConfig;
+
+use crate::{sdk_config, seed, Emulator, SeededOrg};
+
+pub struct Sandbox {
+    pub emulator: Emulator,
+    pub conf: SdkConfig,
+    pub org: SeededOrg,
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A fresh emulator with an organization of `members` member accounts and a generated config.
+    pub async fn new(members: usize) -> Result<Sandbox> {
+        let emulator = Emulator::start()?;
+        let conf = sdk_config(&emulator.endpoint()).await;
+        let org = seed(&conf, members).await?;
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("orgtrail.toml"), crate::sandbox_config(&org))?;
+        Ok(Sandbox { emulator, conf, org, dir })
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("orgtrail.toml")
+    }
+
+    /// `orgtrail ARGS` with the emulator's environment, in the sandbox's directory.
+    pub fn orgtrail(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running orgtrail")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(orgtrail_bin());
+        cmd.args(args).current_dir(self.dir.path()).envs(self.emulator.env()).env_remove("AWS_PROFILE").env_remove("ORGTRAIL_CONFIG");
+        cmd
+    }
+}
+
+/// The `orgtrail` binary cargo built next to this test binary (target/debug/orgtrail).
+pub fn orgtrail_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target/debug/deps/..");
+    let bin = dir.join("orgtrail");
+    assert!(bin.exists(), "{} not built: run the tests with `cargo test --workspace`", bin.display());
+    bin
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
