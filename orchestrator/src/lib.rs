@@ -5,4 +5,7 @@ pub mod access;
 pub mod aws;
 pub mod config;
 pub mod discovery;
+pub mod plan;
+pub mod policy;
 pub mod report;
+pub mod steps;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("config file {path} is not valid UTF-8 (byte {offset}); save it as UTF-8")]
-    NotUtf8 { path: PathBuf, offset: usize },
+    #[error("{}:{line}:{column}: config file is not valid UTF-8 (byte offset {offset}); save it as UTF-8", path.display())]
+    NotUtf8 { path: PathBuf, line: usize, column: usize, offset: usize },
     #[error("config file {path} is {size} bytes; the limit is {limit} bytes (is this the right file?)")]
     TooLarge { path: PathBuf, size: u64, limit: u64 },
     #[error("{0}")]

@@ -24,7 +24,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         return Err(ConfigError::TooLarge { path: path.to_path_buf(), size: meta.len(), limit: MAX_CONFIG_BYTES });
     }
     let bytes = std::fs::read(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    let source = String::from_utf8(bytes).map_err(|e| ConfigError::NotUtf8 { path: path.to_path_buf(), offset: e.utf8_error().valid_up_to() })?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
+        let (line, column) = error::line_column(valid, offset);
+        ConfigError::NotUtf8 { path: path.to_path_buf(), line, column, offset }
+    })?;
     parse(path, &source)
 }
 

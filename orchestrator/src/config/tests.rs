@@ -9,6 +9,7 @@ home_region = "eu-west-1"
 [log_archive]
 account = "222222222222"
 bucket = "org-logs-222222222222"
+admin_roles = ["arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"]
 mfa_delete = true
 
 [trail]
@@ -47,7 +48,7 @@ fn good_config_resolves_defaults() {
     assert_eq!(c.log_archive.access_log_bucket, "org-logs-222222222222-access-logs");
     assert_eq!(c.trail.mode, TrailMode::Organization);
     assert_eq!(c.waves.len(), 2);
-    assert_eq!(c.waves[0].line, 15);
+    assert_eq!(c.waves[0].line, 14);
     assert!(c.waves[1].remaining);
 }
 
@@ -60,12 +61,12 @@ fn example_config_is_valid() {
 
 #[test]
 fn unknown_key() {
-    bad("mfa_delete = true", "mfa_delete = true\nmfa_dlete = false", 9, 1, "unknown field `mfa_dlete`");
+    bad("mfa_delete = true", "mfa_delete = true\nmfa_dlete = false", 10, 1, "unknown field `mfa_dlete`");
 }
 
 #[test]
 fn wrong_type() {
-    bad("mfa_delete = true", "mfa_delete = \"yes\"", 8, 14, "invalid type");
+    bad("mfa_delete = true", "mfa_delete = \"yes\"", 9, 14, "invalid type");
 }
 
 #[test]
@@ -75,7 +76,7 @@ fn account_id_too_short() {
 
 #[test]
 fn account_id_as_number() {
-    bad("accounts = [\"333333333333\"]", "accounts = [333333333333]", 17, 13, "invalid type");
+    bad("accounts = [\"333333333333\"]", "accounts = [333333333333]", 16, 13, "invalid type");
 }
 
 #[test]
@@ -95,7 +96,7 @@ fn bucket_name_uppercase() {
 
 #[test]
 fn role_name_invalid() {
-    bad("[trail]", "[access]\nrole_name = \"has space\"\n\n[trail]", 11, 13, "not a valid IAM role name");
+    bad("[trail]", "[access]\nrole_name = \"has space\"\n\n[trail]", 12, 13, "not a valid IAM role name");
 }
 
 #[test]
@@ -107,7 +108,7 @@ fn missing_required_table() {
 
 #[test]
 fn duplicate_wave_name() {
-    bad("name = \"rest\"", "name = \"canary\"", 20, 8, "used twice");
+    bad("name = \"rest\"", "name = \"canary\"", 19, 8, "used twice");
 }
 
 #[test]
@@ -115,17 +116,17 @@ fn two_remaining_waves() {
     let text = format!("{GOOD}\n[[wave]]\nname = \"more\"\nremaining = true\n");
     let err = load_str(&text).unwrap_err();
     assert!(err.to_string().contains("already takes the remaining accounts"), "{err}");
-    assert_eq!(err.line(), Some(25));
+    assert_eq!(err.line(), Some(23));
 }
 
 #[test]
 fn empty_wave() {
-    bad("accounts = [\"333333333333\"]", "", 16, 8, "selects nothing");
+    bad("accounts = [\"333333333333\"]", "", 15, 8, "selects nothing");
 }
 
 #[test]
 fn bad_percentage() {
-    bad("remaining = true", "remaining = true\nmax_concurrency = \"150%\"", 22, 19, "percentage");
+    bad("remaining = true", "remaining = true\nmax_concurrency = \"150%\"", 21, 19, "percentage");
 }
 
 #[test]
@@ -157,7 +158,7 @@ fn non_utf8_and_huge_files_are_refused_with_the_file_named() {
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, b"[organization]\nhome_region = \"\xff\"\n").unwrap();
     let e = load(&p).unwrap_err().to_string();
-    assert!(e.contains("bad.toml") && e.contains("not valid UTF-8 (byte 29)"), "{e}");
+    assert!(e.contains("bad.toml:2:16: config file is not valid UTF-8 (byte offset 30)"), "{e}");
     std::fs::write(&p, vec![b'#'; (MAX_CONFIG_BYTES + 1) as usize]).unwrap();
     assert!(load(&p).unwrap_err().to_string().contains("the limit is"));
 }
@@ -168,4 +169,9 @@ fn fingerprint_changes_with_config_but_not_external_id() {
     let b = load_str(&GOOD.replace("org-trail", "other-trail")).unwrap();
     assert_ne!(fingerprint(&a), fingerprint(&b));
     assert_eq!(fingerprint(&a), fingerprint(&load_str(GOOD).unwrap()));
+}
+
+#[test]
+fn admin_roles_are_required() {
+    bad("admin_roles = [\"arn:aws:iam::222222222222:role/OrganizationAccountAccessRole\"]\n", "", 6, 11, "admin_roles must list at least one role");
 }

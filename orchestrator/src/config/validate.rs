@@ -109,6 +109,13 @@ impl Checker<'_> {
             return Err(self.err(span, "log_archive.access_log_bucket must differ from log_archive.bucket (S3 must not log a bucket into itself)"));
         }
         let role_arns = |list: &[S<String>]| list.iter().map(|r| self.check(r, |s| rules::role_arn(s, partition))).collect::<R<Vec<_>>>();
+        if raw.admin_roles.is_empty() {
+            return Err(self.err(
+                raw.account.span(),
+                "log_archive.admin_roles must list at least one role ARN: the bucket policy denies policy, versioning and \
+                 lifecycle changes to everyone else, and the role orgtrail runs as must be among them or it locks itself out",
+            ));
+        }
         let mfa_delete = raw.mfa_delete.as_ref().is_none_or(|m| *m.get_ref());
         let object_lock = raw.object_lock.as_ref().map(|o| self.object_lock(o)).transpose()?;
         let lifecycle = match &raw.lifecycle {

@@ -1,0 +1,304 @@
+//! Runs a plan: the central steps (log-archive account, then management account), then the
+//! member waves in order. Every step result is recorded in the state store before the target's
+//! next step starts; on resume, done steps are skipped and everything else is re-run (each step is
+//! idempotent: it reads, compares and converges). The executor never prints: it reports to a `Sink`.
+pub mod waves;
+
+use orgtrail_state::{StepStatus, Store};
+use serde::Serialize;
+
+use crate::config::{LegacyTrails, TrailMode};
+use crate::plan::{Plan, PlannedWave};
+use crate::steps::{self, Ctx, StepError, StepResult};
+pub use waves::{run_wave, AccountOutcome, Cancel, WaveResult};
+
+/// Where the central steps are recorded: a pseudo-wave before the member waves.
+pub const CENTRAL_WAVE: &str = "central";
+
+/// Central steps, in order. Each names the account it acts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CentralStep {
+    KmsKey,
+    AccessLogBucket,
+    LogBucket,
+    TrustedAccess,
+    OrgTrail,
+    EnforceEncryption,
+    MfaDelete,
+}
+
+impl CentralStep {
+    pub fn name(self) -> &'static str {
+        match self {
+            CentralStep::KmsKey => "kms-key",
+            CentralStep::AccessLogBucket => "access-log-bucket",
+            CentralStep::LogBucket => "log-bucket",
+            CentralStep::TrustedAccess => "trusted-access",
+            CentralStep::OrgTrail => "org-trail",
+            CentralStep::EnforceEncryption => "enforce-encryption",
+            CentralStep::MfaDelete => "mfa-delete",
+        }
+    }
+
+    /// The steps this config needs, in order: key and buckets first (the trail writes to them),
+    /// the trail, then the encryption-enforcing policy (only once the trail writes), then MFA Delete.
+    pub fn all(ctx: &Ctx<'_>) -> Vec<CentralStep> {
+        let mut v = vec![CentralStep::KmsKey];
+        if ctx.config.log_archive.access_logging {
+            v.push(CentralStep::AccessLogBucket);
+        }
+        v.push(CentralStep::LogBucket);
+        if ctx.config.trail.mode == TrailMode::Organization {
+            v.extend([CentralStep::TrustedAccess, CentralStep::OrgTrail]);
+        }
+        v.push(CentralStep::EnforceEncryption);
+        if ctx.config.log_archive.mfa_delete {
+            v.push(CentralStep::MfaDelete);
+        }
+        v
+    }
+
+    pub fn target(self, ctx: &Ctx<'_>) -> String {
+        match self {
+            CentralStep::TrustedAccess | CentralStep::OrgTrail => ctx.management_account().to_string(),
+            _ => ctx.config.log_archive.account.clone(),
+        }
+    }
+
+    pub async fn run(self, ctx: &Ctx<'_>) -> StepResult {
+        match self {
+            CentralStep::KmsKey => steps::kms_key::converge(ctx).await,
+            CentralStep::AccessLogBucket => steps::log_bucket::converge_access_log_bucket(ctx).await,
+            CentralStep::LogBucket => steps::log_bucket::converge_log_bucket(ctx).await,
+            CentralStep::TrustedAccess => steps::trusted_access::converge(ctx).await,
+            CentralStep::OrgTrail => steps::org_trail::converge(ctx).await,
+            CentralStep::EnforceEncryption => steps::log_bucket::enforce_encryption(ctx).await,
+            CentralStep::MfaDelete => steps::mfa_delete::verify(ctx).await,
+        }
+    }
+}
+
+/// Member steps, in order, per account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStep {
+    AssumeRole,
+    MemberChecks,
+    AccountTrail,
+    LegacyTrails,
+    DeliveryCheck,
+}
+
+impl MemberStep {
+    pub fn name(self) -> &'static str {
+        match self {
+            MemberStep::AssumeRole => "assume-role",
+            MemberStep::MemberChecks => "member-checks",
+            MemberStep::AccountTrail => "account-trail",
+            MemberStep::LegacyTrails => "legacy-trails",
+            MemberStep::DeliveryCheck => "delivery-check",
+        }
+    }
+
+    pub fn all(ctx: &Ctx<'_>) -> Vec<MemberStep> {
+        let mut v = vec![MemberStep::AssumeRole];
+        match ctx.config.trail.mode {
+            TrailMode::Organization => v.push(MemberStep::MemberChecks),
+            TrailMode::Account => v.push(MemberStep::AccountTrail),
+        }
+        if ctx.config.trail.legacy_trails != LegacyTrails::Keep {
+            v.push(MemberStep::LegacyTrails);
+        }
+        if ctx.config.trail.delivery_check {
+            v.push(MemberStep::DeliveryCheck);
+        }
+        v
+    }
+
+    pub async fn run(self, ctx: &Ctx<'_>, account: &str) -> StepResult {
+        match self {
+            MemberStep::AssumeRole => assume_role(ctx, account).await,
+            MemberStep::MemberChecks => steps::member_checks::check_member(ctx, account).await,
+            MemberStep::AccountTrail => steps::account_trail::converge(ctx, account).await,
+            MemberStep::LegacyTrails => steps::member_checks::legacy_trails(ctx, account).await,
+            MemberStep::DeliveryCheck => steps::member_checks::delivery_check(ctx, account).await,
+        }
+    }
+}
+
+/// The credentials check that opens every account's pipeline: a refused role stops the account
+/// here, with the AWS error code, before any other call.
+async fn assume_role(ctx: &Ctx<'_>, account: &str) -> StepResult {
+    ctx.aws.role_provider(account).assume().await.map_err(StepError::aws(account, format!("role {}", ctx.config.access.role_name)))?;
+    Ok(steps::Outcome::default())
+}
+
+/// Progress and event reporting; every method has a no-op default.
+pub trait Sink: Send + Sync {
+    fn wave_started(&self, _wave: &PlannedWave, _already_done: usize) {}
+    fn account_finished(&self, _wave: &str, _account: &str, _outcome: &AccountOutcome) {}
+    fn wave_finished(&self, _wave: &str, _result: &WaveResult) {}
+    fn step_finished(&self, _target: &str, _step: &str, _status: &StepStatus) {}
+}
+
+pub struct NoSink;
+impl Sink for NoSink {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    State(#[from] orgtrail_state::StateError),
+}
+
+/// How a central step ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct CentralResult {
+    pub target: String,
+    pub step: &'static str,
+    pub status: StepStatus,
+    /// Already done in an earlier attempt of this run: not run again.
+    pub skipped_as_done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stop {
+    /// Every wave ran.
+    Completed,
+    /// A central step failed: member waves did not start.
+    CentralFailed,
+    /// A wave's failures exceeded its tolerance.
+    Halted,
+    /// A wave with `pause_after` finished; the next apply continues.
+    Paused,
+    Cancelled,
+}
+
+pub struct Executor<'a> {
+    pub ctx: Ctx<'a>,
+    pub store: &'a Store,
+    pub run: String,
+    pub cancel: Cancel,
+    pub sink: &'a dyn Sink,
+}
+
+impl Executor<'_> {
+    /// Run one step unless it is done already; record running, then its result, durably.
+    async fn step(&self, target: &str, wave: &str, step: &str, work: impl std::future::Future<Output = StepResult>) -> Result<(StepStatus, bool), ExecError> {
+        if let Some(StepStatus::Done { .. } | StepStatus::Skipped { .. }) = self.store.step_status(&self.run, target, step)? {
+            let status = self.store.step_status(&self.run, target, step)?.expect("just read");
+            return Ok((status, true));
+        }
+        self.store.record(&self.run, target, wave, step, &StepStatus::Running)?;
+        let status = match work.await {
+            Ok(outcome) => match outcome.manual_instructions() {
+                Some(instructions) => StepStatus::NeedsManualAction { instructions },
+                None => StepStatus::Done { detail: Some(outcome.summary()) },
+            },
+            Err(e) => StepStatus::Failed { reason: e.to_string(), error_code: e.code() },
+        };
+        self.store.record(&self.run, target, wave, step, &status)?;
+        self.sink.step_finished(target, step, &status);
+        Ok((status, false))
+    }
+
+    /// The central steps in order; stops at the first failure (later steps build on earlier ones).
+    pub async fn run_central(&self) -> Result<Vec<CentralResult>, ExecError> {
+        let mut results = Vec::new();
+        for s in CentralStep::all(&self.ctx) {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let target = s.target(&self.ctx);
+            let (status, skipped_as_done) = self.step(&target, CENTRAL_WAVE, s.name(), s.run(&self.ctx)).await?;
+            let failed = matches!(status, StepStatus::Failed { .. });
+            results.push(CentralResult { target, step: s.name(), status, skipped_as_done });
+            if failed {
+                break;
+            }
+        }
+        Ok(results)
+    }
+
+    /// One account's member steps, stopping at its first failure.
+    async fn run_account(&self, wave: &str, account: &str) -> Result<AccountOutcome, ExecError> {
+        let mut manual = false;
+        for s in MemberStep::all(&self.ctx) {
+            let (status, _) = self.step(account, wave, s.name(), s.run(&self.ctx, account)).await?;
+            match status {
+                StepStatus::Failed { reason, error_code } => return Ok(AccountOutcome::Failed { step: s.name().into(), reason, code: error_code }),
+                StepStatus::NeedsManualAction { .. } => manual = true,
+                _ => {}
+            }
+        }
+        Ok(if manual { AccountOutcome::NeedsManualAction } else { AccountOutcome::Done })
+    }
+
+    /// The member waves in order, from the first with unfinished accounts. `only` restricts the
+    /// accounts (and `only_wave` the wave) this invocation works on; the rest stay pending.
+    pub async fn run_waves(&self, plan: &Plan, only_wave: Option<&str>, only: Option<&[String]>) -> Result<(Stop, Vec<(String, WaveResult)>), ExecError> {
+        let mut results = Vec::new();
+        let steps: Vec<&str> = MemberStep::all(&self.ctx).iter().map(|s| s.name()).collect();
+        for wave in &plan.waves {
+            if only_wave.is_some_and(|w| w != wave.name) {
+                continue;
+            }
+            let mut todo = Vec::new();
+            for a in &wave.accounts {
+                if only.is_some_and(|o| !o.contains(a)) {
+                    continue;
+                }
+                if !self.account_done(a, &steps)? {
+                    todo.push(a.clone());
+                }
+            }
+            if todo.is_empty() {
+                continue;
+            }
+            self.sink.wave_started(wave, wave.accounts.len() - todo.len());
+            let state_error = std::sync::Mutex::new(None);
+            let result = run_wave(&todo, wave.max_concurrency, wave.failure_tolerance, &self.cancel, |account| {
+                let state_error = &state_error;
+                async move {
+                    let outcome = match self.run_account(&wave.name, &account).await {
+                        Ok(o) => o,
+                        Err(e) => {
+                            // The state store failing is fatal: stop scheduling, surface it after.
+                            self.cancel.cancel();
+                            let reason = e.to_string();
+                            *state_error.lock().expect("lock") = Some(e);
+                            AccountOutcome::Failed { step: "record".into(), reason, code: None }
+                        }
+                    };
+                    self.sink.account_finished(&wave.name, &account, &outcome);
+                    outcome
+                }
+            })
+            .await;
+            if let Some(e) = state_error.into_inner().expect("lock") {
+                return Err(e);
+            }
+            self.sink.wave_finished(&wave.name, &result);
+            let (halted, cancelled) = (result.halted, result.cancelled);
+            results.push((wave.name.clone(), result));
+            if cancelled {
+                return Ok((Stop::Cancelled, results));
+            }
+            if halted {
+                return Ok((Stop::Halted, results));
+            }
+            if wave.pause_after && only_wave.is_none() {
+                return Ok((Stop::Paused, results));
+            }
+        }
+        Ok((Stop::Completed, results))
+    }
+
+    fn account_done(&self, account: &str, steps: &[&str]) -> Result<bool, ExecError> {
+        for s in steps {
+            if !matches!(self.store.step_status(&self.run, account, s)?, Some(StepStatus::Done { .. } | StepStatus::Skipped { .. })) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}

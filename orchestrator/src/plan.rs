@@ -1,0 +1,279 @@
+//! Inventory + Config → Plan: which member account goes in which wave (pure, no AWS).
+//!
+//! Each account belongs to the first wave that selects it. A wave selects the accounts it lists
+//! and the accounts under the OUs it lists (nested OUs included); `tags` then narrows that set
+//! (or, alone, selects every account carrying all the tags). `remaining` takes every targeted
+//! account no earlier wave took. The management account is not a member target: the central
+//! steps (trusted access, organization trail) run there.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Amount, Config, Wave};
+use crate::discovery::{Account, Inventory};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PlannedWave {
+    pub name: String,
+    pub accounts: Vec<String>,
+    pub max_concurrency: usize,
+    pub failure_tolerance: usize,
+    pub pause_after: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Untargeted {
+    pub account: String,
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Plan {
+    pub waves: Vec<PlannedWave>,
+    /// Active accounts no wave selects, excluded ones, and suspended ones, each with why.
+    pub untargeted: Vec<Untargeted>,
+}
+
+impl Plan {
+    pub fn targets(&self) -> Vec<String> {
+        self.waves.iter().flat_map(|w| w.accounts.iter().cloned()).collect()
+    }
+
+    pub fn wave_of(&self, account: &str) -> Option<&PlannedWave> {
+        self.waves.iter().find(|w| w.accounts.iter().any(|a| a == account))
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{path}:{line}: wave `{wave}`: {message}")]
+pub struct PlanError {
+    pub path: String,
+    pub line: usize,
+    pub wave: String,
+    pub message: String,
+}
+
+/// The implicit single wave when the config has none: every targeted account, 20 at a time.
+fn default_waves() -> Vec<Wave> {
+    vec![Wave {
+        name: "all".into(),
+        accounts: vec![],
+        ous: vec![],
+        tags: BTreeMap::new(),
+        remaining: true,
+        max_concurrency: Amount::Count(20),
+        failure_tolerance: Amount::Count(0),
+        pause_after: false,
+        strict: false,
+        line: 0,
+    }]
+}
+
+pub fn plan(config: &Config, inventory: &Inventory, config_path: &Path) -> Result<Plan, PlanError> {
+    let mgmt = inventory.organization.management_account.as_str();
+    let err = |w: &Wave, message: String| PlanError { path: config_path.display().to_string(), line: w.line, wave: w.name.clone(), message };
+    let mut untargeted = Vec::new();
+    let mut pool: BTreeMap<&str, &Account> = BTreeMap::new();
+    for a in &inventory.accounts {
+        let reason = if a.id == mgmt {
+            Some("management account: runs the central steps, not a member wave".to_string())
+        } else if config.exclude_accounts.contains(&a.id) {
+            Some("listed in exclude_accounts".to_string())
+        } else {
+            config.exclude_ous.iter().find(|ou| in_ou(a, ou)).map(|ou| format!("under excluded OU {ou}"))
+        };
+        match reason {
+            Some(reason) => untargeted.push(Untargeted { account: a.id.clone(), name: a.name.clone(), reason }),
+            None => {
+                pool.insert(a.id.as_str(), a);
+            }
+        }
+    }
+    let skipped: BTreeSet<&str> = inventory.skipped.iter().map(|s| s.account.id.as_str()).collect();
+    let waves_cfg = if config.waves.is_empty() { default_waves() } else { config.waves.clone() };
+    if waves_cfg.iter().any(|w| !w.tags.is_empty()) && !inventory.tags_fetched {
+        let w = waves_cfg.iter().find(|w| !w.tags.is_empty()).expect("checked");
+        return Err(err(w, "selects by tags but the inventory was discovered without tags".into()));
+    }
+
+    let mut taken: BTreeSet<&str> = BTreeSet::new();
+    let mut waves = Vec::new();
+    for w in &waves_cfg {
+        // Selectors must name things that exist: a typo must not silently select nothing.
+        for id in &w.accounts {
+            if skipped.contains(id.as_str()) {
+                return Err(err(w, format!("account {id} is suspended or closing")));
+            }
+            if inventory.account(id).is_none() {
+                return Err(err(w, format!("account {id} is not an active account of organization {}", inventory.organization.id)));
+            }
+        }
+        for ou in &w.ous {
+            if !inventory.ous.iter().any(|o| &o.path == ou || &o.id == ou) {
+                return Err(err(w, format!("OU {ou} does not exist in organization {}", inventory.organization.id)));
+            }
+        }
+        let selected: Vec<String> = pool
+            .values()
+            .filter(|a| !taken.contains(a.id.as_str()))
+            .filter(|a| selects(w, a))
+            .map(|a| a.id.clone())
+            .collect();
+        if selected.is_empty() && !w.remaining {
+            return Err(err(w, "selects no account (its accounts are excluded, the management account, or taken by earlier waves)".into()));
+        }
+        taken.extend(selected.iter().filter_map(|id| pool.get_key_value(id.as_str()).map(|(k, _)| *k)));
+        let n = selected.len();
+        let tolerance = w.failure_tolerance.of(n);
+        let mut concurrency = w.max_concurrency.of(n).clamp(1, n.max(1));
+        if w.strict {
+            // StackSets' STRICT mode: never more in flight than could fail within the tolerance.
+            concurrency = concurrency.min(tolerance + 1);
+        }
+        waves.push(PlannedWave { name: w.name.clone(), accounts: selected, max_concurrency: concurrency, failure_tolerance: tolerance, pause_after: w.pause_after });
+    }
+    for a in pool.values().filter(|a| !taken.contains(a.id.as_str())) {
+        untargeted.push(Untargeted { account: a.id.clone(), name: a.name.clone(), reason: "no wave selects it".into() });
+    }
+    for s in &inventory.skipped {
+        untargeted.push(Untargeted { account: s.account.id.clone(), name: s.account.name.clone(), reason: s.reason.clone() });
+    }
+    untargeted.sort_by(|a, b| a.account.cmp(&b.account));
+    Ok(Plan { waves, untargeted })
+}
+
+fn in_ou(a: &Account, ou: &str) -> bool {
+    if ou.starts_with("ou-") || ou.starts_with("r-") {
+        a.ou_ids.iter().any(|id| id == ou)
+    } else {
+        a.ou_path == ou || a.ou_path.starts_with(&format!("{ou}/"))
+    }
+}
+
+fn selects(w: &Wave, a: &Account) -> bool {
+    if w.remaining {
+        return true;
+    }
+    let listed = w.accounts.contains(&a.id) || w.ous.iter().any(|ou| in_ou(a, ou));
+    let by_list = w.accounts.is_empty() && w.ous.is_empty() || listed;
+    let by_tags = w.tags.iter().all(|(k, v)| a.tags.get(k) == Some(v));
+    by_list && by_tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+    use crate::discovery::{OrganizationInfo, OrganizationalUnit, SkippedAccount};
+
+    fn account(id: &str, ou: &str, tags: &[(&str, &str)]) -> Account {
+        Account {
+            id: id.into(),
+            name: format!("acct-{id}"),
+            email: String::new(),
+            status: "ACTIVE".into(),
+            ou_path: ou.into(),
+            ou_id: format!("ou-{}", ou.len()),
+            ou_ids: vec!["r-root".into(), format!("ou-{}", ou.len())],
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    fn inventory() -> Inventory {
+        let mut accounts = vec![
+            account("100000000000", "Root", &[]),
+            account("200000000000", "Root/Security", &[]),
+            account("300000000001", "Root/Sandbox", &[("env", "dev")]),
+            account("300000000002", "Root/Sandbox", &[("env", "dev")]),
+            account("400000000001", "Root/Workloads/Prod", &[("env", "prod")]),
+            account("400000000002", "Root/Workloads/Prod", &[("env", "prod")]),
+            account("500000000001", "Root/Workloads/Dev", &[("env", "dev")]),
+        ];
+        accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        let ous = ["Root", "Root/Security", "Root/Sandbox", "Root/Workloads", "Root/Workloads/Prod", "Root/Workloads/Dev"]
+            .iter()
+            .map(|p| OrganizationalUnit { id: format!("ou-{}", p.len()), path: p.to_string() })
+            .collect();
+        Inventory {
+            organization: OrganizationInfo { id: "o-abcdefghij".into(), management_account: "100000000000".into(), root_id: "r-root".into() },
+            skipped: vec![SkippedAccount { account: account("900000000000", "Root/Sandbox", &[]), reason: "account status is SUSPENDED".into() }],
+            accounts,
+            ous,
+            tags_fetched: true,
+        }
+    }
+
+    fn config(waves: &str) -> Config {
+        let text = format!(
+            "exclude_accounts = []\n[organization]\nhome_region = \"us-east-1\"\n[log_archive]\naccount = \"200000000000\"\nbucket = \"logs-bucket-x\"\nadmin_roles = [\"arn:aws:iam::200000000000:role/Admin\"]\n[trail]\nname = \"org\"\n{waves}"
+        );
+        parse(Path::new("orgtrail.toml"), &text).unwrap()
+    }
+
+    fn run(waves: &str) -> Result<Plan, PlanError> {
+        plan(&config(waves), &inventory(), Path::new("orgtrail.toml"))
+    }
+
+    #[test]
+    fn first_match_wins_and_remaining_takes_the_rest() {
+        let p = run("[[wave]]\nname = \"canary\"\naccounts = [\"400000000001\"]\n[[wave]]\nname = \"workloads\"\nous = [\"Root/Workloads\"]\n[[wave]]\nname = \"rest\"\nremaining = true\n").unwrap();
+        assert_eq!(p.waves[0].accounts, vec!["400000000001"]);
+        // Nested OUs included; the canary account is not repeated.
+        assert_eq!(p.waves[1].accounts, vec!["400000000002", "500000000001"]);
+        assert_eq!(p.waves[2].accounts, vec!["200000000000", "300000000001", "300000000002"]);
+        let mgmt = p.untargeted.iter().find(|u| u.account == "100000000000").unwrap();
+        assert!(mgmt.reason.contains("management account"));
+        assert!(p.untargeted.iter().any(|u| u.account == "900000000000" && u.reason.contains("SUSPENDED")));
+    }
+
+    #[test]
+    fn tags_narrow_ous_and_untargeted_are_listed() {
+        let p = run("[[wave]]\nname = \"dev\"\nous = [\"Root/Sandbox\", \"Root/Workloads\"]\ntags = { env = \"dev\" }\n").unwrap();
+        assert_eq!(p.waves[0].accounts, vec!["300000000001", "300000000002", "500000000001"]);
+        let not_in_wave: Vec<&str> = p.untargeted.iter().filter(|u| u.reason == "no wave selects it").map(|u| u.account.as_str()).collect();
+        assert_eq!(not_in_wave, vec!["200000000000", "400000000001", "400000000002"]);
+    }
+
+    #[test]
+    fn exclusions_apply_before_waves() {
+        let mut c = config("[[wave]]\nname = \"all\"\nremaining = true\n");
+        c.exclude_ous = vec!["Root/Workloads".into()];
+        c.exclude_accounts = vec!["300000000001".into()];
+        let p = plan(&c, &inventory(), Path::new("x.toml")).unwrap();
+        assert_eq!(p.waves[0].accounts, vec!["200000000000", "300000000002"]);
+        assert!(p.untargeted.iter().any(|u| u.account == "400000000002" && u.reason.contains("excluded OU Root/Workloads")));
+    }
+
+    #[test]
+    fn percentages_resolve_against_the_wave_and_strict_caps_concurrency() {
+        let p = run("[[wave]]\nname = \"all\"\nremaining = true\nmax_concurrency = \"50%\"\nfailure_tolerance = \"40%\"\n").unwrap();
+        assert_eq!((p.waves[0].accounts.len(), p.waves[0].max_concurrency, p.waves[0].failure_tolerance), (6, 3, 2));
+        let s = run("[[wave]]\nname = \"all\"\nremaining = true\nmax_concurrency = 10\nfailure_tolerance = 0\nstrict = true\n").unwrap();
+        assert_eq!(s.waves[0].max_concurrency, 1);
+        let soft = run("[[wave]]\nname = \"all\"\nremaining = true\nmax_concurrency = 10\nfailure_tolerance = 0\n").unwrap();
+        assert_eq!(soft.waves[0].max_concurrency, 6, "SOFT mode: concurrency not tied to tolerance, capped at the wave size");
+    }
+
+    #[test]
+    fn plan_time_errors_name_the_wave_and_line() {
+        let e = run("[[wave]]\nname = \"canary\"\naccounts = [\"123123123123\"]\n").unwrap_err();
+        assert_eq!((e.wave.as_str(), e.line), ("canary", 10));
+        assert!(e.to_string().starts_with("orgtrail.toml:10: wave `canary`: account 123123123123 is not an active account"), "{e}");
+        let e = run("[[wave]]\nname = \"prod\"\nous = [\"Root/Prod\"]\n").unwrap_err();
+        assert!(e.message.contains("OU Root/Prod does not exist"), "{e}");
+        let e = run("[[wave]]\nname = \"gone\"\naccounts = [\"900000000000\"]\n").unwrap_err();
+        assert!(e.message.contains("suspended"), "{e}");
+        let e = run("[[wave]]\nname = \"a\"\nous = [\"Root/Sandbox\"]\n[[wave]]\nname = \"b\"\nous = [\"Root/Sandbox\"]\n").unwrap_err();
+        assert_eq!(e.wave, "b");
+        assert!(e.message.contains("selects no account"), "{e}");
+    }
+
+    #[test]
+    fn no_waves_means_one_wave_of_everything() {
+        let p = run("").unwrap();
+        assert_eq!(p.waves.len(), 1);
+        assert_eq!(p.waves[0].accounts.len(), 6);
+    }
+}

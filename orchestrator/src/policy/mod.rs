@@ -1,0 +1,16 @@
+//! Policy documents orgtrail applies (log-archive bucket, KMS key, access-log bucket), their semantic
+//! comparison for drift detection, and the lock-out check run before a bucket policy is applied.
+//!
+//! The documents live as JSON templates in `templates/` so they can be reviewed as policies, not code.
+mod compare;
+mod error;
+mod lockout;
+mod render;
+
+#[cfg(test)]
+mod tests;
+
+pub use compare::{diff_policies, normalize_policy, NormalizedPolicy, PolicyDiff};
+pub use error::{LockoutError, PolicyError};
+pub use lockout::{check_not_locked_out, principal_arn_for, PROTECTED_ACTIONS};
+pub use render::{render_access_log_bucket_policy, render_bucket_policy, render_key_policy, PolicyContext, TrailMode};
