@@ -1,1 +1,22 @@
-//! Rollout state (in progress).
+//! Durable, crash-safe, resumable records of orgtrail rollouts.
+//!
+//! One SQLite database (WAL mode) per state directory: a run per `apply --new-run` (or first
+//! apply), one row per (run, target, step) upserted in O(1), a directory lock naming its holder,
+//! and the organization the state belongs to. Nothing here knows about AWS: callers give it
+//! strings, and strings that look like credentials are refused before they reach the disk.
+mod error;
+mod lock;
+mod secrets;
+mod status;
+mod store;
+
+pub use error::StateError;
+pub use lock::{force_unlock, read_holder, LockGuard, LockHolder};
+pub use secrets::find_secret;
+pub use status::{RunOutcome, StepStatus};
+pub use store::{NewRun, Record, RunSummary, Store, WaveCounts};
+
+/// Milliseconds since the Unix epoch: the one time format of the state.
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}

@@ -1,0 +1,440 @@
+//! The SQLite store. WAL mode: a record is one small transaction appended to the log (O(1) in the
+//! size of the state), readers never block the writer, and a `kill -9` at any moment leaves the
+//! last committed record readable on the next open.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use serde::Serialize;
+
+use crate::lock::{self, LockGuard, LockHolder};
+use crate::{find_secret, now_millis, RunOutcome, StateError, StepStatus};
+
+const FORMAT: &str = "orgtrail-state/1";
+const DB_FILE: &str = "state.db";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    config_fingerprint TEXT NOT NULL,
+    config_path TEXT NOT NULL,
+    org_id TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    outcome TEXT,
+    closed INTEGER NOT NULL DEFAULT 0,
+    inventory_json TEXT NOT NULL,
+    plan_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    run TEXT NOT NULL,
+    target TEXT NOT NULL,
+    step TEXT NOT NULL,
+    wave TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    first_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (run, target, step)
+) WITHOUT ROWID;
+";
+
+const UPSERT: &str = "
+INSERT INTO records (run, target, step, wave, kind, body, attempts, first_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+ON CONFLICT (run, target, step) DO UPDATE SET
+    wave = excluded.wave, kind = excluded.kind, body = excluded.body,
+    attempts = attempts + excluded.attempts, updated_at = excluded.updated_at";
+
+/// What a new run starts with. The inventory and plan are kept so a resume needs no rediscovery
+/// and never mixes two plans in one run.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub config_fingerprint: String,
+    pub config_path: String,
+    pub org_id: String,
+    pub inventory_json: String,
+    pub plan_json: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub id: String,
+    pub config_fingerprint: String,
+    pub config_path: String,
+    pub org_id: String,
+    pub started_at: u64,
+    pub updated_at: u64,
+    /// The last `apply`'s outcome; `None` while the first is still running (or was killed).
+    pub outcome: Option<RunOutcome>,
+    /// Converged: `apply` starts a new run instead of resuming this one.
+    pub closed: bool,
+    #[serde(skip)]
+    pub inventory_json: String,
+    #[serde(skip)]
+    pub plan_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Record {
+    pub target: String,
+    pub wave: String,
+    pub step: String,
+    #[serde(flatten)]
+    pub status: StepStatus,
+    /// How many times the step started (a resumed running step counts again).
+    pub attempts: u32,
+    pub first_at: u64,
+    pub updated_at: u64,
+}
+
+/// Per-wave counts of targets: a target is failed if any step failed, needs-manual-action if any
+/// does, done if every recorded step is done or skipped, else pending (or running).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WaveCounts {
+    pub wave: String,
+    pub targets: usize,
+    pub done: usize,
+    pub failed: usize,
+    pub needs_manual_action: usize,
+    pub running: usize,
+    pub pending: usize,
+}
+
+pub struct Store {
+    dir: PathBuf,
+    db_path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (or creates) the state in `dir`. An existing state that fails SQLite's integrity
+    /// check, or is not an orgtrail state, is reported as corrupt and never reset.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store, StateError> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|source| StateError::Io { path: dir.clone(), source })?;
+        let db_path = dir.join(DB_FILE);
+        let existed = match std::fs::metadata(&db_path) {
+            Ok(m) if m.len() == 0 => return Err(StateError::Corrupt { path: db_path, detail: "the file is empty (truncated)".into() }),
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        let corrupt = |detail: String| StateError::Corrupt { path: db_path.clone(), detail };
+        let conn = Connection::open(&db_path).map_err(|e| classify(&db_path, e))?;
+        let setup = || -> rusqlite::Result<String> {
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            // NORMAL in WAL mode: a committed record survives a process crash (kill -9); a power
+            // loss may drop the last few, which a resume redoes (every step is idempotent).
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))
+        };
+        let check = setup().map_err(|e| classify(&db_path, e))?;
+        if check != "ok" {
+            return Err(corrupt(format!("integrity check: {check}")));
+        }
+        if existed {
+            let format: Option<String> = conn
+                .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0))
+                .optional()
+                .map_err(|e| match e.sqlite_error_code() {
+                    Some(ErrorCode::Unknown) | None => corrupt("not an orgtrail state (no meta table)".into()),
+                    _ => classify(&db_path, e),
+                })?;
+            match format.as_deref() {
+                Some(FORMAT) => {}
+                Some(other) => return Err(corrupt(format!("unknown state format {other:?} (this orgtrail reads {FORMAT})"))),
+                None => return Err(corrupt("not an orgtrail state (no format marker)".into())),
+            }
+        } else {
+            conn.execute_batch(SCHEMA).map_err(|e| classify(&db_path, e))?;
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?1)", [FORMAT]).map_err(|e| classify(&db_path, e))?;
+        }
+        Ok(Store { dir, db_path, conn: Mutex::new(conn) })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// Takes the directory's lock for one writer; refused with the holder's details if taken.
+    pub fn lock(&self, holder: &LockHolder) -> Result<LockGuard, StateError> {
+        lock::acquire(&self.dir, holder)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn).map_err(|e| classify(&self.db_path, e))
+    }
+
+    /// Binds the state to an organization on first use; refuses a state of another organization.
+    pub fn bind_organization(&self, org_id: &str) -> Result<(), StateError> {
+        let existing: Option<String> = self.with(|c| c.query_row("SELECT value FROM meta WHERE key = 'org_id'", [], |r| r.get(0)).optional())?;
+        match existing {
+            Some(state_org) if state_org != org_id => Err(StateError::OtherOrganization { path: self.dir.clone(), state_org, live_org: org_id.into() }),
+            Some(_) => Ok(()),
+            None => self.with(|c| c.execute("INSERT INTO meta (key, value) VALUES ('org_id', ?1)", [org_id]).map(drop)),
+        }
+    }
+
+    pub fn organization(&self) -> Result<Option<String>, StateError> {
+        self.with(|c| c.query_row("SELECT value FROM meta WHERE key = 'org_id'", [], |r| r.get(0)).optional())
+    }
+
+    /// Starts a run; its id is `run-N`, N counting up from 1 in this state.
+    pub fn create_run(&self, run: NewRun) -> Result<String, StateError> {
+        for (field, text) in [("inventory", &run.inventory_json), ("plan", &run.plan_json), ("config path", &run.config_path)] {
+            reject_secret(field, text)?;
+        }
+        self.bind_organization(&run.org_id)?;
+        let now = now_millis() as i64;
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let next: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs", [], |r| r.get(0))?;
+            let id = format!("run-{next}");
+            tx.execute(
+                "INSERT INTO runs (seq, id, config_fingerprint, config_path, org_id, started_at, updated_at, inventory_json, plan_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+                params![next, id, run.config_fingerprint, run.config_path, run.org_id, now, run.inventory_json, run.plan_json],
+            )?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    /// The newest run that has not converged: what `apply` resumes.
+    pub fn latest_unfinished_run(&self) -> Result<Option<RunSummary>, StateError> {
+        let run = self.with(|c| c.query_row(&format!("{RUN_COLUMNS} FROM runs ORDER BY seq DESC LIMIT 1"), [], run_row).optional())?;
+        run.map(|r| self.decode_run(r)).transpose().map(|r| r.filter(|r| !r.closed))
+    }
+
+    pub fn run(&self, id: &str) -> Result<RunSummary, StateError> {
+        let run = self.with(|c| c.query_row(&format!("{RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], run_row).optional())?;
+        self.decode_run(run.ok_or_else(|| StateError::NoSuchRun(id.into()))?)
+    }
+
+    /// Every run, newest first, without their stored inventory and plan.
+    pub fn runs(&self) -> Result<Vec<RunSummary>, StateError> {
+        let rows = self.with(|c| {
+            let mut s = c.prepare("SELECT id, config_fingerprint, config_path, org_id, started_at, updated_at, outcome, closed, '', '' FROM runs ORDER BY seq DESC")?;
+            let rows = s.query_map([], run_row)?.collect::<rusqlite::Result<Vec<_>>>();
+            rows
+        })?;
+        rows.into_iter().map(|r| self.decode_run(r)).collect()
+    }
+
+    pub fn finish_run(&self, id: &str, outcome: RunOutcome) -> Result<(), StateError> {
+        let json = serde_json::to_string(&outcome).expect("outcome serializes");
+        let n = self.with(|c| c.execute("UPDATE runs SET outcome = ?2, closed = ?3, updated_at = ?4 WHERE id = ?1", params![id, json, outcome.closes_run(), now_millis() as i64]))?;
+        if n == 0 {
+            return Err(StateError::NoSuchRun(id.into()));
+        }
+        Ok(())
+    }
+
+    /// Upserts one (target, step) record in its own transaction: on disk when this returns.
+    /// A `Running` status counts one more attempt.
+    pub fn record(&self, run: &str, target: &str, wave: &str, step: &str, status: &StepStatus) -> Result<(), StateError> {
+        let body = encode(status)?;
+        self.with(|c| c.prepare_cached(UPSERT)?.execute(params![run, target, step, wave, status.kind(), body, attempts(status), now_millis() as i64]).map(drop))
+    }
+
+    /// Many records in one transaction (a new run's pending records).
+    pub fn record_many<'a>(&self, run: &str, items: impl IntoIterator<Item = (&'a str, &'a str, &'a str, &'a StepStatus)>) -> Result<(), StateError> {
+        let encoded = items
+            .into_iter()
+            .map(|(target, wave, step, status)| Ok((target, wave, step, status.kind(), encode(status)?, attempts(status))))
+            .collect::<Result<Vec<_>, StateError>>()?;
+        let now = now_millis() as i64;
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            {
+                let mut s = tx.prepare_cached(UPSERT)?;
+                for (target, wave, step, kind, body, attempts) in &encoded {
+                    s.execute(params![run, target, step, wave, kind, body, attempts, now])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    pub fn step_status(&self, run: &str, target: &str, step: &str) -> Result<Option<StepStatus>, StateError> {
+        let body: Option<String> = self.with(|c| c.prepare_cached("SELECT body FROM records WHERE run = ?1 AND target = ?2 AND step = ?3")?.query_row([run, target, step], |r| r.get(0)).optional())?;
+        body.map(|b| self.decode_status(&b, target, step)).transpose()
+    }
+
+    /// Every record of a run, by target then step.
+    pub fn records(&self, run: &str) -> Result<Vec<Record>, StateError> {
+        self.query_records("WHERE run = ?1", run)
+    }
+
+    /// The failed records of a run.
+    pub fn failed(&self, run: &str) -> Result<Vec<Record>, StateError> {
+        self.query_records("WHERE run = ?1 AND kind = 'failed'", run)
+    }
+
+    fn query_records(&self, filter: &str, run: &str) -> Result<Vec<Record>, StateError> {
+        let rows = self.with(|c| {
+            let mut s = c.prepare(&format!("SELECT target, wave, step, body, attempts, first_at, updated_at FROM records {filter} ORDER BY target, step"))?;
+            let rows = s
+                .query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, u32>(4)?, r.get::<_, i64>(5)?, r.get::<_, i64>(6)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>();
+            rows
+        })?;
+        rows.into_iter()
+            .map(|(target, wave, step, body, attempts, first_at, updated_at)| {
+                let status = self.decode_status(&body, &target, &step)?;
+                Ok(Record { target, wave, step, status, attempts, first_at: first_at as u64, updated_at: updated_at as u64 })
+            })
+            .collect()
+    }
+
+    /// Target counts per wave, waves in the order their first record was written.
+    pub fn wave_counts(&self, run: &str) -> Result<Vec<WaveCounts>, StateError> {
+        let rows = self.with(|c| {
+            let mut s = c.prepare("SELECT wave, target, kind, first_at FROM records WHERE run = ?1")?;
+            let rows = s.query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)))?.collect::<rusqlite::Result<Vec<_>>>();
+            rows
+        })?;
+        let mut order: BTreeMap<String, i64> = BTreeMap::new();
+        let mut targets: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for (wave, target, kind, first_at) in rows {
+            let o = order.entry(wave.clone()).or_insert(first_at);
+            *o = (*o).min(first_at);
+            targets.entry((wave, target)).or_default().push(kind);
+        }
+        let mut counts: BTreeMap<String, WaveCounts> = BTreeMap::new();
+        for ((wave, _), kinds) in targets {
+            let c = counts.entry(wave.clone()).or_insert_with(|| WaveCounts { wave, ..Default::default() });
+            c.targets += 1;
+            let has = |k: &str| kinds.iter().any(|x| x == k);
+            if has("failed") {
+                c.failed += 1;
+            } else if has("needs-manual-action") {
+                c.needs_manual_action += 1;
+            } else if kinds.iter().all(|k| k == "done" || k == "skipped") {
+                c.done += 1;
+            } else if has("running") {
+                c.running += 1;
+            } else {
+                c.pending += 1;
+            }
+        }
+        let mut out: Vec<WaveCounts> = counts.into_values().collect();
+        out.sort_by_key(|c| order[&c.wave]);
+        Ok(out)
+    }
+
+    /// A consistent copy of the whole state in one file (for `state push` and backups).
+    pub fn snapshot_to(&self, path: &Path) -> Result<(), StateError> {
+        let _ = std::fs::remove_file(path);
+        let target = path.to_string_lossy().into_owned();
+        self.with(|c| c.execute("VACUUM INTO ?1", [target]).map(drop))
+    }
+
+    /// Replaces the state in `dir` by a snapshot, after checking the snapshot is a sound orgtrail
+    /// state. The store of `dir` must not be open.
+    pub fn restore_from(snapshot: &Path, dir: &Path) -> Result<(), StateError> {
+        let check_dir = dir.join("restore.check");
+        std::fs::create_dir_all(&check_dir).map_err(|source| StateError::Io { path: check_dir.clone(), source })?;
+        let staged = check_dir.join(DB_FILE);
+        std::fs::copy(snapshot, &staged).map_err(|source| StateError::Io { path: snapshot.to_path_buf(), source })?;
+        drop(Store::open(&check_dir)?);
+        let db = dir.join(DB_FILE);
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{DB_FILE}{suffix}")));
+        }
+        std::fs::rename(&staged, &db).map_err(|source| StateError::Io { path: db.clone(), source })?;
+        let _ = std::fs::remove_dir_all(&check_dir);
+        Ok(())
+    }
+
+    fn decode_status(&self, body: &str, target: &str, step: &str) -> Result<StepStatus, StateError> {
+        serde_json::from_str(body).map_err(|e| StateError::Decode { path: self.db_path.clone(), what: format!("{target}/{step}"), detail: e.to_string() })
+    }
+
+    fn decode_run(&self, r: RawRun) -> Result<RunSummary, StateError> {
+        let outcome = r
+            .outcome
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StateError::Decode { path: self.db_path.clone(), what: format!("outcome of {}", r.id), detail: e.to_string() })?;
+        Ok(RunSummary {
+            id: r.id,
+            config_fingerprint: r.config_fingerprint,
+            config_path: r.config_path,
+            org_id: r.org_id,
+            started_at: r.started_at as u64,
+            updated_at: r.updated_at as u64,
+            outcome,
+            closed: r.closed,
+            inventory_json: r.inventory_json,
+            plan_json: r.plan_json,
+        })
+    }
+}
+
+const RUN_COLUMNS: &str = "SELECT id, config_fingerprint, config_path, org_id, started_at, updated_at, outcome, closed, inventory_json, plan_json";
+
+struct RawRun {
+    id: String,
+    config_fingerprint: String,
+    config_path: String,
+    org_id: String,
+    started_at: i64,
+    updated_at: i64,
+    outcome: Option<String>,
+    closed: bool,
+    inventory_json: String,
+    plan_json: String,
+}
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
+    Ok(RawRun {
+        id: r.get(0)?,
+        config_fingerprint: r.get(1)?,
+        config_path: r.get(2)?,
+        org_id: r.get(3)?,
+        started_at: r.get(4)?,
+        updated_at: r.get(5)?,
+        outcome: r.get(6)?,
+        closed: r.get(7)?,
+        inventory_json: r.get(8)?,
+        plan_json: r.get(9)?,
+    })
+}
+
+fn attempts(status: &StepStatus) -> u32 {
+    u32::from(matches!(status, StepStatus::Running))
+}
+
+fn reject_secret(field: &str, text: &str) -> Result<(), StateError> {
+    match find_secret(text) {
+        Some(kind) => Err(StateError::SecretRejected { field: field.into(), kind }),
+        None => Ok(()),
+    }
+}
+
+fn encode(status: &StepStatus) -> Result<String, StateError> {
+    for (field, text) in status.texts() {
+        reject_secret(field, text)?;
+    }
+    Ok(serde_json::to_string(status).expect("status serializes"))
+}
+
+/// SQLite's corruption codes become `Corrupt` (reported, never reset); the rest stay errors.
+fn classify(path: &Path, e: rusqlite::Error) -> StateError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StateError::Corrupt { path: path.to_path_buf(), detail: e.to_string() },
+        _ => StateError::Sqlite { path: path.to_path_buf(), source: e },
+    }
+}
