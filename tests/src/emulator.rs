@@ -51,7 +51,15 @@ impl Emulator {
         };
         let log = std::env::temp_dir().join(format!("orgtrail-moto-{port}.log"));
         let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let mut cmd = Command::new(&server);
+        // moto with orgtrail's AWS-fidelity patches (docs/emulator.md), by the venv's interpreter;
+        // ORGTRAIL_MOTO_UNPATCHED=1 runs plain moto_server, to show the fidelity tests fail without them.
+        let mut cmd = if std::env::var_os("ORGTRAIL_MOTO_UNPATCHED").is_some_and(|v| v == "1") {
+            Command::new(&server)
+        } else {
+            let mut c = Command::new(server.with_file_name("python"));
+            c.arg(workspace_root().join("tests/fidelity/run_moto.py"));
+            c
+        };
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)

@@ -1,0 +1,316 @@
+"""AWS behaviours that moto 5.2.5 lacks, patched into its backends for orgtrail's tests.
+
+Each patch makes the emulator behave like AWS where moto's difference would hide a bug in orgtrail
+(docs/emulator.md lists them, why, and the test that proves each is active). `apply()` is
+idempotent and must run before moto's server handles its first request (run_moto.py does it).
+Patches replace methods on moto's classes, so they hold for backends created later, per account.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+PATCHED = False
+
+# ---------------------------------------------------------------------------------------------
+# CloudTrail
+# ---------------------------------------------------------------------------------------------
+
+
+def _cloudtrail() -> None:
+    from moto.cloudtrail import models, responses
+    from moto.cloudtrail.exceptions import TrailNotFoundException
+    from moto.core.exceptions import JsonRESTError
+    from moto.organizations.models import organizations_backends
+
+    class TrailAlreadyExistsException(JsonRESTError):
+        code = 400
+
+        def __init__(self, name: str, account_id: str):
+            super().__init__("TrailAlreadyExistsException", f"Trail {name} already exists for customer: {account_id}")
+
+    class NotOrganizationMasterAccountException(JsonRESTError):
+        code = 400
+
+        def __init__(self, account_id: str, arn: str):
+            super().__init__(
+                "NotOrganizationMasterAccountException",
+                f"Account {account_id} is not the management account of the organization that owns {arn}: "
+                "only the management account (or a CloudTrail delegated administrator) can change an organization trail.",
+            )
+
+    Backend = models.CloudTrailBackend
+    backends = models.cloudtrail_backends
+
+    def account_trails(account_id: str) -> list[Any]:
+        return [t for b in backends[account_id].values() for t in b.trails.values()]
+
+    def org_trails_seen_by(self: Any) -> list[Any]:
+        """(b) The organization trails a member account sees: its management account's, as shadows."""
+        owner = organizations_backends.master_accounts.get(self.account_id)
+        if owner is None or owner[0] == self.account_id:
+            return []
+        return [t for t in account_trails(owner[0]) if t.is_org_trail and (t.is_multi_region or t.region_name == self.region_name)]
+
+    def foreign_org_trail(self: Any, name: str | None) -> Any:
+        # AWS addresses another account's trail only by its full ARN.
+        return next((t for t in org_trails_seen_by(self) if name and t.arn == name), None)
+
+    # (a) CreateTrail is not an upsert: a name already used in this region (its own trail, or the
+    # shadow of a multi-region trail homed elsewhere) raises TrailAlreadyExistsException.
+    original_create = Backend.create_trail
+
+    def create_trail(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        for t in account_trails(self.account_id):
+            if t.trail_name == name and (t.region_name == self.region_name or t.is_multi_region):
+                raise TrailAlreadyExistsException(name, self.account_id)
+        return original_create(self, name, *args, **kwargs)
+
+    Backend.create_trail = create_trail
+
+    # (b) DescribeTrails with shadow trails (the default) includes the organization's trails.
+    original_describe = Backend.describe_trails
+
+    def describe_trails(self: Any, include_shadow_trails: bool) -> Any:
+        own = list(original_describe(self, include_shadow_trails))
+        return own + org_trails_seen_by(self) if include_shadow_trails else own
+
+    Backend.describe_trails = describe_trails
+
+    # (b) GetTrailStatus: a member reads the organization trail's status by its ARN. moto's own
+    # lookup walks describe_trails, which now holds foreign trails, so it is re-done here to keep
+    # bare names bound to the caller's own trails.
+    def get_trail_status(self: Any, name: str) -> Any:
+        foreign = foreign_org_trail(self, name)
+        if foreign is not None:
+            return foreign.status
+        own = [t for t in original_describe(self, True) if t.trail_name == name or t.arn == name]
+        if own:
+            return own[0].status
+        arn = name if name.startswith("arn:") else f"arn:aws:cloudtrail:{self.region_name}:{self.account_id}:trail/{name}"
+        raise TrailNotFoundException(account_id=self.account_id, name=arn)
+
+    Backend.get_trail_status = get_trail_status
+
+    # (e) Reads of a multi-region trail answer in every region (moto: only in the home region),
+    # and GetEventSelectors / GetTrail by ARN answer for the organization trail in a member (b).
+    original_get = Backend.get_trail
+
+    def read_trail(self: Any, name: str) -> Any:
+        try:
+            return original_get(self, name)
+        except TrailNotFoundException:
+            foreign = foreign_org_trail(self, name)
+            if foreign is not None:
+                return foreign
+            for t in account_trails(self.account_id):
+                if t.is_multi_region and (t.arn == name or t.trail_name == name):
+                    return t
+            raise
+
+    def get_event_selectors(self: Any, trail_name: str) -> Any:
+        trail = read_trail(self, trail_name)
+        selectors, advanced = trail.get_event_selectors()
+        return trail.arn, selectors, advanced
+
+    def get_insight_selectors(self: Any, trail_name: str) -> Any:
+        trail = read_trail(self, trail_name)
+        return trail.arn, trail.get_insight_selectors()
+
+    Backend.get_event_selectors = get_event_selectors
+    Backend.get_insight_selectors = get_insight_selectors
+
+    def get_trail_response(self: Any) -> str:
+        trail = read_trail(self.cloudtrail_backend, self._get_param("Name"))
+        return json.dumps({"Trail": trail.description(include_region=True)})
+
+    responses.CloudTrailResponse.get_trail = get_trail_response
+
+    # (b) A member cannot change or stop the organization trail: AWS answers
+    # NotOrganizationMasterAccountException. (f) DeleteTrail takes a name or an ARN and raises
+    # TrailNotFoundException for an unknown trail (moto: silently succeeds, by name only).
+    def guarded(method_name: str, arg: str) -> None:
+        original = getattr(Backend, method_name)
+
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            name = kwargs.get(arg, args[0] if args else None)
+            if foreign_org_trail(self, name) is not None:
+                raise NotOrganizationMasterAccountException(self.account_id, name)
+            return original(self, *args, **kwargs)
+
+        setattr(Backend, method_name, wrapper)
+
+    def delete_trail(self: Any, name: str) -> None:
+        trail = original_get(self, name)
+        del self.trails[trail.trail_name]
+
+    Backend.delete_trail = delete_trail
+    for method, arg in [
+        ("start_logging", "name"),
+        ("stop_logging", "name"),
+        ("delete_trail", "name"),
+        ("update_trail", "name"),
+        ("put_event_selectors", "trail_name"),
+        ("put_insight_selectors", "trail_name"),
+    ]:
+        guarded(method, arg)
+
+
+# ---------------------------------------------------------------------------------------------
+# S3: MFA Delete
+# ---------------------------------------------------------------------------------------------
+
+
+def _s3_error(status: int, code: str, message: str, bucket: str) -> tuple[int, dict[str, str], str]:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message><BucketName>{bucket}</BucketName>"
+        "<RequestId>fidelity</RequestId><HostId>fidelity</HostId></Error>"
+    )
+    return status, {"content-type": "application/xml"}, body
+
+
+MFA_REQUIRED = "Mfa Authentication must be used for this request"
+MFA_WITH_LIFECYCLE = (
+    "Mfa Authentication is not supported on a bucket with lifecycle configuration. "
+    "Delete lifecycle configuration before enabling Mfa Authentication."
+)
+LIFECYCLE_WITH_MFA = "Lifecycle configuration is not supported on a bucket with MFA Delete enabled."
+
+
+def _s3() -> None:
+    from moto.s3 import responses
+
+    Response = responses.S3Response
+    original_put = Response._bucket_response_put
+
+    def bucket_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        if "versioning" in querystring:
+            return put_versioning(self, request, bucket_name, querystring)
+        if "lifecycle" in querystring:
+            bucket = self.backend.get_bucket(bucket_name)
+            # (d) S3 does not support lifecycle rules on a bucket with MFA Delete enabled.
+            if getattr(bucket, "fidelity_mfa_delete", None) == "Enabled":
+                return _s3_error(409, "InvalidBucketState", LIFECYCLE_WITH_MFA, bucket_name)
+        return original_put(self, request, bucket_name, querystring)
+
+    def put_versioning(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        body = self.body.decode("utf-8") if isinstance(self.body, bytes) else (self.body or "")
+        wanted = re.search(r"<MfaDelete>\s*([A-Za-z]+)\s*</MfaDelete>", body)
+        bucket = self.backend.get_bucket(bucket_name)
+        current = getattr(bucket, "fidelity_mfa_delete", None)
+        mfa = request.headers.get("x-amz-mfa")
+        # (c) Changing MFA Delete, or any versioning change once it is on, needs the x-amz-mfa header.
+        if (wanted or current == "Enabled") and not mfa:
+            return _s3_error(403, "AccessDenied", MFA_REQUIRED, bucket_name)
+        if mfa is not None and len(mfa.split()) != 2:
+            return _s3_error(
+                400, "InvalidArgument", "Mfa header is invalid -- the header should be formatted as {serialNumber}(space){tokenCode}", bucket_name
+            )
+        # (d) ... and likewise MFA Delete cannot be enabled while lifecycle rules exist.
+        if wanted and wanted.group(1) == "Enabled" and getattr(bucket, "rules", None):
+            return _s3_error(409, "InvalidBucketState", MFA_WITH_LIFECYCLE, bucket_name)
+        result = original_put(self, request, bucket_name, querystring)
+        if wanted:
+            bucket.fidelity_mfa_delete = wanted.group(1)
+        return result
+
+    def get_versioning(self: Any) -> Any:
+        # Rendered here: moto's serializer names the root element GetBucketVersioningResponse,
+        # which the Rust SDK rejects (AWS: VersioningConfiguration), and it drops MfaDelete.
+        bucket = self.backend.get_bucket(self.bucket_name)
+        parts = []
+        if bucket.versioning_status:
+            parts.append(f"<Status>{bucket.versioning_status}</Status>")
+        mfa = getattr(bucket, "fidelity_mfa_delete", None)
+        if mfa:
+            parts.append(f"<MfaDelete>{mfa}</MfaDelete>")
+        self.data["Action"] = "GetBucketVersioning"
+        body = '<?xml version="1.0" encoding="UTF-8"?>\n<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' + "".join(parts) + "</VersioningConfiguration>"
+        return 200, {"content-type": "application/xml"}, body
+
+    Response._bucket_response_put = bucket_put
+    Response.get_bucket_versioning = get_versioning
+
+
+# ---------------------------------------------------------------------------------------------
+# Account: ListRegions (not implemented by moto 5.2.5)
+# ---------------------------------------------------------------------------------------------
+
+# Regions enabled by default in every AWS account; the others are opt-in (AWS Account API).
+DEFAULT_REGIONS = {
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+    "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-west-1",
+    "eu-west-2", "eu-west-3", "eu-north-1", "sa-east-1",
+}
+OPT_IN_REGIONS = {
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1",
+    "me-central-1", "me-south-1", "mx-central-1",
+}
+# account id -> opt-in regions enabled with EnableRegion
+ENABLED_OPT_IN: dict[str, set[str]] = {}
+
+
+def _account() -> None:
+    from moto.account import responses, urls
+
+    Response = responses.AccountResponse
+
+    def status(account: str, region: str) -> str:
+        if region in DEFAULT_REGIONS:
+            return "ENABLED_BY_DEFAULT"
+        return "ENABLED" if region in ENABLED_OPT_IN.get(account, set()) else "DISABLED"
+
+    def list_regions(self: Any) -> str:
+        params = json.loads(self.body or "{}")
+        account = params.get("AccountId") or self.current_account
+        wanted = set(params.get("RegionOptStatusContains") or [])
+        regions = [
+            {"RegionName": r, "RegionOptStatus": status(account, r)}
+            for r in sorted(DEFAULT_REGIONS | OPT_IN_REGIONS)
+            if not wanted or status(account, r) in wanted
+        ]
+        start = int(params.get("NextToken") or 0)
+        size = int(params.get("MaxResults") or 20)
+        page = {"Regions": regions[start : start + size]}
+        if start + size < len(regions):
+            page["NextToken"] = str(start + size)
+        return json.dumps(page)
+
+    def enable_region(self: Any) -> str:
+        params = json.loads(self.body or "{}")
+        account = params.get("AccountId") or self.current_account
+        ENABLED_OPT_IN.setdefault(account, set()).add(params["RegionName"])
+        return "{}"
+
+    Response.list_regions = list_regions
+    Response.enable_region = enable_region
+    urls.url_paths["{0}/listRegions$"] = Response.dispatch
+    urls.url_paths["{0}/enableRegion$"] = Response.dispatch
+
+
+def _reset_hook() -> None:
+    # POST /moto-api/reset clears moto's backends; clear our side tables with them.
+    from moto.moto_api._internal import models as api_models
+
+    original_reset = api_models.MotoAPIBackend.reset
+
+    def reset(self: Any) -> None:
+        ENABLED_OPT_IN.clear()
+        original_reset(self)
+
+    api_models.MotoAPIBackend.reset = reset
+
+
+def apply() -> None:
+    global PATCHED
+    if PATCHED:
+        return
+    _cloudtrail()
+    _s3()
+    _account()
+    _reset_hook()
+    PATCHED = True

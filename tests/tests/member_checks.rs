@@ -1,0 +1,338 @@
+//! Issue 4: member-side checks (organization trail visible and logging, duplicate management-event
+//! trails in every enabled region), legacy-trail actions gated on the organization-trail check, the
+//! delivery check, and the fidelity patches the member side depends on. Against the patched moto.
+use std::path::Path;
+
+use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
+use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
+use orgtrail::aws::{Aws, CallerIdentity, RoleSpec};
+use orgtrail::config::Config;
+use orgtrail::discovery::{discover, DiscoverOptions, OrganizationInfo};
+use orgtrail::steps::{account_trail, member_checks, org_trail, Action, Change, Ctx, StepError};
+use orgtrail_tests::{sandbox_config, Sandbox};
+
+fn role() -> RoleSpec {
+    RoleSpec { partition: "aws".into(), role_name: "OrganizationAccountAccessRole".into(), external_id: None, session_name: "orgtrail-test".into(), duration_seconds: 900 }
+}
+
+fn aws(sb: &Sandbox) -> Aws {
+    Aws::from_config(sb.conf.clone(), 50).with_role(role(), 8)
+}
+
+struct World {
+    sb: Sandbox,
+    config: Config,
+    org: OrganizationInfo,
+    caller: CallerIdentity,
+    targets: Vec<String>,
+}
+
+impl World {
+    /// An organization with `members` members, the log-archive key and bucket, and (unless
+    /// `mode = "account"`) the organization trail converged by the org-trail step.
+    async fn new(members: usize, trail_extra: &str) -> World {
+        let sb = Sandbox::new(members).await.unwrap();
+        let a = aws(&sb);
+        let org = discover(&a, &DiscoverOptions { with_tags: false }).await.unwrap().organization;
+        let caller = a.caller_identity().await.unwrap();
+        let targets = sb.org.members.iter().map(|m| m.id.clone()).collect();
+        let config = config(&sb, "orgtrail", trail_extra);
+        let w = World { sb, config, org, caller, targets };
+        let s = a.session(w.la());
+        let kms = a.kms(&s);
+        let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
+        kms.create_alias().alias_name("alias/orgtrail").target_key_id(key).send().await.unwrap();
+        a.s3(&s).create_bucket().bucket(&w.config.log_archive.bucket).send().await.unwrap();
+        w
+    }
+
+    fn ctx<'a>(&'a self, aws: &'a Aws, apply: bool) -> Ctx<'a> {
+        Ctx { aws, config: &self.config, org: &self.org, caller: &self.caller, targets: &self.targets, apply }
+    }
+
+    fn la(&self) -> &str {
+        &self.sb.org.log_archive_account
+    }
+
+    fn member(&self) -> String {
+        self.targets[0].clone()
+    }
+
+    fn org_trail_arn(&self) -> String {
+        format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", self.sb.org.management_account)
+    }
+
+    async fn converge_org_trail(&self) {
+        org_trail::converge(&self.ctx(&aws(&self.sb), true)).await.unwrap();
+    }
+
+    fn mgmt_ct(&self) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::new(&self.sb.conf)
+    }
+
+    /// A CloudTrail client acting in the member account (assumed role), in `region`.
+    fn member_ct(&self, a: &Aws, region: &str) -> aws_sdk_cloudtrail::Client {
+        a.cloudtrail(&a.session(&self.member()).to_builder().region(aws_config::Region::new(region.to_string())).build())
+    }
+}
+
+fn config(sb: &Sandbox, name: &str, trail_extra: &str) -> Config {
+    let text = sandbox_config(&sb.org).replace("[trail]\nname = \"orgtrail\"\n", &format!("[trail]\nname = \"{name}\"\n{trail_extra}\n"));
+    orgtrail::config::parse(Path::new("orgtrail.toml"), &text).unwrap()
+}
+
+/// The member's own trails: two that duplicate management events (a multi-region one homed in
+/// us-east-1, a single-region one in eu-west-1) and two that do not (stopped; data events only).
+/// Returns the ARNs of the two duplicates.
+async fn legacy_trails(w: &World) -> (String, String) {
+    let a = aws(&w.sb);
+    let m = w.member();
+    a.s3(&a.session(&m)).create_bucket().bucket(format!("legacy-{m}")).send().await.unwrap();
+    let east = w.member_ct(&a, "us-east-1");
+    let west = w.member_ct(&a, "eu-west-1");
+    let multi = east.create_trail().name("legacy-multi").s3_bucket_name(format!("legacy-{m}")).is_multi_region_trail(true).send().await.unwrap().trail_arn.unwrap();
+    east.start_logging().name(&multi).send().await.unwrap();
+    let single = west.create_trail().name("legacy-west").s3_bucket_name(format!("legacy-{m}")).send().await.unwrap().trail_arn.unwrap();
+    west.start_logging().name(&single).send().await.unwrap();
+    east.create_trail().name("idle").s3_bucket_name(format!("legacy-{m}")).send().await.unwrap();
+    let data = east.create_trail().name("data-only").s3_bucket_name(format!("legacy-{m}")).send().await.unwrap().trail_arn.unwrap();
+    let sel = AdvancedEventSelector::builder()
+        .name("s3")
+        .field_selectors(AdvancedFieldSelector::builder().field("eventCategory").equals("Data").build().unwrap())
+        .field_selectors(AdvancedFieldSelector::builder().field("resources.type").equals("AWS::S3::Object").build().unwrap())
+        .build()
+        .unwrap();
+    east.put_event_selectors().trail_name(&data).advanced_event_selectors(sel).send().await.unwrap();
+    east.start_logging().name(&data).send().await.unwrap();
+    assert!(multi.contains("us-east-1") && single.contains("eu-west-1"));
+    (multi, single)
+}
+
+async fn is_logging(ct: &aws_sdk_cloudtrail::Client, arn: &str) -> bool {
+    ct.get_trail_status().name(arn).send().await.unwrap().is_logging.unwrap()
+}
+
+fn refused(err: &StepError) -> &str {
+    match err {
+        StepError::Refused { reason, .. } => reason,
+        other => panic!("expected a refusal, got {other}"),
+    }
+}
+
+fn resources(changes: &[Change], pred: impl Fn(&Action) -> bool) -> Vec<String> {
+    let mut v: Vec<String> = changes.iter().filter(|c| pred(&c.action)).map(|c| c.resource.clone()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_trail_check_fails_until_visible_and_logging() {
+    let w = World::new(2, "").await;
+    let m = w.member();
+    // Fail side: no organization trail at all.
+    let err = member_checks::check_member(&w.ctx(&aws(&w.sb), false), &m).await.unwrap_err();
+    assert!(refused(&err).contains("is not visible") && refused(&err).contains(&m), "{err}");
+
+    w.converge_org_trail().await;
+    let a = aws(&w.sb);
+    let f = member_checks::inspect_member(&w.ctx(&a, false), &m).await.unwrap();
+    assert!(f.visible && f.logging && f.confirmed(), "{f:?}");
+    assert_eq!(f.expected_trail, w.org_trail_arn());
+    assert_eq!(f.regions.len(), 17, "the default-enabled regions: {:?}", f.regions);
+    assert_eq!(f.regions[0], "us-east-1");
+    assert!(f.regions.iter().any(|r| r == "eu-west-1") && !f.regions.iter().any(|r| r == "af-south-1"), "{:?}", f.regions);
+    let out = member_checks::check_member(&w.ctx(&a, false), &m).await.unwrap();
+    assert!(out.changes.iter().all(|c| !c.is_change()), "{out:?}");
+    assert!(a.metrics.write_calls().is_empty(), "checks only read: {:?}", a.metrics.write_calls());
+
+    // Fail side: visible, but logging stopped by someone in the management account.
+    w.mgmt_ct().stop_logging().name(w.org_trail_arn()).send().await.unwrap();
+    let err = member_checks::check_member(&w.ctx(&aws(&w.sb), false), &m).await.unwrap_err();
+    assert!(refused(&err).contains("not logging"), "{err}");
+    // Fail side: the config names a trail the organization does not have.
+    w.mgmt_ct().start_logging().name(w.org_trail_arn()).send().await.unwrap();
+    let mut w = w;
+    w.config = config(&w.sb, "other-trail", "");
+    let err = member_checks::check_member(&w.ctx(&aws(&w.sb), false), &m).await.unwrap_err();
+    assert!(refused(&err).contains("trail/other-trail is not visible"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_trails_are_found_in_every_region_and_reported() {
+    let w = World::new(1, "").await;
+    w.converge_org_trail().await;
+    let (multi, single) = legacy_trails(&w).await;
+    let a = aws(&w.sb);
+    let f = member_checks::inspect_member(&w.ctx(&a, false), &w.member()).await.unwrap();
+    let mut found: Vec<(String, String, bool)> = f.duplicates.iter().map(|d| (d.arn.clone(), d.home_region.clone(), d.multi_region)).collect();
+    found.sort();
+    let mut want = vec![(multi.clone(), "us-east-1".to_string(), true), (single.clone(), "eu-west-1".to_string(), false)];
+    want.sort();
+    assert_eq!(found, want);
+
+    // legacy_trails = "keep": reported for a person to decide, with the command to stop each.
+    let out = member_checks::check_member(&w.ctx(&a, true), &w.member()).await.unwrap();
+    let manual = resources(&out.changes, |a| matches!(a, Action::ManualAction { .. }));
+    assert_eq!(manual.len(), 2, "{out:?}");
+    for arn in [&multi, &single] {
+        assert!(manual.iter().any(|r| r.contains(arn.as_str())), "{arn} in {manual:?}");
+    }
+    assert!(out.manual_instructions().unwrap().contains(&format!("stop-logging --name {single} --region eu-west-1")));
+    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert!(is_logging(&w.member_ct(&a, "us-east-1"), &multi).await && is_logging(&w.member_ct(&a, "eu-west-1"), &single).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_stop_acts_only_after_the_org_trail_check_passed() {
+    let mut w = World::new(1, "legacy_trails = \"stop\"").await;
+    w.converge_org_trail().await;
+    let (multi, single) = legacy_trails(&w).await;
+    let m = w.member();
+    let (east, west) = (w.member_ct(&aws(&w.sb), "us-east-1"), w.member_ct(&aws(&w.sb), "eu-west-1"));
+
+    // Check failed (the organization trail stopped): refused, nothing touched.
+    w.mgmt_ct().stop_logging().name(w.org_trail_arn()).send().await.unwrap();
+    let a = aws(&w.sb);
+    let err = member_checks::legacy_trails(&w.ctx(&a, true), &m).await.unwrap_err();
+    assert!(refused(&err).contains("legacy trails left untouched") && refused(&err).contains("not logging"), "{err}");
+    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert!(is_logging(&east, &multi).await && is_logging(&west, &single).await);
+    w.mgmt_ct().start_logging().name(w.org_trail_arn()).send().await.unwrap();
+
+    // Check failed (the config points at a trail the organization does not have): same.
+    let good = std::mem::replace(&mut w.config, config(&w.sb, "other-trail", "legacy_trails = \"stop\""));
+    let a = aws(&w.sb);
+    let err = member_checks::legacy_trails(&w.ctx(&a, true), &m).await.unwrap_err();
+    assert!(refused(&err).contains("is not visible"), "{err}");
+    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    w.config = good;
+
+    // Findings from a failed check are refused too, even when handed in directly.
+    let mut stale = member_checks::inspect_member(&w.ctx(&aws(&w.sb), false), &m).await.unwrap();
+    stale.logging = false;
+    assert!(member_checks::act_on_legacy_trails(&w.ctx(&aws(&w.sb), true), &m, &stale).await.is_err());
+
+    // Plan: both would be stopped; nothing written.
+    let p = aws(&w.sb);
+    let plan = member_checks::legacy_trails(&w.ctx(&p, false), &m).await.unwrap();
+    assert_eq!(plan.changes.len(), 2);
+    assert!(plan.changes.iter().all(|c| c.action == Action::Update { fields: vec!["IsLogging".into()] }), "{plan:?}");
+    assert!(p.metrics.write_calls().is_empty(), "{:?}", p.metrics.write_calls());
+    assert!(is_logging(&east, &multi).await && is_logging(&west, &single).await);
+
+    // Check passed: both stopped, each in its home region; the others untouched.
+    let a = aws(&w.sb);
+    member_checks::legacy_trails(&w.ctx(&a, true), &m).await.unwrap();
+    assert_eq!(a.metrics.write_calls().get("CloudTrail.StopLogging"), Some(&2), "{:?}", a.metrics.write_calls());
+    assert!(!is_logging(&east, &multi).await && !is_logging(&west, &single).await);
+    assert!(is_logging(&east, &format!("arn:aws:cloudtrail:us-east-1:{m}:trail/data-only")).await, "not a duplicate: left alone");
+    assert!(is_logging(&w.mgmt_ct(), &w.org_trail_arn()).await);
+
+    // Converged: nothing left to stop.
+    let again = aws(&w.sb);
+    let out = member_checks::legacy_trails(&w.ctx(&again, true), &m).await.unwrap();
+    assert!(out.changes.is_empty() && again.metrics.write_calls().is_empty(), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_delete_removes_only_duplicates() {
+    let w = World::new(1, "legacy_trails = \"delete\"").await;
+    w.converge_org_trail().await;
+    let (multi, single) = legacy_trails(&w).await;
+    let a = aws(&w.sb);
+    let out = member_checks::legacy_trails(&w.ctx(&a, true), &w.member()).await.unwrap();
+    assert_eq!(resources(&out.changes, |a| *a == Action::Delete), vec![format!("cloudtrail-trail {single}"), format!("cloudtrail-trail {multi}")]);
+    let names = |ct: aws_sdk_cloudtrail::Client| async move {
+        let mut v: Vec<String> = ct.describe_trails().include_shadow_trails(false).send().await.unwrap().trail_list.unwrap_or_default().into_iter().filter_map(|t| t.name).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(w.member_ct(&a, "us-east-1")).await, vec!["data-only", "idle"]);
+    assert!(names(w.member_ct(&a, "eu-west-1")).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_mode_legacy_trails_wait_for_the_account_trail() {
+    let w = World::new(1, "mode = \"account\"\nlegacy_trails = \"stop\"").await;
+    let (multi, _) = legacy_trails(&w).await;
+    let m = w.member();
+    let err = member_checks::legacy_trails(&w.ctx(&aws(&w.sb), true), &m).await.unwrap_err();
+    assert!(refused(&err).contains(&format!("arn:aws:cloudtrail:us-east-1:{m}:trail/orgtrail is not visible")), "{err}");
+    account_trail::converge(&w.ctx(&aws(&w.sb), true), &m).await.unwrap();
+    let out = member_checks::legacy_trails(&w.ctx(&aws(&w.sb), true), &m).await.unwrap();
+    assert_eq!(out.changes.len(), 2, "{out:?}");
+    let east = w.member_ct(&aws(&w.sb), "us-east-1");
+    assert!(!is_logging(&east, &multi).await);
+    assert!(is_logging(&east, &format!("arn:aws:cloudtrail:us-east-1:{m}:trail/orgtrail")).await, "orgtrail's own account trail is never a legacy trail");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_check_reports_missing_logs_and_passes_once_an_object_exists() {
+    let w = World::new(1, "delivery_check = true").await;
+    w.converge_org_trail().await;
+    let m = w.member();
+    let a = aws(&w.sb);
+    let out = member_checks::delivery_check(&w.ctx(&a, true), &m).await.unwrap();
+    let prefix = format!("org/AWSLogs/{}/{m}/", w.sb.org.org_id);
+    let instructions = out.manual_instructions().expect("a finding for an operator");
+    assert!(instructions.contains(&prefix) && instructions.contains("never delivers"), "{instructions}");
+    assert!(a.metrics.write_calls().is_empty());
+
+    // Another account's logs do not count.
+    let s3 = a.s3(&a.session(w.la()));
+    let other = format!("org/AWSLogs/{}/{}/CloudTrail/us-east-1/2026/11/25/x.json.gz", w.sb.org.org_id, w.la());
+    s3.put_object().bucket(&w.config.log_archive.bucket).key(other).body(b"{}".to_vec().into()).send().await.unwrap();
+    assert!(member_checks::delivery_check(&w.ctx(&a, true), &m).await.unwrap().manual_instructions().is_some());
+
+    let key = format!("{prefix}CloudTrail/us-east-1/2026/11/25/{m}_CloudTrail_us-east-1_20261125T0000Z_abc.json.gz");
+    s3.put_object().bucket(&w.config.log_archive.bucket).key(key).body(b"{}".to_vec().into()).send().await.unwrap();
+    let out = member_checks::delivery_check(&w.ctx(&a, true), &m).await.unwrap();
+    assert!(out.changes.iter().all(|c| !c.is_change()), "{out:?}");
+}
+
+// ---- Fidelity patches the member side depends on (docs/emulator.md) ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fidelity_member_sees_the_org_trail_but_cannot_change_it() {
+    let w = World::new(1, "").await;
+    w.converge_org_trail().await;
+    let arn = w.org_trail_arn();
+    let a = aws(&w.sb);
+    // Shadow trails (the default) include the organization trail, in every region (multi-region).
+    for region in ["us-east-1", "ap-southeast-2"] {
+        let ct = w.member_ct(&a, region);
+        let seen: Vec<String> = ct.describe_trails().send().await.unwrap().trail_list.unwrap_or_default().into_iter().filter_map(|t| t.trail_arn).collect();
+        assert_eq!(seen, vec![arn.clone()], "{region}");
+        assert!(ct.describe_trails().include_shadow_trails(false).send().await.unwrap().trail_list.unwrap_or_default().is_empty());
+    }
+    let ct = w.member_ct(&a, "us-east-1");
+    assert!(ct.get_trail_status().name(&arn).send().await.unwrap().is_logging.unwrap());
+    assert_eq!(ct.get_event_selectors().trail_name(&arn).send().await.unwrap().trail_arn.as_deref(), Some(arn.as_str()));
+    // By bare name the member means its own trail, which does not exist.
+    let err = ct.get_trail_status().name("orgtrail").send().await.unwrap_err();
+    assert_eq!(err.as_service_error().and_then(|e| e.code()), Some("TrailNotFoundException"));
+
+    let code = |e: Option<&str>| e.map(str::to_string);
+    let stop = ct.stop_logging().name(&arn).send().await.unwrap_err();
+    assert_eq!(code(stop.as_service_error().and_then(|e| e.code())).as_deref(), Some("NotOrganizationMasterAccountException"));
+    let update = ct.update_trail().name(&arn).enable_log_file_validation(false).send().await.unwrap_err();
+    assert_eq!(code(update.as_service_error().and_then(|e| e.code())).as_deref(), Some("NotOrganizationMasterAccountException"));
+    let delete = ct.delete_trail().name(&arn).send().await.unwrap_err();
+    assert_eq!(code(delete.as_service_error().and_then(|e| e.code())).as_deref(), Some("NotOrganizationMasterAccountException"));
+    let sel = AdvancedEventSelector::builder().field_selectors(AdvancedFieldSelector::builder().field("eventCategory").equals("Management").build().unwrap()).build().unwrap();
+    let put = ct.put_event_selectors().trail_name(&arn).advanced_event_selectors(sel).send().await.unwrap_err();
+    assert_eq!(code(put.as_service_error().and_then(|e| e.code())).as_deref(), Some("NotOrganizationMasterAccountException"));
+    let t = w.mgmt_ct().get_trail().name(&arn).send().await.unwrap().trail.unwrap();
+    assert_eq!(t.log_file_validation_enabled, Some(true));
+    assert!(is_logging(&w.mgmt_ct(), &arn).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fidelity_account_list_regions() {
+    let w = World::new(1, "").await;
+    let a = aws(&w.sb);
+    let regions = member_checks::enabled_regions(&w.ctx(&a, false), &w.member()).await.unwrap();
+    assert_eq!(regions.len(), 17, "{regions:?}");
+    assert_eq!(regions[0], "us-east-1");
+    assert!(!regions.iter().any(|r| r == "me-south-1"), "opt-in regions are not enabled by default");
+}
