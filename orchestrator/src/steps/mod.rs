@@ -57,6 +57,8 @@ pub enum Action {
     /// The fields (or policy statements) that differ from the desired state.
     Update { fields: Vec<String> },
     NoChange,
+    /// The resource is (or, in a plan, would be) deleted: a member's legacy trail with `legacy_trails = "delete"`.
+    Delete,
     /// Cannot be done by orgtrail's credentials; the exact command an operator must run.
     ManualAction { instructions: String },
 }
@@ -113,6 +115,7 @@ impl Outcome {
         let changed: Vec<String> = self.changes.iter().filter(|c| c.is_change()).map(|c| match &c.action {
             Action::Create => format!("created {}", c.resource),
             Action::Update { fields } => format!("updated {} ({})", c.resource, fields.join(", ")),
+            Action::Delete => format!("deleted {}", c.resource),
             Action::ManualAction { .. } => format!("{} needs manual action", c.resource),
             Action::NoChange => unreachable!(),
         }).collect();
