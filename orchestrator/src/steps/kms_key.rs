@@ -1,1 +1,203 @@
-//! placeholder: being written
+//! The KMS key that encrypts the logs, in the log-archive account's home region: customer managed,
+//! symmetric, rotation on (KMS.4), tagged, with the rendered key policy. The alias is the key's
+//! identity: an existing alias is reused and its key converged, so a re-run never makes a second key.
+use std::collections::BTreeMap;
+
+use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeySpec, KeyState, KeyUsageType, Tag};
+use serde_json::Value;
+
+use super::log_bucket::{absent_if, home_session, missing_tags, policy_context, policy_fields};
+use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
+use crate::aws::{aws_err, AwsError};
+use crate::policy::{diff_policies, render_key_policy};
+
+/// KMS refuses a shorter window; a key orphaned by a failed CreateAlias is reclaimed after it.
+const ORPHAN_DELETION_DAYS: i32 = 7;
+
+fn resource(ctx: &Ctx<'_>) -> String {
+    format!("kms-key {}", ctx.config.log_archive.kms_alias)
+}
+
+fn policy_resource(ctx: &Ctx<'_>) -> String {
+    format!("kms-key-policy {}", ctx.config.log_archive.kms_alias)
+}
+
+fn client(ctx: &Ctx<'_>) -> aws_sdk_kms::Client {
+    ctx.aws.kms(&home_session(ctx, &ctx.config.log_archive.account))
+}
+
+/// The full ARN of the key behind the configured alias, or None when the alias does not exist yet.
+/// A trail in another account and the bucket's default encryption both need the full ARN.
+pub async fn key_arn(ctx: &Ctx<'_>) -> Result<Option<String>, StepError> {
+    let Some(meta) = describe(ctx, &client(ctx)).await? else { return Ok(None) };
+    Ok(Some(arn_of(ctx, &meta)?))
+}
+
+async fn describe(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client) -> Result<Option<KeyMetadata>, StepError> {
+    let out = kms.describe_key().key_id(&ctx.config.log_archive.kms_alias).send().await.map_err(aws_err("KMS.DescribeKey"));
+    let out = absent_if(out, &["NotFoundException"]).map_err(StepError::aws(&ctx.config.log_archive.account, resource(ctx)))?;
+    Ok(out.and_then(|o| o.key_metadata))
+}
+
+fn arn_of(ctx: &Ctx<'_>, meta: &KeyMetadata) -> Result<String, StepError> {
+    meta.arn().map(str::to_string).ok_or_else(|| StepError::Aws {
+        account: ctx.config.log_archive.account.clone(),
+        resource: resource(ctx),
+        source: AwsError { operation: "KMS.DescribeKey".into(), code: None, message: "the response carried no key ARN".into() },
+    })
+}
+
+/// The `kms-key` step: create the key (policy, tags, alias, rotation), or converge the one the alias names.
+pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
+    let kms = client(ctx);
+    let mut outcome = Outcome::default();
+    match describe(ctx, &kms).await? {
+        None => {
+            // The key policy does not name the key itself, so it can be rendered before the key exists.
+            let policy = desired_policy(ctx, "")?;
+            if ctx.apply {
+                create(ctx, &kms, &policy).await?;
+            }
+            outcome.push(Change::new(resource(ctx), Action::Create));
+        }
+        Some(meta) => {
+            check_usable(ctx, &meta)?;
+            let policy = desired_policy(ctx, &arn_of(ctx, &meta)?)?;
+            outcome.push(Change::update(resource(ctx), converge_settings(ctx, &kms, meta.key_id()).await?));
+            outcome.push(converge_policy(ctx, &kms, meta.key_id(), &policy).await?);
+        }
+    }
+    Ok(outcome)
+}
+
+fn desired_policy(ctx: &Ctx<'_>, key_arn: &str) -> Result<Value, StepError> {
+    render_key_policy(&policy_context(ctx, key_arn, false))
+        .map_err(|e| StepError::refused(&ctx.config.log_archive.account, policy_resource(ctx), e.to_string()))
+}
+
+/// A key the alias points at but CloudTrail cannot use is the operator's call to repair (cancelling a
+/// deletion, re-enabling a key someone disabled, or re-pointing the alias): orgtrail does not guess.
+fn check_usable(ctx: &Ctx<'_>, meta: &KeyMetadata) -> Result<(), StepError> {
+    let alias = &ctx.config.log_archive.kms_alias;
+    let id = meta.key_id();
+    let problem = if meta.key_manager() != Some(&KeyManagerType::Customer) {
+        Some("is an AWS managed key; CloudTrail organization logs need a customer managed key whose policy orgtrail controls".to_string())
+    } else if meta.key_spec().is_some_and(|s| *s != KeySpec::SymmetricDefault) || meta.key_usage().is_some_and(|u| *u != KeyUsageType::EncryptDecrypt) {
+        Some("is not a symmetric ENCRYPT_DECRYPT key; CloudTrail and S3 SSE-KMS only use symmetric keys".to_string())
+    } else {
+        match meta.key_state() {
+            Some(KeyState::Enabled) | None => None,
+            Some(KeyState::PendingDeletion) => Some(format!(
+                "is pending deletion, so CloudTrail cannot encrypt with it: cancel the deletion (`aws kms cancel-key-deletion --key-id {id}` then `aws kms enable-key --key-id {id}`) or point {alias} at another key"
+            )),
+            Some(state) => Some(format!(
+                "is in state {}, so CloudTrail cannot encrypt with it: enable it (`aws kms enable-key --key-id {id}`) or point {alias} at another key",
+                state.as_str()
+            )),
+        }
+    };
+    match problem {
+        Some(p) => Err(StepError::refused(&ctx.config.log_archive.account, resource(ctx), format!("the key {id} behind {alias} {p}"))),
+        None => Ok(()),
+    }
+}
+
+async fn create(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, policy: &Value) -> Result<(), StepError> {
+    let la = &ctx.config.log_archive.account;
+    let alias = &ctx.config.log_archive.kms_alias;
+    let tags = ctx.config.log_archive.tags.iter().map(|(k, v)| kms_tag(k, v)).collect::<Vec<_>>();
+    let out = kms
+        .create_key()
+        .description(format!("orgtrail: encrypts the CloudTrail logs of organization {} ({alias})", ctx.org.id))
+        .key_usage(KeyUsageType::EncryptDecrypt)
+        .key_spec(KeySpec::SymmetricDefault)
+        .policy(policy.to_string())
+        .set_tags((!tags.is_empty()).then_some(tags))
+        .send()
+        .await
+        .map_err(aws_err("KMS.CreateKey"))
+        .map_err(StepError::aws(la, resource(ctx)))?;
+    let Some(key_id) = out.key_metadata().map(|m| m.key_id().to_string()) else {
+        let source = AwsError { operation: "KMS.CreateKey".into(), code: None, message: "the response carried no key id".into() };
+        return Err(StepError::Aws { account: la.clone(), resource: resource(ctx), source });
+    };
+    if let Err(e) = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await {
+        // Without its alias the new key is invisible to the next run, which would make another one:
+        // schedule it for deletion rather than leave an orphan (best effort; the alias error is what matters).
+        let _ = kms.schedule_key_deletion().key_id(&key_id).pending_window_in_days(ORPHAN_DELETION_DAYS).send().await;
+        return Err(StepError::aws(la, resource(ctx))(AwsError::from_sdk("KMS.CreateAlias", &e)));
+    }
+    kms.enable_key_rotation().key_id(&key_id).send().await.map_err(aws_err("KMS.EnableKeyRotation")).map_err(StepError::aws(la, resource(ctx)))?;
+    Ok(())
+}
+
+/// Rotation and tags of an existing key; returns the fields that differed.
+async fn converge_settings(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key_id: &str) -> Result<Vec<String>, StepError> {
+    let la = &ctx.config.log_archive.account;
+    let mut fields = Vec::new();
+
+    let rotation = kms.get_key_rotation_status().key_id(key_id).send().await.map_err(aws_err("KMS.GetKeyRotationStatus")).map_err(StepError::aws(la, resource(ctx)))?;
+    if !rotation.key_rotation_enabled() {
+        fields.push("rotation".to_string());
+        if ctx.apply {
+            kms.enable_key_rotation().key_id(key_id).send().await.map_err(aws_err("KMS.EnableKeyRotation")).map_err(StepError::aws(la, resource(ctx)))?;
+        }
+    }
+
+    let mut live = BTreeMap::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = kms
+            .list_resource_tags()
+            .key_id(key_id)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(aws_err("KMS.ListResourceTags"))
+            .map_err(StepError::aws(la, resource(ctx)))?;
+        live.extend(page.tags().iter().map(|t| (t.tag_key().to_string(), t.tag_value().to_string())));
+        match page.next_marker() {
+            Some(m) if page.truncated() => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    let missing = missing_tags(&ctx.config.log_archive.tags, &live);
+    if !missing.is_empty() {
+        fields.push("tags".to_string());
+        if ctx.apply {
+            // TagResource adds and overwrites, leaving other tags (cost allocation, ...) alone.
+            let tags = missing.iter().map(|(k, v)| kms_tag(k, v)).collect();
+            kms.tag_resource().key_id(key_id).set_tags(Some(tags)).send().await.map_err(aws_err("KMS.TagResource")).map_err(StepError::aws(la, resource(ctx)))?;
+        }
+    }
+    Ok(fields)
+}
+
+async fn converge_policy(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key_id: &str, desired: &Value) -> Result<Change, StepError> {
+    let la = &ctx.config.log_archive.account;
+    let live = kms
+        .get_key_policy()
+        .key_id(key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(aws_err("KMS.GetKeyPolicy"))
+        .map_err(StepError::aws(la, policy_resource(ctx)))?;
+    let diff = diff_policies(&Value::String(live.policy().unwrap_or_default().to_string()), desired);
+    if !diff.is_empty() && ctx.apply {
+        // KMS's own lock-out safety check stays on: EnableRootAccess keeps the key manageable through IAM.
+        kms.put_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .policy(desired.to_string())
+            .send()
+            .await
+            .map_err(aws_err("KMS.PutKeyPolicy"))
+            .map_err(StepError::aws(la, policy_resource(ctx)))?;
+    }
+    Ok(Change::update(policy_resource(ctx), policy_fields(&diff)))
+}
+
+fn kms_tag(k: &str, v: &str) -> Tag {
+    Tag::builder().tag_key(k).tag_value(v).build().expect("tag key and value are set")
+}

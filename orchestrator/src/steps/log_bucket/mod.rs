@@ -1,0 +1,210 @@
+//! The log-archive bucket and the bucket that receives its server access logs, both in the
+//! log-archive account's home region (SSE-KMS needs the key and the bucket in one region).
+//!
+//! Each step reads every setting, compares it with the desired state and writes only what differs;
+//! with `ctx.apply == false` it only reads. The bucket policy is applied last, after the lock-out
+//! check, and in two phases: `converge_log_bucket` without the encryption-enforcing denies (CloudTrail
+//! could not create the trail with them), `enforce_encryption` with them once the trail logs.
+mod policy;
+mod settings;
+
+use std::collections::BTreeMap;
+
+use aws_config::{Region, SdkConfig};
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+
+use super::{kms_key, Action, Change, Ctx, Outcome, StepError, StepResult};
+use crate::aws::AwsError;
+pub use policy::{policy_context, ENFORCEMENT_SIDS};
+pub(crate) use policy::policy_fields;
+use settings::{BucketSpec, Encryption};
+
+/// SDK config acting in `account`, pinned to the home region: the key and buckets live there whatever
+/// region the run's base config uses (a bucket created through another region's endpoint would land there).
+pub(crate) fn home_session(ctx: &Ctx<'_>, account: &str) -> SdkConfig {
+    ctx.session(account).to_builder().region(Region::new(ctx.home_region().to_string())).build()
+}
+
+/// A read whose "does not exist" answer (one of `codes`) means None rather than an error.
+pub(crate) fn absent_if<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if codes.iter().any(|c| e.is_code(c)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Desired tags absent from `live` or with another value there. Tags others added are left alone
+/// (cost allocation, ownership): orgtrail only guarantees its own.
+pub(crate) fn missing_tags(desired: &BTreeMap<String, String>, live: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    desired.iter().filter(|(k, v)| live.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// One bucket as seen through the log-archive account's session.
+pub(super) struct Bucket<'a> {
+    s3: aws_sdk_s3::Client,
+    account: &'a str,
+    name: &'a str,
+    apply: bool,
+}
+
+impl<'a> Bucket<'a> {
+    fn new(ctx: &'a Ctx<'_>, name: &'a str) -> Self {
+        let account = ctx.config.log_archive.account.as_str();
+        Bucket { s3: ctx.aws.s3(&home_session(ctx, account)), account, name, apply: ctx.apply }
+    }
+
+    fn resource(&self) -> String {
+        format!("s3-bucket {}", self.name)
+    }
+
+    fn fail(&self) -> impl FnOnce(AwsError) -> StepError + '_ {
+        StepError::aws(self.account, self.resource())
+    }
+
+    fn refuse(&self, reason: impl Into<String>) -> StepError {
+        StepError::refused(self.account, self.resource(), reason)
+    }
+}
+
+/// The `access-log-bucket` step: versioning, Block Public Access, BucketOwnerEnforced, SSE-S3 (the
+/// AWS managed aws/s3 key cannot be used for log delivery), tags, and its TLS-only + log-delivery policy.
+pub async fn converge_access_log_bucket(ctx: &Ctx<'_>) -> StepResult {
+    let la = &ctx.config.log_archive;
+    let b = Bucket::new(ctx, &la.access_log_bucket);
+    let exists = exists(ctx, &b).await?;
+    let live_policy = if exists { policy::live(&b).await? } else { None };
+    let desired = policy::render_access_log(ctx)?;
+    let spec = BucketSpec { encryption: Encryption::SseS3, logging: None, tags: &la.tags, lifecycle: None, object_lock: None };
+    converge_bucket(ctx, &b, exists, &spec, live_policy, &desired).await
+}
+
+/// The `log-bucket` step: the central bucket with every setting of the baseline and the phase-one policy.
+pub async fn converge_log_bucket(ctx: &Ctx<'_>) -> StepResult {
+    let la = &ctx.config.log_archive;
+    let key_arn = required_key(ctx, &la.bucket).await?;
+    let b = Bucket::new(ctx, &la.bucket);
+    let exists = exists(ctx, &b).await?;
+    let live_policy = if exists { policy::live(&b).await? } else { None };
+    // Phase two, once reached, is kept: going back to phase one would drop the encryption denies until
+    // the enforce-encryption step put them back, two policy writes on every run for nothing.
+    let enforce = key_arn.is_some() && live_policy.as_deref().is_some_and(policy::enforces_encryption);
+    let desired = policy::render_log_bucket(ctx, key_arn.as_deref().unwrap_or_default(), enforce)?;
+    // Before any write, so a refused run leaves nothing half made.
+    policy::check_lockout(ctx, &b, &desired).await?;
+    let spec = BucketSpec {
+        encryption: Encryption::SseKms { key_arn },
+        logging: la.access_logging.then(|| (la.access_log_bucket.clone(), format!("{}/", la.bucket))),
+        tags: &la.tags,
+        lifecycle: Some(la.lifecycle.as_ref()),
+        object_lock: la.object_lock.as_ref(),
+    };
+    converge_bucket(ctx, &b, exists, &spec, live_policy, &desired).await
+}
+
+/// The `enforce-encryption` step (phase two): the log bucket's policy plus the denies of any object not
+/// encrypted with the log key. The executor runs it only once the trail is created and logging.
+pub async fn enforce_encryption(ctx: &Ctx<'_>) -> StepResult {
+    let la = &ctx.config.log_archive;
+    let key_arn = required_key(ctx, &la.bucket).await?;
+    let b = Bucket::new(ctx, &la.bucket);
+    let exists = exists(ctx, &b).await?;
+    let (Some(key_arn), true) = (key_arn, exists) else {
+        if ctx.apply {
+            return Err(b.refuse("the log bucket does not exist yet: the log-bucket step creates it and must run first"));
+        }
+        // A plan for an empty account: the statements this step will add once key and bucket exist.
+        let fields = ENFORCEMENT_SIDS.iter().map(|s| format!("{s} (missing)")).collect();
+        return Ok(Outcome { changes: vec![Change::update(policy::resource(&b), fields)] });
+    };
+    let live_policy = policy::live(&b).await?;
+    let desired = policy::render_log_bucket(ctx, &key_arn, true)?;
+    policy::check_lockout(ctx, &b, &desired).await?;
+    Ok(Outcome { changes: vec![policy::converge(&b, live_policy, &desired).await?] })
+}
+
+/// The key ARN for the bucket's default encryption. Applying needs it; a plan of an empty account
+/// does not have it yet (the kms-key step would create it first).
+async fn required_key(ctx: &Ctx<'_>, bucket: &str) -> Result<Option<String>, StepError> {
+    let arn = kms_key::key_arn(ctx).await?;
+    if arn.is_none() && ctx.apply {
+        return Err(StepError::refused(
+            &ctx.config.log_archive.account,
+            format!("s3-bucket {bucket}"),
+            format!("the KMS key {} does not exist yet: the kms-key step creates it and must run first", ctx.config.log_archive.kms_alias),
+        ));
+    }
+    Ok(arn)
+}
+
+async fn converge_bucket(ctx: &Ctx<'_>, b: &Bucket<'_>, exists: bool, spec: &BucketSpec<'_>, live_policy: Option<String>, desired: &serde_json::Value) -> StepResult {
+    let mut outcome = Outcome::default();
+    if exists {
+        outcome.push(Change::update(b.resource(), settings::converge(b, spec).await?));
+    } else {
+        outcome.push(Change::new(b.resource(), Action::Create));
+        if !ctx.apply {
+            outcome.push(Change::new(policy::resource(b), Action::Create));
+            return Ok(outcome);
+        }
+        create(ctx, b, spec.object_lock.is_some()).await?;
+        // A new bucket has S3's defaults; the same reads and writes as for drift bring it to the baseline.
+        settings::converge(b, spec).await?;
+    }
+    outcome.push(policy::converge(b, live_policy, desired).await?);
+    Ok(outcome)
+}
+
+/// Whether the bucket exists, checked with HeadBucket; a bucket in another region is refused.
+async fn exists(ctx: &Ctx<'_>, b: &Bucket<'_>) -> Result<bool, StepError> {
+    let home = ctx.home_region();
+    let wrong_region = |region: &str| {
+        b.refuse(format!(
+            "the bucket exists in region {region}, not in the home region {home}: S3 default encryption needs the KMS key in the \
+             bucket's region and a bucket cannot move; choose another bucket name or home_region"
+        ))
+    };
+    match b.s3.head_bucket().bucket(b.name).send().await {
+        Ok(out) => match out.bucket_region() {
+            Some(region) if region != home => Err(wrong_region(region)),
+            _ => Ok(true),
+        },
+        Err(e) => {
+            let region = e.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_string);
+            match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(404) => Ok(false),
+                Some(301) => Err(wrong_region(region.as_deref().unwrap_or("(another region)"))),
+                Some(403) => Err(b.refuse(
+                    "HeadBucket was denied (403): the bucket name is taken by another AWS account (bucket names are global), \
+                     or the bucket's policy denies the role orgtrail uses in the log-archive account",
+                )),
+                _ => Err(b.fail()(AwsError::from_sdk("S3.HeadBucket", &e))),
+            }
+        }
+    }
+}
+
+async fn create(ctx: &Ctx<'_>, b: &Bucket<'_>, object_lock: bool) -> Result<(), StepError> {
+    let region = ctx.home_region();
+    let mut req = b.s3.create_bucket().bucket(b.name);
+    // us-east-1 is the one region that rejects its own name as LocationConstraint.
+    if region != "us-east-1" {
+        req = req.create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build());
+    }
+    if object_lock {
+        // Also turns versioning on; the default retention is set with the other settings.
+        req = req.object_lock_enabled_for_bucket(true);
+    }
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = AwsError::from_sdk("S3.CreateBucket", &e);
+            // Created by a concurrent run since HeadBucket: converge it like an existing bucket.
+            if e.is_code("BucketAlreadyOwnedByYou") {
+                Ok(())
+            } else {
+                Err(b.fail()(e))
+            }
+        }
+    }
+}
