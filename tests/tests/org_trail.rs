@@ -1,6 +1,6 @@
 //! Issue 4: trusted access, the organization trail, account-mode trails and the emulator's fidelity
 //! patches, end to end against the (patched) moto server. Everything is read back through the SDK.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector, Trail};
@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use orgtrail::aws::{Aws, CallerIdentity, RoleSpec};
 use orgtrail::config::Config;
 use orgtrail::discovery::{discover, DiscoverOptions, OrganizationInfo};
-use orgtrail::steps::{account_trail, org_trail, trusted_access, Action, Change, Ctx, StepError};
+use orgtrail::steps::{account_trail, kms_key, log_bucket, org_trail, trusted_access, Action, Change, Ctx, StepError};
 use orgtrail_tests::{sandbox_config, Sandbox};
 
 const CT_TRAIL: &str = "aws-controltower-BaselineCloudTrail";
@@ -165,6 +165,13 @@ cloudwatch_logs = { log_group_arn = "arn:aws:logs:us-east-1:123456789012:log-gro
     assert_eq!(t.cloud_watch_logs_log_group_arn.as_deref(), Some("arn:aws:logs:us-east-1:123456789012:log-group:orgtrail:*"));
     assert_eq!(t.cloud_watch_logs_role_arn.as_deref(), Some("arn:aws:iam::123456789012:role/CloudTrailToLogs"));
     assert!(logging);
+    // The topic exists with a statement that lets CloudTrail publish, for this trail only.
+    let topic = t.sns_topic_arn.clone().unwrap();
+    let attrs = aws_sdk_sns::Client::new(&w.sb.conf).get_topic_attributes().topic_arn(&topic).send().await.unwrap().attributes.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(&attrs["Policy"]).unwrap();
+    let publish = policy["Statement"].as_array().unwrap().iter().find(|s| s["Principal"]["Service"] == "cloudtrail.amazonaws.com").expect("a CloudTrail statement");
+    assert_eq!((publish["Effect"].as_str(), publish["Action"].as_str(), publish["Resource"].as_str()), (Some("Allow"), Some("SNS:Publish"), Some(topic.as_str())));
+    assert_eq!(publish["Condition"]["StringEquals"]["aws:SourceArn"], arn.as_str());
     assert_eq!(sels.len(), 2, "{sels:?}");
     let mgmt = fields(by_category(&sels, "Management").unwrap());
     assert!(!mgmt.contains_key("readOnly Equals"), "all management events: no readOnly field: {mgmt:?}");
@@ -253,6 +260,9 @@ async fn drift_is_planned_without_writes_and_repaired_by_apply() {
     assert_eq!(fields_of(&only(&applied.changes, "cloudtrail-trail")).len(), 5);
     let writes = apply_aws.metrics.write_calls();
     assert!(!writes.contains_key("CloudTrail.CreateTrail") && !writes.contains_key("CloudTrail.DeleteTrail"), "converged in place: {writes:?}");
+    assert_eq!(writes.get("CloudTrail.UpdateTrail"), Some(&1), "{writes:?}");
+    assert_eq!(writes.get("CloudTrail.PutEventSelectors"), Some(&1), "{writes:?}");
+    assert_eq!(writes.get("CloudTrail.StartLogging"), Some(&1), "{writes:?}");
     let (t, sels, logging) = read_trail(&ct, &arn).await;
     assert_eq!(t.log_file_validation_enabled, Some(true));
     assert_eq!(t.is_multi_region_trail, Some(true));
@@ -324,11 +334,17 @@ async fn existing_org_trail_refuse_adopt_and_data_events_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn account_mode_converges_50_trails_concurrently() {
+async fn account_mode_converges_50_trails_and_widens_the_policies_to_exactly_them() {
     let w = World::new(50, "mode = \"account\"").await;
-    let key = prerequisites(&w).await;
+    // The kms-key and log-bucket steps themselves, with the run's 50 targets: the policies widen to them.
     let a = aws(&w.sb);
     let ctx = w.ctx(&a, true);
+    kms_key::converge(&ctx).await.unwrap();
+    log_bucket::converge_access_log_bucket(&ctx).await.unwrap();
+    log_bucket::converge_log_bucket(&ctx).await.unwrap();
+    let key = kms_key::key_arn(&ctx).await.unwrap().expect("the kms-key step made the key");
+    assert_account_mode_policies(&w, &key).await;
+
     let results: Vec<_> = stream::iter(w.targets.clone()).map(|acct| { let ctx = &ctx; async move { (acct.clone(), account_trail::converge(ctx, &acct).await) } }).buffer_unordered(8).collect().await;
     assert_eq!(results.len(), 50);
     for (acct, r) in &results {
@@ -363,6 +379,38 @@ async fn account_mode_converges_50_trails_concurrently() {
     let unchanged = stream::iter(w.targets.clone()).map(|acct| { let ctx = &ctx; async move { account_trail::converge(ctx, &acct).await.unwrap() } }).buffer_unordered(8).filter(|o| futures::future::ready(o.changes.iter().all(|c| !c.is_change()))).count().await;
     assert_eq!(unchanged, 50);
     assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+}
+
+/// The bucket policy lets CloudTrail write under exactly the targeted accounts' prefixes, scoped by
+/// aws:SourceOrgID; the key policy's encryption context names exactly those accounts' trails.
+async fn assert_account_mode_policies(w: &World, key: &str) {
+    let a = aws(&w.sb);
+    let s = a.session(w.la());
+    let statement = |doc: &serde_json::Value, sid: &str| -> serde_json::Value {
+        doc["Statement"].as_array().unwrap().iter().find(|st| st["Sid"] == sid).unwrap_or_else(|| panic!("no {sid} in {doc}")).clone()
+    };
+    let strings = |v: &serde_json::Value| -> BTreeSet<String> {
+        match v {
+            serde_json::Value::Array(items) => items.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+            other => BTreeSet::from([other.as_str().unwrap().to_string()]),
+        }
+    };
+    let bucket = &w.config.log_archive.bucket;
+    let policy = a.s3(&s).get_bucket_policy().bucket(bucket).send().await.unwrap().policy.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&policy).unwrap();
+    let write = statement(&doc, "AWSCloudTrailWrite");
+    let want: BTreeSet<String> = w.targets.iter().map(|id| format!("arn:aws:s3:::{bucket}/org/AWSLogs/{id}/*")).collect();
+    assert_eq!(want.len(), 50);
+    assert_eq!(strings(&write["Resource"]), want, "exactly the targeted accounts' prefixes");
+    assert_eq!(write["Condition"]["StringEquals"]["aws:SourceOrgID"], w.sb.org.org_id.as_str());
+    assert_eq!(statement(&doc, "AWSCloudTrailAclCheck")["Condition"]["StringEquals"]["aws:SourceOrgID"], w.sb.org.org_id.as_str());
+
+    let key_policy = a.kms(&s).get_key_policy().key_id(key).policy_name("default").send().await.unwrap().policy.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&key_policy).unwrap();
+    let encrypt = statement(&doc, "AllowCloudTrailEncrypt");
+    let contexts: BTreeSet<String> = w.targets.iter().map(|id| format!("arn:aws:cloudtrail:*:{id}:trail/*")).collect();
+    assert_eq!(strings(&encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"]), contexts);
+    assert_eq!(encrypt["Condition"]["ArnLike"]["aws:SourceArn"], "arn:aws:cloudtrail:us-east-1:*:trail/orgtrail");
 }
 
 // ---- Fidelity patches (docs/emulator.md): each test fails on an unpatched moto 5.2.5 ----
