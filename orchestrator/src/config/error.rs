@@ -42,6 +42,15 @@ impl ConfigError {
         ConfigError::At(Box::new(Located { path: path.to_path_buf(), line, column, message: message.into(), snippet }))
     }
 
+    /// A TOML syntax or type error, its serde wording turned into what an operator can act on.
+    pub fn toml(path: &Path, source: &str, err: &toml::de::Error) -> Self {
+        let span = err.span();
+        let key = span.clone().and_then(|s| source.get(s)).unwrap_or("");
+        // `[name]` or `[[name]]`: the error is about a table header.
+        let header = span.as_ref().and_then(|s| source.get(..s.start)).is_some_and(|b| b.trim_end_matches(' ').ends_with('['));
+        Self::at(path, source, span, readable(err.message().trim_end(), key, header))
+    }
+
     /// The line of the error, when it has one (for tests and `--json` output).
     pub fn line(&self) -> Option<usize> {
         match self {
@@ -65,6 +74,50 @@ impl ConfigError {
     }
 }
 
+/// Keys that belong at the top of the file: written after a `[table]` header they land in that table.
+const TOP_LEVEL_KEYS: &[&str] = &["exclude_accounts", "exclude_ous"];
+
+/// serde's and toml's wording for people who write TOML, not Rust: "table" not "map", "array" not
+/// "sequence", "integer" not "i64"; `key` is the source text the error points at.
+fn readable(message: &str, key: &str, header: bool) -> String {
+    if message == "duplicate key" {
+        let key = key.trim();
+        return if header {
+            format!("table [{key}] is defined twice (or as both [{key}] and [[{key}]]); a list of tables is written [[{key}]] for every entry")
+        } else {
+            format!("duplicate key `{key}`: it is already defined above in the same table; each key may appear only once")
+        };
+    }
+    if message.starts_with("cannot recurse further") {
+        return "values are nested too deeply for the TOML parser (its recursion limit); a config needs only a few levels".into();
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: integer `") {
+        if let Some((n, _)) = rest.split_once("` as i128") {
+            return format!("integer `{n}` is too large: expected an integer between -9223372036854775808 and 9223372036854775807");
+        }
+    }
+    let mut m = message
+        .replace("expected i64", "expected an integer")
+        .replace("expected a sequence", "expected an array")
+        .replace("invalid type: map", "invalid type: table")
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: floating point", "invalid type: float");
+    if let Some(field) = m.strip_prefix("missing field ") {
+        m = format!("missing required key {field}");
+    }
+    if m.starts_with("invalid type: table, expected an array") {
+        m.push_str(" (a list of tables is written with double brackets: [[name]], once per entry)");
+    }
+    if let Some(rest) = m.strip_prefix("unknown field `") {
+        if let Some(field) = rest.split('`').next().filter(|f| TOP_LEVEL_KEYS.contains(f)) {
+            m.push_str(&format!(
+                "\n`{field}` is a top-level key: in TOML every key after a [table] header belongs to that table, so move it above the first [table]"
+            ));
+        }
+    }
+    m
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
@@ -82,14 +135,24 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Characters of the faulty line shown around the column (a minified or generated line can be huge).
+const SNIPPET_WIDTH: usize = 100;
+
 fn snippet(source: &str, line: usize, column: usize, len: usize) -> String {
     let Some(text) = source.lines().nth(line - 1) else { return String::new() };
+    let chars: Vec<char> = text.chars().collect();
+    // Show a window of the line that starts a little before the column, marked with `...` where cut.
+    let start = (column - 1).saturating_sub(SNIPPET_WIDTH / 4).min(chars.len());
+    let end = (start + SNIPPET_WIDTH).min(chars.len());
+    let shown: String = chars[start..end].iter().map(|c| if *c == '\t' { ' ' } else { *c }).collect();
+    let (before, after) = (if start > 0 { "..." } else { "" }, if end < chars.len() { "..." } else { "" });
     let gutter = line.to_string();
-    let width = len.clamp(1, text.chars().count().saturating_sub(column - 1).max(1));
+    let offset = before.len() + (column - 1 - start.min(column - 1));
+    let width = len.clamp(1, (end + 1).saturating_sub(column).max(1));
     format!(
-        "{pad} |\n{gutter} | {text}\n{pad} | {space}{carets}",
+        "{pad} |\n{gutter} | {before}{shown}{after}\n{pad} | {space}{carets}",
         pad = " ".repeat(gutter.len()),
-        space = " ".repeat(column - 1),
+        space = " ".repeat(offset),
         carets = "^".repeat(width)
     )
 }

@@ -35,7 +35,10 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Parse config text; `path` is only used to name the file in errors.
 pub fn parse(path: &Path, source: &str) -> Result<Config, ConfigError> {
-    let raw: raw::RawConfig = toml::from_str(source).map_err(|e| ConfigError::at(path, source, e.span(), e.message().trim_end().to_string()))?;
+    if source.trim().is_empty() {
+        return Err(ConfigError::at(path, source, None, "the config file is empty: `orgtrail init` writes a commented example"));
+    }
+    let raw: raw::RawConfig = toml::from_str(source).map_err(|e| ConfigError::toml(path, source, &e))?;
     validate::Checker { path, source }.config(raw)
 }
 

@@ -140,11 +140,33 @@ pub struct RawWave {
 }
 
 /// `20` or `"25%"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum CountOrPercent {
     Count(i64),
     Text(String),
+}
+
+/// By hand rather than `#[serde(untagged)]`, whose only error is "data did not match any variant".
+impl<'de> Deserialize<'de> for CountOrPercent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = CountOrPercent;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a count (an integer such as 20) or a percentage (a string such as \"25%\")")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<CountOrPercent, E> {
+                Ok(CountOrPercent::Count(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<CountOrPercent, E> {
+                Ok(CountOrPercent::Count(i64::try_from(n).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<CountOrPercent, E> {
+                Ok(CountOrPercent::Text(s.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -103,7 +103,7 @@ fn role_name_invalid() {
 fn missing_required_table() {
     let text = GOOD.replace("[trail]\nname = \"org-trail\"\n", "");
     let err = load_str(&text).unwrap_err();
-    assert!(err.to_string().contains("missing field `trail`"), "{err}");
+    assert!(err.to_string().contains("missing required key `trail`"), "{err}");
 }
 
 #[test]
@@ -174,4 +174,71 @@ fn fingerprint_changes_with_config_but_not_external_id() {
 #[test]
 fn admin_roles_are_required() {
     bad("admin_roles = [\"arn:aws:iam::222222222222:role/OrganizationAccountAccessRole\"]\n", "", 6, 11, "admin_roles must list at least one role");
+}
+
+#[test]
+fn empty_file() {
+    let err = load_str(" \n\n").unwrap_err().to_string();
+    assert!(err.starts_with("orgtrail.toml:1:1: the config file is empty"), "{err}");
+}
+
+#[test]
+fn count_or_percent_of_the_wrong_type_says_what_is_expected() {
+    bad("remaining = true", "remaining = true\nmax_concurrency = 2.5", 21, 19, "invalid type: float `2.5`, expected a count (an integer such as 20) or a percentage");
+    bad("remaining = true", "remaining = true\nfailure_tolerance = true", 21, 21, "expected a count");
+}
+
+#[test]
+fn serde_wording_is_translated_for_toml_writers() {
+    bad("mfa_delete = true", "mfa_delete = true\nmfa_delete = false", 10, 1, "duplicate key `mfa_delete`: it is already defined above");
+    bad("[trail]\nname = \"org-trail\"", "[trail]\nname = \"org-trail\"\n[trail]", 13, 2, "table [trail] is defined twice");
+    let one_wave = GOOD.split("[[wave]]\nname = \"rest\"").next().unwrap().replace("[[wave]]", "[wave]");
+    let err = load_str(&one_wave).unwrap_err().to_string();
+    assert!(err.contains("invalid type: table, expected an array") && err.contains("[[name]]"), "{err}");
+    bad("[organization]", "[organization]\nmanagement_account = 99999999999999999999", 3, 22, "is too large: expected an integer between");
+    bad("bucket = \"org-logs-222222222222\"", "bucket = \"org-logs-222222222222\"\naccess_logging = \"1\"", 8, 18, "expected a boolean");
+    let err = load_str(&GOOD.replace("[access]", "").replace("[trail]", "[access]\nmax_concurrency = \"8\"\n\n[trail]")).unwrap_err().to_string();
+    assert!(err.contains("invalid type: string \"8\", expected an integer"), "{err}");
+    assert!(!err.contains("i64"), "{err}");
+}
+
+#[test]
+fn a_top_level_key_under_a_table_gets_a_hint() {
+    bad("remaining = true", "remaining = true\nexclude_ous = [\"Root/Sandbox\"]", 21, 1, "move it above the first [table]");
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let deep = format!("{GOOD}\nx = {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let err = load_str(&deep).unwrap_err().to_string();
+    assert!(err.contains("nested too deeply"), "{}", &err[..err.len().min(300)]);
+    // The snippet shows a window of the 200,000-character line, not all of it.
+    assert!(err.len() < 1000, "{} characters", err.len());
+    assert!(err.contains("..."), "{err}");
+}
+
+#[test]
+fn snippet_of_a_long_line_keeps_the_caret_under_the_fault() {
+    let pairs: String = (0..40).map(|i| format!("b{i} = \"x\", ")).collect();
+    let text = GOOD.replace("mfa_delete = true", &format!("mfa_delete = true\ntags = {{ {pairs}a = 1 }}"));
+    let err = load_str(&text).unwrap_err().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    let (src, carets) = (lines[2], lines[3]);
+    let caret_at = carets.find('^').unwrap();
+    assert_eq!(&src[caret_at..caret_at + 1], "1", "{err}");
+    assert!(src.len() < 130, "{err}");
+}
+
+#[test]
+fn wave_lines_are_right_in_a_large_file() {
+    let mut text = GOOD.to_string();
+    for i in 0..2000 {
+        text.push_str(&format!("\n[[wave]]\nname = \"w{i}\"\nous = [\"Root\"]\n"));
+    }
+    let c = load_str(&text).unwrap();
+    assert_eq!(c.waves.len(), 2002);
+    for (i, w) in c.waves.iter().enumerate().skip(2) {
+        assert_eq!(text.lines().nth(w.line - 1), Some("[[wave]]"), "wave {i}");
+        assert_eq!(text.lines().nth(w.line), Some(format!("name = \"w{}\"", i - 2).as_str()));
+    }
 }

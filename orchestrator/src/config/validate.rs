@@ -206,14 +206,17 @@ impl Checker<'_> {
 
     fn waves(&self, raw: &[S<RawWave>]) -> R<Vec<Wave>> {
         let mut waves: Vec<Wave> = Vec::new();
+        let mut names = std::collections::HashSet::new();
         let mut remaining_seen: Option<String> = None;
+        // Offsets of the line starts, so each wave's line is a binary search, not a scan of the file.
+        let line_starts: Vec<usize> = std::iter::once(0).chain(self.source.match_indices('\n').map(|(i, _)| i + 1)).collect();
         for w in raw {
             let span = w.span();
             let w = w.get_ref();
             let name = self.check(&w.name, |s| {
                 if !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b)) { Ok(()) } else { Err(format!("`{s}` is not a valid wave name: expected 1 to 64 letters, digits, `_` or `-`")) }
             })?;
-            if waves.iter().any(|x| x.name == name) {
+            if !names.insert(name.clone()) {
                 return Err(self.err(w.name.span(), format!("wave name `{name}` is used twice; wave names must be unique")));
             }
             if w.remaining {
@@ -229,7 +232,7 @@ impl Checker<'_> {
                 let Some(v) = v else { return Ok(default) };
                 parse_amount(v.get_ref(), min).map_err(|m| self.err(v.span(), format!("wave `{name}`: {what} {m}")))
             };
-            let (line, _) = super::error::line_column(self.source, span.start);
+            let line = line_starts.partition_point(|&s| s <= span.start);
             waves.push(Wave {
                 accounts: w.accounts.iter().map(|a| self.check(a, rules::account_id)).collect::<R<_>>()?,
                 ous: w.ous.iter().map(|o| self.check(o, rules::ou_selector)).collect::<R<_>>()?,
