@@ -420,9 +420,12 @@ fn manual_instructions(out: &Outcome) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mfa_delete_needs_a_manual_action_until_enable_turns_it_on() {
     let w = World::new(|c| c).await; // the sandbox config asks for MFA Delete (and no lifecycle)
-    w.converge_all(&aws(&w.sb), true).await;
     let bucket = w.bucket().to_string();
     let resource = format!("s3-bucket {bucket} mfa-delete");
+    // A plan of the empty account already names the manual action the new bucket will need.
+    let planned = mfa_delete::verify(&w.ctx(&aws(&w.sb), false)).await.unwrap();
+    assert!(matches!(only(&planned.changes, &resource).action, Action::ManualAction { .. }), "{planned:?}");
+    w.converge_all(&aws(&w.sb), true).await;
 
     let a = aws(&w.sb);
     let out = mfa_delete::verify(&w.ctx(&a, true)).await.unwrap();

@@ -65,11 +65,13 @@ pub async fn verify(ctx: &Ctx<'_>) -> StepResult {
         return Ok(Outcome { changes: vec![Change::no_change(resource(&la.bucket))] });
     }
     let s3 = ctx.aws.s3(&home_session(ctx, &la.account));
-    let live = s3.get_bucket_versioning().bucket(&la.bucket).send().await.map_err(aws_err("S3.GetBucketVersioning")).map_err(fail)?;
-    if live.mfa_delete() == Some(&MfaDeleteStatus::Enabled) {
+    let live = s3.get_bucket_versioning().bucket(&la.bucket).send().await.map_err(aws_err("S3.GetBucketVersioning"));
+    // No bucket yet (a plan of an empty account): once the log-bucket step makes it, it will need the same manual action.
+    let live = absent_if(live, &["NoSuchBucket"]).map_err(fail)?;
+    if live.as_ref().and_then(|v| v.mfa_delete()) == Some(&MfaDeleteStatus::Enabled) {
         return Ok(Outcome { changes: vec![Change::no_change(resource(&la.bucket))] });
     }
-    let rules = lifecycle_rules(&s3, &la.bucket).await.map_err(StepError::aws(&la.account, resource(&la.bucket)))?;
+    let rules = if live.is_none() { 0 } else { lifecycle_rules(&s3, &la.bucket).await.map_err(StepError::aws(&la.account, resource(&la.bucket)))? };
     let change = Change::new(resource(&la.bucket), Action::ManualAction { instructions: instructions(ctx.config, rules) });
     Ok(Outcome { changes: vec![change] })
 }
