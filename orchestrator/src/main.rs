@@ -15,7 +15,11 @@ use orgtrail::report::{self, table::Table};
 mod exit {
     pub const FAILURES: u8 = 1;
     pub const BAD_INPUT: u8 = 2;
+    pub const MANUAL_ACTION: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
 }
+
+mod commands;
 
 #[derive(Parser)]
 #[command(name = "orgtrail", version, about = "Roll out AWS CloudTrail across an AWS Organization in safe, resumable waves")]
@@ -27,25 +31,28 @@ struct Cli {
 }
 
 #[derive(Args)]
-struct Global {
+pub struct Global {
     /// The rollout config.
     #[arg(short, long, global = true, env = "ORGTRAIL_CONFIG", default_value = "orgtrail.toml")]
-    config: PathBuf,
+    pub config: PathBuf,
     /// AWS shared-config profile for the base credentials.
     #[arg(long, global = true, env = "AWS_PROFILE")]
-    profile: Option<String>,
+    pub profile: Option<String>,
     /// Region for API calls (default: the config's home_region, else the SDK's region chain).
     #[arg(long, global = true)]
-    region: Option<String>,
+    pub region: Option<String>,
     /// Send every AWS call to this endpoint (an emulator); S3 then uses path-style addressing.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
-    endpoint_url: Option<String>,
+    pub endpoint_url: Option<String>,
     /// Machine-readable JSON on stdout (no progress bars, no tables).
     #[arg(long, global = true)]
-    json: bool,
+    pub json: bool,
+    /// Where the rollout state lives (default: next to the config, `orgtrail.toml` → `orgtrail.state/`).
+    #[arg(long, global = true, env = "ORGTRAIL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     /// More log output on stderr (-v info, -vv debug). Credentials are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
+    pub verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +72,64 @@ enum Command {
         #[arg(long)]
         no_tags: bool,
     },
+    /// Show what apply would change (read-only): central resources, waves, untargeted accounts.
+    Plan {
+        /// Also check every targeted member account (assumes the role in each).
+        #[arg(long)]
+        members: bool,
+    },
+    /// Converge: resume the unfinished run (or start one) and roll out wave by wave.
+    Apply(ApplyArgs),
+    /// Runs, per-wave counts, failed accounts with reasons and AWS error codes.
+    Status {
+        /// A run id (default: the latest run).
+        run: Option<String>,
+        /// Only the failed targets.
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Print the bucket and key policies apply would put.
+    RenderPolicies,
+    /// MFA Delete on the log bucket (needs the log-archive account's root user).
+    MfaDelete {
+        #[command(subcommand)]
+        action: MfaDeleteAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum MfaDeleteAction {
+    /// Enable MFA Delete, with the root user's credentials of the log-archive account.
+    Enable {
+        /// The root user's MFA device (arn:aws:iam::ACCOUNT:mfa/root-account-mfa-device or its serial).
+        #[arg(long)]
+        mfa_serial: String,
+        /// The device's current 6-digit code.
+        #[arg(long)]
+        mfa_code: String,
+    },
+}
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// Start a new run instead of resuming the unfinished one.
+    #[arg(long)]
+    new_run: bool,
+    /// Resume the unfinished run although the config changed since it started.
+    #[arg(long)]
+    accept_config_change: bool,
+    /// Only this wave.
+    #[arg(long)]
+    wave: Option<String>,
+    /// Only these member accounts (comma-separated ids).
+    #[arg(long)]
+    accounts: Option<String>,
+    /// No progress bars (they are off anyway when stderr is not a terminal or with --json).
+    #[arg(long)]
+    no_progress: bool,
+    /// Break the state lock first (names the holder it removes). Only when that holder is gone.
+    #[arg(long)]
+    force_unlock: bool,
 }
 
 fn main() -> ExitCode {
@@ -81,7 +146,17 @@ fn main() -> ExitCode {
 }
 
 fn exit_code_of(err: &anyhow::Error) -> u8 {
-    if err.chain().any(|e| e.is::<ConfigError>() || e.is::<BadInput>()) {
+    use orgtrail::rollout::RolloutError;
+    use orgtrail_state::StateError;
+    let bad_input = |e: &(dyn std::error::Error + 'static)| {
+        e.is::<ConfigError>()
+            || e.is::<BadInput>()
+            || e.is::<orgtrail::plan::PlanError>()
+            || matches!(e.downcast_ref::<StateError>(), Some(StateError::Corrupt { .. } | StateError::OtherOrganization { .. }))
+            || matches!(e.downcast_ref::<RolloutError>(), Some(RolloutError::ConfigChanged { .. } | RolloutError::WrongOrganization { .. } | RolloutError::Plan(_)))
+            || matches!(e.downcast_ref::<RolloutError>(), Some(RolloutError::State(StateError::Corrupt { .. } | StateError::OtherOrganization { .. })))
+    };
+    if err.chain().any(bad_input) {
         exit::BAD_INPUT
     } else {
         exit::FAILURES
@@ -91,7 +166,29 @@ fn exit_code_of(err: &anyhow::Error) -> u8 {
 /// An error in what the operator gave us (flags, files), as opposed to a failure in AWS.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct BadInput(String);
+pub struct BadInput(pub String);
+
+/// The state directory: `--state-dir`, else `[state] dir`-less default next to the config.
+pub fn state_dir(global: &Global, _config: Option<&Config>) -> PathBuf {
+    global.state_dir.clone().unwrap_or_else(|| orgtrail::rollout::default_state_dir(&global.config))
+}
+
+pub fn open_state(global: &Global, config: &Config) -> Result<(orgtrail_state::Store, PathBuf)> {
+    let dir = state_dir(global, Some(config));
+    Ok((orgtrail_state::Store::open(&dir)?, dir))
+}
+
+async fn mfa_delete_enable(global: &Global, serial: &str, code: &str) -> Result<u8> {
+    let config = load_config(global, true)?.expect("required");
+    let aws = connect(global, Some(&config)).await;
+    let outcome = orgtrail::steps::mfa_delete::enable(&aws, &config, serial, code).await?;
+    if global.json {
+        report::print_json(&outcome)?;
+    } else {
+        println!("{}", outcome.summary());
+    }
+    Ok(0)
+}
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
@@ -107,6 +204,11 @@ async fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Init { force } => init(&cli.global.config, *force),
         Command::Accounts { check_access, no_tags } => accounts(&cli.global, *check_access, !*no_tags).await,
+        Command::Plan { members } => commands::plan::plan(&cli.global, *members).await,
+        Command::Apply(args) => commands::apply::apply(&cli.global, args).await,
+        Command::Status { run, failed } => commands::status::status(&cli.global, run.as_deref(), *failed),
+        Command::RenderPolicies => commands::policies::render(&cli.global).await,
+        Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code } } => mfa_delete_enable(&cli.global, mfa_serial, mfa_code).await,
     }
 }
 
@@ -120,7 +222,7 @@ fn init(path: &Path, force: bool) -> Result<u8> {
 }
 
 /// The config, if the file exists. Commands that can run without one (accounts) pass `required = false`.
-fn load_config(global: &Global, required: bool) -> Result<Option<Config>> {
+pub fn load_config(global: &Global, required: bool) -> Result<Option<Config>> {
     let explicit = std::env::args_os().any(|a| a == "-c" || a == "--config" || a.to_string_lossy().starts_with("--config="))
         || std::env::var_os("ORGTRAIL_CONFIG").is_some();
     if !global.config.exists() && !required && !explicit {
@@ -129,14 +231,14 @@ fn load_config(global: &Global, required: bool) -> Result<Option<Config>> {
     Ok(Some(config::load(&global.config)?))
 }
 
-async fn connect(global: &Global, config: Option<&Config>) -> Aws {
+pub async fn connect(global: &Global, config: Option<&Config>) -> Aws {
     let opts = AwsOptions { profile: global.profile.clone(), region: global.region.clone(), endpoint_url: global.endpoint_url.clone(), attempt_timeout: None };
     let home = config.map_or_else(|| std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()), |c| c.organization.home_region.clone());
     let rate = config.map_or(10, |c| c.access.organizations_calls_per_second);
     Aws::load(&opts, &home, rate).await
 }
 
-fn role_spec(config: Option<&Config>, session: &str) -> (RoleSpec, usize) {
+pub fn role_spec(config: Option<&Config>, session: &str) -> (RoleSpec, usize) {
     let access = config.map(|c| c.access.clone());
     let spec = RoleSpec {
         partition: config.map_or("aws".into(), |c| c.organization.partition.clone()),

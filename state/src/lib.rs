@@ -11,7 +11,7 @@ mod status;
 mod store;
 
 pub use error::StateError;
-pub use lock::{force_unlock, read_holder, LockGuard, LockHolder};
+pub use lock::{force_unlock, format_millis, read_holder, LockGuard, LockHolder};
 pub use secrets::find_secret;
 pub use status::{RunOutcome, StepStatus};
 pub use store::{NewRun, Record, RunSummary, Store, WaveCounts};

@@ -182,10 +182,24 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// A new run's records: every (target, step) pending, in one transaction, so `status` shows
+    /// the whole rollout from the start.
+    pub fn record_pending(&self, plan: &Plan) -> Result<(), ExecError> {
+        let pending = StepStatus::Pending;
+        let central: Vec<(String, &str)> = CentralStep::all(&self.ctx).into_iter().map(|s| (s.target(&self.ctx), s.name())).collect();
+        let members = MemberStep::all(&self.ctx);
+        let mut items: Vec<(&str, &str, &str, &StepStatus)> = central.iter().map(|(t, s)| (t.as_str(), CENTRAL_WAVE, *s, &pending)).collect();
+        for w in &plan.waves {
+            for a in &w.accounts {
+                items.extend(members.iter().map(|s| (a.as_str(), w.name.as_str(), s.name(), &pending)));
+            }
+        }
+        Ok(self.store.record_many(&self.run, items)?)
+    }
+
     /// Run one step unless it is done already; record running, then its result, durably.
     async fn step(&self, target: &str, wave: &str, step: &str, work: impl std::future::Future<Output = StepResult>) -> Result<(StepStatus, bool), ExecError> {
-        if let Some(StepStatus::Done { .. } | StepStatus::Skipped { .. }) = self.store.step_status(&self.run, target, step)? {
-            let status = self.store.step_status(&self.run, target, step)?.expect("just read");
+        if let Some(status) = self.store.step_status(&self.run, target, step)?.filter(StepStatus::is_finished) {
             return Ok((status, true));
         }
         self.store.record(&self.run, target, wave, step, &StepStatus::Running)?;

@@ -1,0 +1,144 @@
+//! `orgtrail plan`: what `apply` would change, read-only. Central resources per step (create /
+//! update with fields / no change), the waves with their accounts, the untargeted accounts, and
+//! whether `apply` would resume a run (and whether the config changed since it started).
+use anyhow::{Context, Result};
+use futures::stream::{self, StreamExt};
+use orgtrail::config;
+use orgtrail::executor::{CentralStep, MemberStep};
+use orgtrail::report::{self, table::Table};
+use orgtrail::rollout;
+use orgtrail::steps::{Action, Change, Ctx, Outcome, StepError};
+use orgtrail_state::Store;
+use serde::Serialize;
+
+use crate::Global;
+
+#[derive(Serialize)]
+struct StepPlan {
+    step: String,
+    target: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    changes: Vec<Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl StepPlan {
+    fn of(step: &str, target: &str, r: Result<Outcome, StepError>) -> Self {
+        match r {
+            Ok(o) => StepPlan { step: step.into(), target: target.into(), changes: o.changes, error: None },
+            Err(e) => StepPlan { step: step.into(), target: target.into(), changes: vec![], error: Some(e.to_string()) },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Resume {
+    run: String,
+    config_changed: bool,
+}
+
+pub async fn plan(global: &Global, members: bool) -> Result<u8> {
+    let config = crate::load_config(global, true)?.expect("required");
+    let (spec, concurrency) = crate::role_spec(Some(&config), "orgtrail-plan");
+    let aws = crate::connect(global, Some(&config)).await.with_role(spec, concurrency);
+    let caller = aws.caller_identity().await.context("reading the caller identity (STS.GetCallerIdentity)")?;
+    let inventory = rollout::inventory(&aws, &config, &global.config).await?;
+    let plan = orgtrail::plan::plan(&config, &inventory, &global.config)?;
+    let targets = plan.targets();
+    let ctx = Ctx { aws: &aws, config: &config, org: &inventory.organization, caller: &caller, targets: &targets, apply: false };
+    let mut steps = Vec::new();
+    for s in CentralStep::all(&ctx) {
+        let target = s.target(&ctx);
+        steps.push(StepPlan::of(s.name(), &target, s.run(&ctx).await));
+    }
+    if members {
+        let member_steps = MemberStep::all(&ctx);
+        let ctx = &ctx;
+        let per_account: Vec<Vec<StepPlan>> = stream::iter(targets.iter())
+            .map(|a| {
+                let member_steps = member_steps.clone();
+                async move {
+                    let mut out = Vec::new();
+                    for s in member_steps {
+                        let r = s.run(ctx, a).await;
+                        let failed = r.is_err();
+                        out.push(StepPlan::of(s.name(), a, r));
+                        if failed {
+                            break;
+                        }
+                    }
+                    out
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut all: Vec<StepPlan> = per_account.into_iter().flatten().collect();
+        all.sort_by(|a, b| (&a.target, &a.step).cmp(&(&b.target, &b.step)));
+        steps.extend(all);
+    }
+    let resume = resume_info(global, &config)?;
+    let failed = steps.iter().any(|s| s.error.is_some());
+    if global.json {
+        report::print_json(&serde_json::json!({
+            "organization": inventory.organization,
+            "steps": steps,
+            "waves": plan.waves,
+            "untargeted": plan.untargeted,
+            "resume": resume,
+            "api_calls": { "total": aws.metrics.total(), "writes": aws.metrics.write_calls(), "by_operation": aws.metrics.snapshot() },
+        }))?;
+    } else {
+        let mut t = Table::new(["STEP", "ACCOUNT", "RESOURCE", "ACTION"]);
+        for s in &steps {
+            if let Some(e) = &s.error {
+                t.row([s.step.clone(), s.target.clone(), "-".into(), format!("ERROR: {e}")]);
+            }
+            for c in &s.changes {
+                t.row([s.step.clone(), s.target.clone(), c.resource.clone(), action_text(&c.action)]);
+            }
+        }
+        print!("{}", t.render());
+        println!();
+        let mut t = Table::new(["WAVE", "ACCOUNTS", "CONCURRENCY", "TOLERANCE", "PAUSE AFTER", "FIRST ACCOUNTS"]);
+        for w in &plan.waves {
+            let first = w.accounts.iter().take(3).cloned().collect::<Vec<_>>().join(",") + if w.accounts.len() > 3 { ",…" } else { "" };
+            t.row([w.name.clone(), w.accounts.len().to_string(), w.max_concurrency.to_string(), w.failure_tolerance.to_string(), w.pause_after.to_string(), first]);
+        }
+        print!("{}", t.render());
+        if !plan.untargeted.is_empty() {
+            println!("\nnot targeted ({}):", plan.untargeted.len());
+            for u in &plan.untargeted {
+                println!("  {} {}: {}", u.account, u.name, u.reason);
+            }
+        }
+        if let Some(r) = &resume {
+            println!(
+                "\n`apply` would resume {}{}",
+                r.run,
+                if r.config_changed { ": the config CHANGED since it started — apply refuses unless --new-run or --accept-config-change" } else { " (same config)" }
+            );
+        }
+    }
+    Ok(if failed { crate::exit::FAILURES } else { 0 })
+}
+
+fn action_text(a: &Action) -> String {
+    match a {
+        Action::Create => "create".into(),
+        Action::Update { fields } => format!("update: {}", fields.join(", ")),
+        Action::NoChange => "no change".into(),
+        Action::Delete => "delete".into(),
+        Action::ManualAction { instructions } => format!("manual action: {}", instructions.lines().next().unwrap_or("")),
+    }
+}
+
+fn resume_info(global: &Global, config: &config::Config) -> Result<Option<Resume>> {
+    let dir = crate::state_dir(global, Some(config));
+    if !dir.join("state.db").exists() {
+        return Ok(None);
+    }
+    let store = Store::open(&dir)?;
+    Ok(store.latest_unfinished_run()?.map(|r| Resume { config_changed: r.config_fingerprint != config::fingerprint(config), run: r.id }))
+}

@@ -1,0 +1,35 @@
+//! `orgtrail render-policies`: the exact bucket and key policies `apply` would put, for review.
+use anyhow::{Context, Result};
+use orgtrail::policy::{render_access_log_bucket_policy, render_bucket_policy, render_key_policy};
+use orgtrail::report;
+use orgtrail::steps::{kms_key, log_bucket::policy::policy_context, Ctx};
+
+use crate::Global;
+
+pub async fn render(global: &Global) -> Result<u8> {
+    let config = crate::load_config(global, true)?.expect("required");
+    let (spec, concurrency) = crate::role_spec(Some(&config), "orgtrail-render");
+    let aws = crate::connect(global, Some(&config)).await.with_role(spec, concurrency);
+    let caller = aws.caller_identity().await.context("reading the caller identity (STS.GetCallerIdentity)")?;
+    let inventory = orgtrail::rollout::inventory(&aws, &config, &global.config).await?;
+    let plan = orgtrail::plan::plan(&config, &inventory, &global.config)?;
+    let targets = plan.targets();
+    let ctx = Ctx { aws: &aws, config: &config, org: &inventory.organization, caller: &caller, targets: &targets, apply: false };
+    let key_arn = kms_key::key_arn(&ctx).await?.unwrap_or_else(|| {
+        format!("arn:{}:kms:{}:{}:key/KEY-ID-CREATED-BY-APPLY", config.organization.partition, config.organization.home_region, config.log_archive.account)
+    });
+    let pctx = policy_context(&ctx, &key_arn, true);
+    let bucket = render_bucket_policy(&pctx)?;
+    let key = render_key_policy(&pctx)?;
+    let access = config.log_archive.access_logging.then(|| render_access_log_bucket_policy(&pctx)).transpose()?;
+    if global.json {
+        report::print_json(&serde_json::json!({ "bucket_policy": bucket, "key_policy": key, "access_log_bucket_policy": access }))?;
+    } else {
+        println!("# bucket policy of s3://{}\n{}\n", config.log_archive.bucket, serde_json::to_string_pretty(&bucket)?);
+        println!("# key policy of {key_arn}\n{}\n", serde_json::to_string_pretty(&key)?);
+        if let Some(a) = access {
+            println!("# bucket policy of s3://{}\n{}", config.log_archive.access_log_bucket, serde_json::to_string_pretty(&a)?);
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,81 @@
+//! `orgtrail status [RUN]`: runs, per-wave counts, failed targets with reason and AWS error code.
+use anyhow::Result;
+use orgtrail::report::{self, table::Table};
+use orgtrail_state::{format_millis, Record, RunSummary, Store, WaveCounts};
+use serde::Serialize;
+
+use crate::Global;
+
+#[derive(Serialize)]
+struct StatusReport {
+    state_dir: String,
+    runs: Vec<RunSummary>,
+    run: Option<RunSummary>,
+    waves: Vec<WaveCounts>,
+    failed: Vec<Record>,
+    needs_manual_action: Vec<Record>,
+}
+
+pub fn status(global: &Global, run: Option<&str>, failed_only: bool) -> Result<u8> {
+    let dir = crate::state_dir(global, None);
+    if !dir.join("state.db").exists() {
+        return Err(crate::BadInput(format!("no rollout state in {} (run `orgtrail apply`, or pass --state-dir)", dir.display())).into());
+    }
+    let store = Store::open(&dir)?;
+    let runs = store.runs()?;
+    let selected = match run {
+        Some(id) => Some(store.run(id)?),
+        None => runs.first().cloned(),
+    };
+    let (waves, records) = match &selected {
+        Some(r) => (in_plan_order(store.wave_counts(&r.id)?, &store.run(&r.id)?.plan_json), store.records(&r.id)?),
+        None => (vec![], vec![]),
+    };
+    let failed: Vec<Record> = records.iter().filter(|r| r.status.kind() == "failed").cloned().collect();
+    let manual: Vec<Record> = records.iter().filter(|r| r.status.kind() == "needs-manual-action").cloned().collect();
+    let report = StatusReport { state_dir: dir.display().to_string(), runs, run: selected, waves, failed, needs_manual_action: manual };
+    if global.json {
+        report::print_json(&report)?;
+        return Ok(0);
+    }
+    if !failed_only {
+        let mut t = Table::new(["RUN", "STARTED", "UPDATED", "OUTCOME"]);
+        for r in &report.runs {
+            let outcome = r.outcome.as_ref().map_or("running or killed".to_string(), |o| serde_json::to_value(o).ok().and_then(|v| v["outcome"].as_str().map(String::from)).unwrap_or_default());
+            t.row([r.id.clone(), format_millis(r.started_at), format_millis(r.updated_at), outcome]);
+        }
+        print!("{}", t.render());
+        if let Some(r) = &report.run {
+            println!("\n{} (config {}):", r.id, r.config_path);
+            let mut t = Table::new(["WAVE", "TARGETS", "DONE", "FAILED", "MANUAL", "RUNNING", "PENDING"]);
+            for w in &report.waves {
+                t.row([w.wave.clone(), w.targets.to_string(), w.done.to_string(), w.failed.to_string(), w.needs_manual_action.to_string(), w.running.to_string(), w.pending.to_string()]);
+            }
+            print!("{}", t.render());
+        }
+    }
+    if !report.failed.is_empty() {
+        println!("\nfailed:");
+        let mut t = Table::new(["TARGET", "WAVE", "STEP", "CODE", "ATTEMPTS", "REASON"]);
+        for r in &report.failed {
+            if let orgtrail_state::StepStatus::Failed { reason, error_code } = &r.status {
+                t.row([r.target.clone(), r.wave.clone(), r.step.clone(), error_code.clone().unwrap_or_default(), r.attempts.to_string(), reason.clone()]);
+            }
+        }
+        print!("{}", t.render());
+    }
+    for r in &report.needs_manual_action {
+        if let orgtrail_state::StepStatus::NeedsManualAction { instructions } = &r.status {
+            println!("\nneeds manual action ({} {}):\n{instructions}", r.target, r.step);
+        }
+    }
+    Ok(0)
+}
+
+/// Central first, then the waves as the run's plan orders them.
+fn in_plan_order(mut waves: Vec<WaveCounts>, plan_json: &str) -> Vec<WaveCounts> {
+    let order: Vec<String> = serde_json::from_str::<orgtrail::plan::Plan>(plan_json).map(|p| p.waves.into_iter().map(|w| w.name).collect()).unwrap_or_default();
+    let rank = |w: &str| if w == orgtrail::executor::CENTRAL_WAVE { 0 } else { order.iter().position(|o| o == w).map_or(usize::MAX, |i| i + 1) };
+    waves.sort_by_key(|w| rank(&w.wave));
+    waves
+}

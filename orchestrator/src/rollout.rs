@@ -1,0 +1,246 @@
+//! `apply`: discover → plan → open the state (resume or start a run) → central steps → waves →
+//! finish the run. The CLI only parses flags and prints the `ApplyReport`.
+use std::path::{Path, PathBuf};
+
+use orgtrail_state::{LockHolder, NewRun, RunOutcome, StepStatus, Store};
+use serde::Serialize;
+
+use crate::aws::{Aws, CallerIdentity};
+use crate::config::{self, Config};
+use crate::discovery::{discover, DiscoverOptions, Inventory};
+use crate::executor::{Cancel, CentralResult, Executor, MemberStep, Sink, Stop, WaveResult, CENTRAL_WAVE};
+use crate::plan::{plan, Plan};
+use crate::steps::Ctx;
+
+/// The state directory next to the config: `orgtrail.toml` → `orgtrail.state/`.
+pub fn default_state_dir(config_path: &Path) -> PathBuf {
+    let stem = config_path.file_stem().map_or("orgtrail".into(), |s| s.to_string_lossy().into_owned());
+    config_path.parent().unwrap_or(Path::new(".")).join(format!("{stem}.state"))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    pub new_run: bool,
+    /// Continue the unfinished run although the config changed since it started.
+    pub accept_config_change: bool,
+    pub only_wave: Option<String>,
+    pub only_accounts: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApplyReport {
+    pub run: String,
+    pub resumed: bool,
+    pub central: Vec<CentralResult>,
+    pub stop: Stop,
+    pub waves: Vec<WaveSummary>,
+    pub outcome: RunOutcome,
+    pub state_dir: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WaveSummary {
+    pub wave: String,
+    pub done: usize,
+    pub failed: usize,
+    pub needs_manual_action: usize,
+    pub not_started: usize,
+    pub halted: bool,
+    pub failures: Vec<AccountFailure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountFailure {
+    pub account: String,
+    pub step: String,
+    pub reason: String,
+    pub error_code: Option<String>,
+}
+
+impl WaveSummary {
+    fn of(wave: String, r: &WaveResult) -> Self {
+        use crate::executor::AccountOutcome as O;
+        let failures = r
+            .outcomes
+            .iter()
+            .filter_map(|(a, o)| match o {
+                O::Failed { step, reason, code } => Some(AccountFailure { account: a.clone(), step: step.clone(), reason: reason.clone(), error_code: code.clone() }),
+                _ => None,
+            })
+            .collect();
+        WaveSummary {
+            wave,
+            done: r.count(|o| *o == O::Done),
+            failed: r.failed(),
+            needs_manual_action: r.count(|o| *o == O::NeedsManualAction),
+            not_started: r.count(|o| *o == O::NotStarted),
+            halted: r.halted,
+            failures,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RolloutError {
+    #[error(transparent)]
+    State(#[from] orgtrail_state::StateError),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error("discovering the organization: {0}")]
+    Discovery(#[from] crate::discovery::DiscoveryError),
+    #[error(transparent)]
+    Exec(#[from] crate::executor::ExecError),
+    #[error(
+        "the config changed since run {run} started ({path}): finish it with the config it started with, \
+         or pass --new-run to start over, or --accept-config-change to continue it with the new config"
+    )]
+    ConfigChanged { run: String, path: String },
+    #[error("organization {actual} is not the one the config names ({expected}, organization.id in {path})")]
+    WrongOrganization { expected: String, actual: String, path: String },
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// On resume there is no rediscovery: one call checks the credentials still reach the
+/// organization the state belongs to.
+pub async fn check_organization(aws: &Aws, store: &Store) -> Result<(), RolloutError> {
+    aws.organizations_permit().await;
+    let out = aws.organizations().describe_organization().send().await.map_err(crate::aws::aws_err("Organizations.DescribeOrganization"))?;
+    let id = out.organization.and_then(|o| o.id).unwrap_or_default();
+    store.bind_organization(&id)?;
+    Ok(())
+}
+
+/// Discovery with tags only when a wave selects by tag (tags cost one call per account).
+pub async fn inventory(aws: &Aws, config: &Config, config_path: &Path) -> Result<Inventory, RolloutError> {
+    let with_tags = config.waves.iter().any(|w| !w.tags.is_empty());
+    let inv = discover(aws, &DiscoverOptions { with_tags }).await?;
+    if let Some(expected) = &config.organization.id {
+        if expected != &inv.organization.id {
+            return Err(RolloutError::WrongOrganization { expected: expected.clone(), actual: inv.organization.id.clone(), path: config_path.display().to_string() });
+        }
+    }
+    Ok(inv)
+}
+
+pub fn lock_holder(command: &str) -> LockHolder {
+    LockHolder {
+        host: hostname(),
+        pid: std::process::id(),
+        user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+        started_at: orgtrail_state::now_millis(),
+        command: command.into(),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+/// Decide the run: resume the unfinished one (same config), or start a new one with pending records.
+fn open_run(store: &Store, config: &Config, config_path: &Path, inv: Option<&Inventory>, opts: &ApplyOptions) -> Result<(String, Inventory, Plan, bool), RolloutError> {
+    let fingerprint = config::fingerprint(config);
+    if !opts.new_run {
+        if let Some(run) = store.latest_unfinished_run()? {
+            if run.config_fingerprint != fingerprint && !opts.accept_config_change {
+                return Err(RolloutError::ConfigChanged { run: run.id.clone(), path: config_path.display().to_string() });
+            }
+            // Resume with the inventory and plan the run started with: no rediscovery, so a
+            // resume of 10,000 accounts starts at once and never mixes two plans in one run.
+            let inventory: Inventory = serde_json::from_str(&run.inventory_json).map_err(|e| RolloutError::Other(format!("run {}: stored inventory unreadable: {e}", run.id)))?;
+            let plan: Plan = serde_json::from_str(&run.plan_json).map_err(|e| RolloutError::Other(format!("run {}: stored plan unreadable: {e}", run.id)))?;
+            return Ok((run.id, inventory, plan, true));
+        }
+    }
+    let inventory = inv.cloned().ok_or_else(|| RolloutError::Other("no inventory for a new run".into()))?;
+    let plan = plan(config, &inventory, config_path)?;
+    let run = store.create_run(NewRun {
+        config_fingerprint: fingerprint,
+        config_path: config_path.display().to_string(),
+        org_id: inventory.organization.id.clone(),
+        inventory_json: serde_json::to_string(&inventory).expect("inventory serializes"),
+        plan_json: serde_json::to_string(&plan).expect("plan serializes"),
+    })?;
+    Ok((run, inventory, plan, false))
+}
+
+pub struct Rollout<'a> {
+    pub aws: &'a Aws,
+    pub config: &'a Config,
+    pub config_path: &'a Path,
+    pub store: &'a Store,
+    pub caller: &'a CallerIdentity,
+    pub cancel: Cancel,
+    pub sink: &'a dyn Sink,
+}
+
+impl Rollout<'_> {
+    /// Whether `apply` would resume (so discovery can be skipped).
+    pub fn resumable(&self, opts: &ApplyOptions) -> Result<bool, RolloutError> {
+        Ok(!opts.new_run && self.store.latest_unfinished_run()?.is_some())
+    }
+
+    pub async fn apply(&self, inv: Option<&Inventory>, opts: &ApplyOptions) -> Result<ApplyReport, RolloutError> {
+        let (run, inventory, plan, resumed) = open_run(self.store, self.config, self.config_path, inv, opts)?;
+        let targets = plan.targets();
+        let ctx = Ctx { aws: self.aws, config: self.config, org: &inventory.organization, caller: self.caller, targets: &targets, apply: true };
+        let exec = Executor { ctx, store: self.store, run: run.clone(), cancel: self.cancel.clone(), sink: self.sink };
+        if !resumed {
+            exec.record_pending(&plan)?;
+        }
+        let central = exec.run_central().await?;
+        let central_ok = !central.iter().any(|c| matches!(c.status, StepStatus::Failed { .. }));
+        let (stop, waves) = if !central_ok {
+            (Stop::CentralFailed, Vec::new())
+        } else if self.cancel.is_cancelled() {
+            (Stop::Cancelled, Vec::new())
+        } else {
+            exec.run_waves(&plan, opts.only_wave.as_deref(), opts.only_accounts.as_deref()).await?
+        };
+        let outcome = self.outcome(&run, &plan, &exec, stop, &waves)?;
+        self.store.finish_run(&run, outcome.clone())?;
+        Ok(ApplyReport {
+            run,
+            resumed,
+            central,
+            stop,
+            waves: waves.iter().map(|(w, r)| WaveSummary::of(w.clone(), r)).collect(),
+            outcome,
+            state_dir: PathBuf::new(),
+        })
+    }
+
+    /// The run's outcome from the records (not just this invocation's work).
+    fn outcome(&self, run: &str, plan: &Plan, exec: &Executor<'_>, stop: Stop, waves: &[(String, WaveResult)]) -> Result<RunOutcome, RolloutError> {
+        Ok(match stop {
+            Stop::Cancelled => RunOutcome::Interrupted,
+            Stop::CentralFailed => RunOutcome::Failed,
+            Stop::Halted => RunOutcome::Halted { wave: waves.last().map(|(w, _)| w.clone()).unwrap_or_default() },
+            Stop::Paused => RunOutcome::Paused { wave: waves.last().map(|(w, _)| w.clone()).unwrap_or_default() },
+            Stop::Completed => {
+                let steps: Vec<&str> = MemberStep::all(&exec.ctx).iter().map(|s| s.name()).collect();
+                let mut manual = self.store.records(run)?.iter().any(|r| matches!(r.status, StepStatus::NeedsManualAction { .. }));
+                let mut unfinished = false;
+                for a in plan.targets() {
+                    for s in &steps {
+                        match self.store.step_status(run, &a, s)? {
+                            Some(StepStatus::Done { .. } | StepStatus::Skipped { .. }) => {}
+                            Some(StepStatus::NeedsManualAction { .. }) => manual = true,
+                            _ => unfinished = true,
+                        }
+                    }
+                }
+                let _ = CENTRAL_WAVE;
+                if unfinished {
+                    RunOutcome::Failed
+                } else if manual {
+                    RunOutcome::NeedsManualAction
+                } else {
+                    RunOutcome::Converged
+                }
+            }
+        })
+    }
+}
