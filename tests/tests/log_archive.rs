@@ -439,6 +439,10 @@ async fn mfa_delete_needs_a_manual_action_until_enable_turns_it_on() {
     // The management account's credentials are refused up front, naming why and whose are needed.
     let err = mfa_delete::enable(&aws(&w.sb), &w.config, &serial, "123456").await.unwrap_err();
     assert!(err.to_string().contains(&format!("arn:aws:iam::{}:root", w.la())), "{err}");
+    // So is the role orgtrail assumes in the log-archive account: S3 never lets a role session do it.
+    let role_session = Aws::from_config(aws(&w.sb).session(w.la()), 50);
+    let err = mfa_delete::enable(&role_session, &w.config, &serial, "123456").await.unwrap_err();
+    assert!(err.to_string().contains("a role session") && err.to_string().contains("root user"), "{err}");
     // A malformed code is refused without being echoed.
     let (id, secret) = iam_user_credentials(&w.sb.emulator.endpoint(), w.la());
     let creds = aws_credential_types::Credentials::new(id, secret, None, None, "test");

@@ -111,7 +111,7 @@ pub async fn enable(aws: &Aws, config: &Config, mfa_serial: &str, mfa_code: &str
     if who.account != la.account {
         return Err(refuse(not_root("another account")));
     }
-    if who.arn.contains(":sts::") {
+    if [":assumed-role/", ":federated-user/"].iter().any(|session| who.arn.contains(session)) {
         return Err(refuse(not_root("a role session")));
     }
     let conf = aws.base().to_builder().region(Region::new(config.organization.home_region.clone())).build();

@@ -5,7 +5,7 @@
 //! with `ctx.apply == false` it only reads. The bucket policy is applied last, after the lock-out
 //! check, and in two phases: `converge_log_bucket` without the encryption-enforcing denies (CloudTrail
 //! could not create the trail with them), `enforce_encryption` with them once the trail logs.
-mod policy;
+pub mod policy;
 mod settings;
 
 use std::collections::BTreeMap;
