@@ -9,10 +9,19 @@ Patches replace methods on moto's classes, so they hold for backends created lat
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
 PATCHED = False
+
+# Patch letters (docs/emulator.md) to leave out, e.g. ORGTRAIL_MOTO_FIDELITY_SKIP=a,f: shows that the
+# test named for a patch fails without it, the others still applied.
+SKIP = {p.strip() for p in os.environ.get("ORGTRAIL_MOTO_FIDELITY_SKIP", "").split(",") if p.strip()}
+
+
+def enabled(patch: str) -> bool:
+    return patch not in SKIP
 
 # ---------------------------------------------------------------------------------------------
 # CloudTrail
@@ -56,6 +65,8 @@ def _cloudtrail() -> None:
 
     def foreign_org_trail(self: Any, name: str | None) -> Any:
         # AWS addresses another account's trail only by its full ARN.
+        if not enabled("b"):
+            return None
         return next((t for t in org_trails_seen_by(self) if name and t.arn == name), None)
 
     # (a) CreateTrail is not an upsert: a name already used in this region (its own trail, or the
@@ -68,7 +79,8 @@ def _cloudtrail() -> None:
                 raise TrailAlreadyExistsException(name, self.account_id)
         return original_create(self, name, *args, **kwargs)
 
-    Backend.create_trail = create_trail
+    if enabled("a"):
+        Backend.create_trail = create_trail
 
     # (b) DescribeTrails with shadow trails (the default) includes the organization's trails.
     original_describe = Backend.describe_trails
@@ -77,7 +89,8 @@ def _cloudtrail() -> None:
         own = list(original_describe(self, include_shadow_trails))
         return own + org_trails_seen_by(self) if include_shadow_trails else own
 
-    Backend.describe_trails = describe_trails
+    if enabled("b"):
+        Backend.describe_trails = describe_trails
 
     # (b) GetTrailStatus: a member reads the organization trail's status by its ARN. moto's own
     # lookup walks describe_trails, which now holds foreign trails, so it is re-done here to keep
@@ -92,7 +105,8 @@ def _cloudtrail() -> None:
         arn = name if name.startswith("arn:") else f"arn:aws:cloudtrail:{self.region_name}:{self.account_id}:trail/{name}"
         raise TrailNotFoundException(account_id=self.account_id, name=arn)
 
-    Backend.get_trail_status = get_trail_status
+    if enabled("b"):
+        Backend.get_trail_status = get_trail_status
 
     # (e) Reads of a multi-region trail answer in every region (moto: only in the home region),
     # and GetEventSelectors / GetTrail by ARN answer for the organization trail in a member (b).
@@ -105,7 +119,7 @@ def _cloudtrail() -> None:
             foreign = foreign_org_trail(self, name)
             if foreign is not None:
                 return foreign
-            for t in account_trails(self.account_id):
+            for t in account_trails(self.account_id) if enabled("e") else []:
                 if t.is_multi_region and (t.arn == name or t.trail_name == name):
                     return t
             raise
@@ -119,14 +133,16 @@ def _cloudtrail() -> None:
         trail = read_trail(self, trail_name)
         return trail.arn, trail.get_insight_selectors()
 
-    Backend.get_event_selectors = get_event_selectors
-    Backend.get_insight_selectors = get_insight_selectors
+    if enabled("b") or enabled("e"):
+        Backend.get_event_selectors = get_event_selectors
+        Backend.get_insight_selectors = get_insight_selectors
 
     def get_trail_response(self: Any) -> str:
         trail = read_trail(self.cloudtrail_backend, self._get_param("Name"))
         return json.dumps({"Trail": trail.description(include_region=True)})
 
-    responses.CloudTrailResponse.get_trail = get_trail_response
+    if enabled("b") or enabled("e"):
+        responses.CloudTrailResponse.get_trail = get_trail_response
 
     # (b) A member cannot change or stop the organization trail: AWS answers
     # NotOrganizationMasterAccountException. (f) DeleteTrail takes a name or an ARN and raises
@@ -146,8 +162,9 @@ def _cloudtrail() -> None:
         trail = original_get(self, name)
         del self.trails[trail.trail_name]
 
-    Backend.delete_trail = delete_trail
-    for method, arg in [
+    if enabled("f"):
+        Backend.delete_trail = delete_trail
+    for method, arg in [] if not enabled("b") else [
         ("start_logging", "name"),
         ("stop_logging", "name"),
         ("delete_trail", "name"),
@@ -189,7 +206,7 @@ def _s3() -> None:
     def bucket_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
         if "versioning" in querystring:
             return put_versioning(self, request, bucket_name, querystring)
-        if "lifecycle" in querystring:
+        if "lifecycle" in querystring and enabled("d"):
             bucket = self.backend.get_bucket(bucket_name)
             # (d) S3 does not support lifecycle rules on a bucket with MFA Delete enabled.
             if getattr(bucket, "fidelity_mfa_delete", None) == "Enabled":
@@ -203,17 +220,17 @@ def _s3() -> None:
         current = getattr(bucket, "fidelity_mfa_delete", None)
         mfa = request.headers.get("x-amz-mfa")
         # (c) Changing MFA Delete, or any versioning change once it is on, needs the x-amz-mfa header.
-        if (wanted or current == "Enabled") and not mfa:
+        if enabled("c") and (wanted or current == "Enabled") and not mfa:
             return _s3_error(403, "AccessDenied", MFA_REQUIRED, bucket_name)
         if mfa is not None and len(mfa.split()) != 2:
             return _s3_error(
                 400, "InvalidArgument", "Mfa header is invalid -- the header should be formatted as {serialNumber}(space){tokenCode}", bucket_name
             )
         # (d) ... and likewise MFA Delete cannot be enabled while lifecycle rules exist.
-        if wanted and wanted.group(1) == "Enabled" and getattr(bucket, "rules", None):
+        if enabled("d") and wanted and wanted.group(1) == "Enabled" and getattr(bucket, "rules", None):
             return _s3_error(409, "InvalidBucketState", MFA_WITH_LIFECYCLE, bucket_name)
         result = original_put(self, request, bucket_name, querystring)
-        if wanted:
+        if wanted and enabled("c"):
             bucket.fidelity_mfa_delete = wanted.group(1)
         return result
 
@@ -232,7 +249,8 @@ def _s3() -> None:
         return 200, {"content-type": "application/xml"}, body
 
     Response._bucket_response_put = bucket_put
-    Response.get_bucket_versioning = get_versioning
+    if enabled("c'"):
+        Response.get_bucket_versioning = get_versioning
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,6 +329,7 @@ def apply() -> None:
         return
     _cloudtrail()
     _s3()
-    _account()
+    if enabled("g"):
+        _account()
     _reset_hook()
     PATCHED = True

@@ -44,30 +44,13 @@ pub enum KeyRef {
     Missing { alias: String },
 }
 
-/// DescribeKey on the configured alias in the log-archive account; the full key ARN is what a
-/// trail needs (the key lives in another account than the trail).
+/// The key behind the configured alias, from the kms-key step's own lookup. A trail needs the full
+/// ARN: the key lives in another account than the trail.
 pub async fn lookup_key(ctx: &Ctx<'_>) -> Result<KeyRef, StepError> {
-    let la = &ctx.config.log_archive.account;
-    let alias = &ctx.config.log_archive.kms_alias;
-    let kms = ctx.aws.kms(&in_region(&ctx.session(la), ctx.home_region()));
-    match kms.describe_key().key_id(alias).send().await {
-        Ok(out) => match out.key_metadata().and_then(|m| m.arn()) {
-            Some(arn) => Ok(KeyRef::Arn(arn.to_string())),
-            None => Err(StepError::Aws {
-                account: la.clone(),
-                resource: format!("kms-key {alias}"),
-                source: AwsError { operation: "KMS.DescribeKey".into(), code: None, message: "the response carried no key ARN".into() },
-            }),
-        },
-        Err(e) => {
-            let e = AwsError::from_sdk("KMS.DescribeKey", &e);
-            if e.is_code("NotFoundException") {
-                Ok(KeyRef::Missing { alias: alias.clone() })
-            } else {
-                Err(StepError::Aws { account: la.clone(), resource: format!("kms-key {alias}"), source: e })
-            }
-        }
-    }
+    Ok(match super::kms_key::key_arn(ctx).await? {
+        Some(arn) => KeyRef::Arn(arn),
+        None => KeyRef::Missing { alias: ctx.config.log_archive.kms_alias.clone() },
+    })
 }
 
 /// The desired state of one trail (the organization trail, or an account trail).
