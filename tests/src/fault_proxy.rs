@@ -241,8 +241,14 @@ impl FaultProxy {
     pub fn start_on(upstream_url: &str, plan: FaultPlan, port: u16) -> io::Result<FaultProxy> {
         let upstream = parse_upstream(upstream_url)?;
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("fault-proxy").enable_all().build()?;
-        let listener = runtime.block_on(TcpListener::bind(("127.0.0.1", port)))?;
-        let addr = listener.local_addr()?;
+        // Bound without blocking on the runtime: the caller may itself be inside an async runtime.
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let listener = {
+            let _in_runtime = runtime.enter();
+            TcpListener::from_std(std_listener)?
+        };
         let rules = plan.rules.len();
         let shared = Arc::new(Shared { upstream, plan, counters: Mutex::new(Counters { rules: vec![RuleHits::default(); rules], ..Counters::default() }) });
         let s = shared.clone();

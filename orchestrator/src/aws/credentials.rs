@@ -1,5 +1,5 @@
-//! Per-account credentials: STS AssumeRole of the configured role, cached by the SDK's identity
-//! cache and refreshed before expiry, with a bound on concurrent AssumeRole calls.
+//! Per-account credentials: STS AssumeRole of the configured role, cached per account and refreshed
+//! before expiry, with a bound on concurrent AssumeRole calls.
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -9,8 +9,17 @@ use tokio::sync::Semaphore;
 
 use super::errors::{aws_err, AwsError};
 
-/// Refresh credentials this long before they expire, so no call is signed with a dying session.
+/// Refresh credentials this long before they expire, so no call is signed with a dying session
+/// (or at half their lifetime, for sessions shorter than twice this).
 pub const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+
+/// When credentials issued at `issued` and expiring at `expiry` should be replaced. The SDK's lazy
+/// identity cache refreshes a fixed (jittered) buffer before expiry, which for a session shorter
+/// than that buffer means an AssumeRole on every request; this keeps short sessions cached too.
+pub fn refresh_point(issued: SystemTime, expiry: SystemTime) -> SystemTime {
+    let life = expiry.duration_since(issued).unwrap_or_default();
+    expiry - REFRESH_BEFORE_EXPIRY.min(life / 2)
+}
 
 #[derive(Clone)]
 pub struct RoleSpec {
@@ -39,14 +48,21 @@ impl RoleSpec {
     }
 }
 
-/// A credentials provider that assumes the role in one account. The SDK's identity cache in front of
-/// it keeps the result until `REFRESH_BEFORE_EXPIRY` before expiry, then calls it again.
+/// A credentials provider that assumes the role in one account. As a `ProvideCredentials` it caches
+/// the result (clones share the cache) until its [`refresh_point`]; concurrent users of an expired
+/// entry wait for one AssumeRole.
 #[derive(Clone)]
 pub struct AssumeRoleProvider {
     sts: aws_sdk_sts::Client,
     spec: RoleSpec,
     account: String,
     permits: Arc<Semaphore>,
+    cache: Arc<tokio::sync::Mutex<Option<Cached>>>,
+}
+
+struct Cached {
+    credentials: Credentials,
+    refresh_at: Option<SystemTime>,
 }
 
 impl std::fmt::Debug for AssumeRoleProvider {
@@ -57,7 +73,20 @@ impl std::fmt::Debug for AssumeRoleProvider {
 
 impl AssumeRoleProvider {
     pub fn new(sts: aws_sdk_sts::Client, spec: RoleSpec, account: String, permits: Arc<Semaphore>) -> Self {
-        Self { sts, spec, account, permits }
+        Self { sts, spec, account, permits, cache: Arc::default() }
+    }
+
+    /// The cached credentials, or new ones once the cached ones reach their refresh point.
+    pub async fn cached(&self) -> Result<Credentials, AwsError> {
+        let mut slot = self.cache.lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| c.refresh_at.is_none_or(|at| SystemTime::now() < at)) {
+            return Ok(c.credentials.clone());
+        }
+        let issued = SystemTime::now();
+        let credentials = self.assume().await?;
+        let refresh_at = credentials.expiry().map(|expiry| refresh_point(issued, expiry));
+        *slot = Some(Cached { credentials: credentials.clone(), refresh_at });
+        Ok(credentials)
     }
 
     /// One AssumeRole call; the error keeps the AWS error code (AccessDenied, ...).
@@ -88,6 +117,20 @@ impl ProvideCredentials for AssumeRoleProvider {
     where
         Self: 'a,
     {
-        future::ProvideCredentials::new(async move { self.assume().await.map_err(CredentialsError::provider_error) })
+        future::ProvideCredentials::new(async move { self.cached().await.map_err(CredentialsError::provider_error) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_point_is_the_buffer_before_expiry_or_half_a_short_life() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = Duration::from_secs(3600);
+        assert_eq!(refresh_point(t0, t0 + hour), t0 + hour - REFRESH_BEFORE_EXPIRY);
+        assert_eq!(refresh_point(t0, t0 + Duration::from_secs(20)), t0 + Duration::from_secs(10));
+        assert_eq!(refresh_point(t0, t0), t0);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -92,7 +92,9 @@ impl Intercept for MetricsInterceptor {
         Ok(())
     }
 
-    fn read_before_deserialization(&self, ctx: &BeforeDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    // After deserialization, not before: only then is the body loaded, and a throttle answered with
+    // HTTP 400 (Organizations' TooManyRequestsException, STS's Throttling) is told by its body.
+    fn read_after_deserialization(&self, ctx: &AfterDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
         let response = ctx.response();
         let status = response.status().as_u16();
         if status < 400 {

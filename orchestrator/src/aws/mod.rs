@@ -139,7 +139,8 @@ impl Aws {
     }
 
     /// An SDK config acting in `account` through the role, cached per account. Credentials are
-    /// fetched lazily on first use and refreshed by the identity cache before they expire.
+    /// fetched lazily on first use and refreshed before they expire by the provider's own cache (see
+    /// `credentials::refresh_point`), so the SDK's identity cache is off.
     pub fn session(&self, account: &str) -> SdkConfig {
         let mut sessions = self.sessions.lock().expect("sessions lock");
         sessions
@@ -148,7 +149,7 @@ impl Aws {
                 self.base
                     .to_builder()
                     .credentials_provider(SharedCredentialsProvider::new(self.role_provider(account)))
-                    .identity_cache(IdentityCache::lazy().buffer_time(credentials::REFRESH_BEFORE_EXPIRY).build())
+                    .identity_cache(IdentityCache::no_cache())
                     .build()
             })
             .clone()
