@@ -197,7 +197,7 @@ fn init_logging(verbose: u8) {
         _ => "info,orgtrail=debug,aws_config=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORGTRAIL_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| report::redact::RedactingStderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_target(false).init();
 }
 
 async fn run(cli: Cli) -> Result<u8> {

@@ -52,6 +52,9 @@ pub async fn plan(global: &Global, members: bool) -> Result<u8> {
         let target = s.target(&ctx);
         steps.push(StepPlan::of(s.name(), &target, s.run(&ctx).await));
     }
+    // Member checks look for the trail from each account: before it exists they can only fail.
+    let trail_missing = steps.iter().any(|s| s.step == "org-trail" && s.changes.iter().any(|c| c.action == Action::Create));
+    let members = members && !trail_missing;
     if members {
         let member_steps = MemberStep::all(&ctx);
         let ctx = &ctx;
@@ -112,6 +115,9 @@ pub async fn plan(global: &Global, members: bool) -> Result<u8> {
             for u in &plan.untargeted {
                 println!("  {} {}: {}", u.account, u.name, u.reason);
             }
+        }
+        if trail_missing {
+            println!("\nmember accounts are checked once the organization trail exists: `apply` creates it, then checks each account in its wave");
         }
         if let Some(r) = &resume {
             println!(

@@ -1,4 +1,5 @@
 //! Renderers for people (aligned tables) and machines (JSON). Commands build data; this prints it.
+pub mod redact;
 pub mod table;
 
 use serde::Serialize;
