@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/bootstrap-emulator.sh
 cargo build --locked --quiet --bins
-exec ./target/debug/sandbox run --accounts "${ACCOUNTS:-50}" --dir .sandbox -- ./scripts/demo-steps.sh
+exec ./target/debug/sandbox run --accounts "${ACCOUNTS:-200}" --dir .sandbox -- ./scripts/demo-steps.sh

@@ -1,5 +1,6 @@
 //! `fault-proxy`: the test harness's fault-injection proxy as a process, for scripts and benchmarks.
 //!   fault-proxy --upstream http://127.0.0.1:PORT [--latency-ms N] [--throttle-rate F] [--seed N] [--port P]
+//!               [--deny-assume-role ACCOUNT]...
 //! Prints its URL on stdout, then serves until killed; on Ctrl-C prints per-operation counts (JSON) on stderr.
 use std::io::Write;
 use std::time::Duration;
@@ -23,6 +24,9 @@ struct Cli {
     /// Seed of the fault draws.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Answer AssumeRole into this account with AccessDenied (repeatable): a role that cannot be assumed.
+    #[arg(long = "deny-assume-role", value_name = "ACCOUNT")]
+    deny_assume_role: Vec<String>,
     /// Port to listen on (default: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -34,6 +38,9 @@ fn main() -> Result<()> {
     let mut plan = FaultPlan::seeded(cli.seed).latency(Duration::from_millis(cli.latency_ms));
     if cli.throttle_rate > 0.0 {
         plan = plan.rule(Rule::new(Target::all(), Fault::Throttle).rate(cli.throttle_rate));
+    }
+    for account in &cli.deny_assume_role {
+        plan = plan.rule(Rule::new(Target::op("STS.AssumeRole").containing(&format!(":{account}:")), Fault::AccessDenied));
     }
     let proxy = FaultProxy::start_on(&cli.upstream, plan, cli.port).context("starting the fault proxy")?;
     println!("{}", proxy.url());
