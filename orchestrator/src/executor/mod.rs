@@ -135,6 +135,7 @@ async fn assume_role(ctx: &Ctx<'_>, account: &str) -> StepResult {
 /// Progress and event reporting; every method has a no-op default.
 pub trait Sink: Send + Sync {
     fn wave_started(&self, _wave: &PlannedWave, _already_done: usize) {}
+    fn account_started(&self, _wave: &str, _account: &str) {}
     fn account_finished(&self, _wave: &str, _account: &str, _outcome: &AccountOutcome) {}
     fn wave_finished(&self, _wave: &str, _result: &WaveResult) {}
     fn step_finished(&self, _target: &str, _step: &str, _status: &StepStatus) {}
@@ -273,6 +274,7 @@ impl Executor<'_> {
             let result = run_wave(&todo, wave.max_concurrency, wave.failure_tolerance, &self.cancel, |account| {
                 let state_error = &state_error;
                 async move {
+                    self.sink.account_started(&wave.name, &account);
                     let outcome = match self.run_account(&wave.name, &account).await {
                         Ok(o) => o,
                         Err(e) => {

@@ -13,22 +13,24 @@ pub struct Progress {
     multi: MultiProgress,
     bar: Mutex<Option<ProgressBar>>,
     failed: AtomicUsize,
+    in_flight: AtomicUsize,
 }
 
 impl Progress {
     pub fn new(enabled: bool) -> Self {
         let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-        Progress { multi: MultiProgress::with_draw_target(target), bar: Mutex::new(None), failed: AtomicUsize::new(0) }
+        Progress { multi: MultiProgress::with_draw_target(target), bar: Mutex::new(None), failed: AtomicUsize::new(0), in_flight: AtomicUsize::new(0) }
     }
 
     fn message(&self) -> String {
-        format!("{} failed", self.failed.load(Ordering::Relaxed))
+        format!("{} failed, {} in flight", self.failed.load(Ordering::Relaxed), self.in_flight.load(Ordering::Relaxed))
     }
 }
 
 impl Sink for Progress {
     fn wave_started(&self, wave: &PlannedWave, already_done: usize) {
         self.failed.store(0, Ordering::Relaxed);
+        self.in_flight.store(0, Ordering::Relaxed);
         let bar = self.multi.add(ProgressBar::new(wave.accounts.len() as u64));
         bar.set_style(
             ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} done, {msg}, {per_sec}, ETA {eta}")
@@ -41,8 +43,19 @@ impl Sink for Progress {
         *self.bar.lock().expect("bar lock") = Some(bar);
     }
 
-    fn account_finished(&self, _wave: &str, _account: &str, outcome: &AccountOutcome) {
+    fn account_started(&self, _wave: &str, _account: &str) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         if let Some(bar) = &*self.bar.lock().expect("bar lock") {
+            bar.set_message(self.message());
+        }
+    }
+
+    fn account_finished(&self, _wave: &str, _account: &str, outcome: &AccountOutcome) {
+        if !matches!(outcome, AccountOutcome::NotStarted) {
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+        if let Some(bar) = &*self.bar.lock().expect("bar lock") {
+            bar.set_message(self.message());
             match outcome {
                 AccountOutcome::Failed { .. } => {
                     self.failed.fetch_add(1, Ordering::Relaxed);
