@@ -1,0 +1,100 @@
+//! The controls `verify` reports, with the ids Security Hub and CIS give them (orgtrail's own two
+//! per-account checks are `OrgTrail.*`). Declaration order is report order.
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Control {
+    CloudTrail1,
+    CloudTrail2,
+    CloudTrail4,
+    CloudTrail5,
+    CloudTrail6,
+    CloudTrail7,
+    S3_5,
+    MfaDelete,
+    S3_22,
+    S3_23,
+    Kms4,
+    OrgTrailReach,
+    OrgTrailNoDuplicate,
+}
+
+impl Control {
+    pub const ALL: [Control; 13] = [
+        Control::CloudTrail1,
+        Control::CloudTrail2,
+        Control::CloudTrail4,
+        Control::CloudTrail5,
+        Control::CloudTrail6,
+        Control::CloudTrail7,
+        Control::S3_5,
+        Control::MfaDelete,
+        Control::S3_22,
+        Control::S3_23,
+        Control::Kms4,
+        Control::OrgTrailReach,
+        Control::OrgTrailNoDuplicate,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Control::CloudTrail1 => "CloudTrail.1",
+            Control::CloudTrail2 => "CloudTrail.2",
+            Control::CloudTrail4 => "CloudTrail.4",
+            Control::CloudTrail5 => "CloudTrail.5",
+            Control::CloudTrail6 => "CloudTrail.6",
+            Control::CloudTrail7 => "CloudTrail.7",
+            Control::S3_5 => "S3.5",
+            Control::MfaDelete => "CIS.2.1.2",
+            Control::S3_22 => "S3.22",
+            Control::S3_23 => "S3.23",
+            Control::Kms4 => "KMS.4",
+            Control::OrgTrailReach => "OrgTrail.Reach",
+            Control::OrgTrailNoDuplicate => "OrgTrail.NoDuplicate",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Control> {
+        Control::ALL.into_iter().find(|c| c.id() == id)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Control::CloudTrail1 => "A multi-region trail is logging read and write management events",
+            Control::CloudTrail2 => "The trail encrypts log files with SSE-KMS",
+            Control::CloudTrail4 => "The trail has log file validation enabled",
+            Control::CloudTrail5 => "The trail delivers to CloudWatch Logs (when configured)",
+            Control::CloudTrail6 => "The CloudTrail log bucket is not publicly accessible",
+            Control::CloudTrail7 => "The CloudTrail log bucket has server access logging enabled",
+            Control::S3_5 => "The bucket policy denies requests without SSL (aws:SecureTransport)",
+            Control::MfaDelete => "MFA Delete is enabled on the CloudTrail log bucket (CIS 2.1.2)",
+            Control::S3_22 => "A multi-region trail logs S3 object-level write events",
+            Control::S3_23 => "A multi-region trail logs S3 object-level read events",
+            Control::Kms4 => "The log encryption key has automatic rotation enabled",
+            Control::OrgTrailReach => "The organization trail reaches the account (visible and logging from it)",
+            Control::OrgTrailNoDuplicate => "No trail of the account logs management events a second time",
+        }
+    }
+
+    /// What fixes a failure: `orgtrail apply` converges every control but MFA Delete and duplicates kept by config.
+    pub fn remediation(self) -> &'static str {
+        match self {
+            Control::MfaDelete => "the log-archive account's root user runs `orgtrail mfa-delete enable --mfa-serial SERIAL --mfa-code CODE`",
+            Control::OrgTrailNoDuplicate => "stop or delete the duplicate trail, or set [trail] legacy_trails = \"stop\" or \"delete\" and run `orgtrail apply`",
+            Control::CloudTrail5 => "set [trail.cloudwatch_logs] and run `orgtrail apply`",
+            _ => "run `orgtrail apply` to converge the setting back to the baseline",
+        }
+    }
+}
+
+impl Serialize for Control {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+impl std::fmt::Display for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}

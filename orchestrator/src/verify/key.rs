@@ -1,0 +1,35 @@
+//! KMS.4: automatic rotation of the key that encrypts the logs (log-archive account, home region).
+use super::{Control, Finding, Status};
+use crate::aws::aws_err;
+use crate::steps::log_bucket::home_session;
+use crate::steps::{kms_key, Ctx, StepError};
+
+/// The key behind the configured alias, read once for KMS.4 and CloudTrail.2.
+pub(super) async fn key_arn(ctx: &Ctx<'_>) -> Result<Option<String>, StepError> {
+    kms_key::key_arn(ctx).await
+}
+
+pub(super) async fn check(ctx: &Ctx<'_>, key_arn: Result<&Option<String>, &StepError>) -> Vec<Finding> {
+    let la = &ctx.config.log_archive.account;
+    let alias = &ctx.config.log_archive.kms_alias;
+    let resource = format!("kms-key {alias}");
+    let arn = match key_arn {
+        Err(e) => return vec![Finding::error(Control::Kms4, la, resource, e)],
+        Ok(None) => return vec![Finding::new(Control::Kms4, la, resource, Status::Fail, format!("alias {alias} names no key (DescribeKey: NotFoundException)"))],
+        Ok(Some(arn)) => arn,
+    };
+    let resource = format!("kms-key {arn}");
+    let kms = ctx.aws.kms(&home_session(ctx, la));
+    match kms.get_key_rotation_status().key_id(arn).send().await.map_err(aws_err("KMS.GetKeyRotationStatus")) {
+        Err(e) => {
+            let err = StepError::aws(la, resource.clone())(e);
+            vec![Finding::error(Control::Kms4, la, resource, &err)]
+        }
+        Ok(out) => {
+            let on = out.key_rotation_enabled();
+            let period = out.rotation_period_in_days().map(|d| format!("; RotationPeriodInDays={d}")).unwrap_or_default();
+            let status = if on { Status::Pass } else { Status::Fail };
+            vec![Finding::new(Control::Kms4, la, resource, status, format!("KeyRotationEnabled={on}{period}"))]
+        }
+    }
+}
