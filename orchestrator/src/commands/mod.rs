@@ -2,6 +2,5 @@
 pub mod apply;
 pub mod plan;
 pub mod policies;
-pub mod state;
 pub mod status;
 pub mod verify;
