@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod executor;
 pub mod plan;
 pub mod policy;
+pub mod remote_state;
 pub mod report;
 pub mod rollout;
 pub mod steps;

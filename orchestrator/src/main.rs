@@ -50,6 +50,10 @@ pub struct Global {
     /// Where the rollout state lives (default: next to the config, `orgtrail.toml` → `orgtrail.state/`).
     #[arg(long, global = true, env = "ORGTRAIL_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Shared state in S3 (s3://BUCKET/PREFIX), locked with S3 conditional writes; overrides `[state] url`.
+    /// The local state (--state-dir) is then its working copy.
+    #[arg(long, global = true, env = "ORGTRAIL_STATE", value_name = "URL")]
+    pub state: Option<String>,
     /// More log output on stderr (-v info, -vv debug). Credentials are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -90,6 +94,11 @@ enum Command {
     },
     /// Print the bucket and key policies apply would put.
     RenderPolicies,
+    /// Remote state (--state s3://...): pull, push, show.
+    State {
+        #[command(subcommand)]
+        action: commands::state::StateAction,
+    },
     /// Audit the live organization against the baseline (read-only): PASS / FAIL / NOT-APPLICABLE / MANUAL per control.
     Verify {
         /// Output format (default: table, or json with --json).
@@ -215,7 +224,8 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Accounts { check_access, no_tags } => accounts(&cli.global, *check_access, !*no_tags).await,
         Command::Plan { members } => commands::plan::plan(&cli.global, *members).await,
         Command::Apply(args) => commands::apply::apply(&cli.global, args).await,
-        Command::Status { run, failed } => commands::status::status(&cli.global, run.as_deref(), *failed),
+        Command::Status { run, failed } => commands::status::status(&cli.global, run.as_deref(), *failed).await,
+        Command::State { action } => commands::state::state(&cli.global, action).await,
         Command::RenderPolicies => commands::policies::render(&cli.global).await,
         Command::Verify { format, output } => commands::verify::verify(&cli.global, *format, output.as_deref()).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code } } => mfa_delete_enable(&cli.global, mfa_serial, mfa_code).await,

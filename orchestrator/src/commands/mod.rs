@@ -2,5 +2,6 @@
 pub mod apply;
 pub mod plan;
 pub mod policies;
+pub mod state;
 pub mod status;
 pub mod verify;

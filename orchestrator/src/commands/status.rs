@@ -1,5 +1,6 @@
 //! `orgtrail status [RUN]`: runs, per-wave counts, failed targets with reason and AWS error code.
 use anyhow::Result;
+use orgtrail::remote_state::{Remote, RemoteState};
 use orgtrail::report::{self, table::Table};
 use orgtrail_state::{format_millis, Record, RunSummary, Store, WaveCounts};
 use serde::Serialize;
@@ -16,12 +17,32 @@ struct StatusReport {
     needs_manual_action: Vec<Record>,
 }
 
-pub fn status(global: &Global, run: Option<&str>, failed_only: bool) -> Result<u8> {
-    let dir = crate::state_dir(global, None);
-    if !dir.join("state.db").exists() {
-        return Err(crate::BadInput(format!("no rollout state in {} (run `orgtrail apply`, or pass --state-dir)", dir.display())).into());
+pub async fn status(global: &Global, run: Option<&str>, failed_only: bool) -> Result<u8> {
+    // The config only says where the state is; status reads state even when the config is broken.
+    let config = if global.state.is_some() { None } else { crate::load_config(global, false).ok().flatten() };
+    let Some(url) = crate::commands::state::remote_url(global, config.as_ref())? else {
+        let dir = crate::state_dir(global, None);
+        if !dir.join("state.db").exists() {
+            return Err(crate::BadInput(format!("no rollout state in {} (run `orgtrail apply`, or pass --state-dir)", dir.display())).into());
+        }
+        return report_on(global, &Store::open(&dir)?, &dir.display().to_string(), run, failed_only);
+    };
+    // Read-only: a private copy, no lock, so it works while an apply runs elsewhere.
+    let remote = Remote::new(&crate::connect(global, config.as_ref()).await, url.clone());
+    let dir = std::env::temp_dir().join(format!("orgtrail-status-{}-{}", std::process::id(), orgtrail_state::now_millis()));
+    let result = async {
+        let (_, pulled) = RemoteState::pull(&remote, &dir, true).await?;
+        if pulled.etag.is_none() {
+            return Err(crate::BadInput(format!("no rollout state in {url} (run `orgtrail apply --state {url}`)")).into());
+        }
+        report_on(global, &Store::open(&dir)?, &url.to_string(), run, failed_only)
     }
-    let store = Store::open(&dir)?;
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn report_on(global: &Global, store: &Store, location: &str, run: Option<&str>, failed_only: bool) -> Result<u8> {
     let runs = store.runs()?;
     let selected = match run {
         Some(id) => Some(store.run(id)?),
@@ -33,7 +54,7 @@ pub fn status(global: &Global, run: Option<&str>, failed_only: bool) -> Result<u
     };
     let failed: Vec<Record> = records.iter().filter(|r| r.status.kind() == "failed").cloned().collect();
     let manual: Vec<Record> = records.iter().filter(|r| r.status.kind() == "needs-manual-action").cloned().collect();
-    let report = StatusReport { state_dir: dir.display().to_string(), runs, run: selected, waves, failed, needs_manual_action: manual };
+    let report = StatusReport { state_dir: location.to_string(), runs, run: selected, waves, failed, needs_manual_action: manual };
     if global.json {
         report::print_json(&report)?;
         return Ok(0);
