@@ -65,16 +65,27 @@ async fn apply_remote(global: &Global, args: &ApplyArgs, config: &Config, url: S
         None => {}
     }
     // The working copy is this process's alone while it runs (`state pull` respects it).
-    let _local = session.store.lock(&holder)?;
-    let runs = session.store.runs()?;
-    let unfinished = if args.new_run { None } else { session.store.latest_unfinished_run()? };
-    let run = unfinished.map_or_else(|| format!("run-{}", runs.len() + 1), |r| r.id);
-    session.lease.set_run(&run).await?;
-    let wake = session.start_checkpoints(Duration::from_secs(config.state.checkpoint_interval_seconds.into()), &cancel);
-    spawn_ctrl_c(cancel.clone(), global, Some((Arc::clone(&wake), session.last_words())));
-    let store = Arc::clone(&session.store);
-    let converged = converge(global, args, config, &aws, &store, &cancel, Some(wake)).await;
+    let local_lock = async {
+        let guard = session.store.lock(&holder)?;
+        // Named in the lock, so whoever is refused knows which run is going on.
+        let unfinished = if args.new_run { None } else { session.store.latest_unfinished_run()? };
+        let run = unfinished.map_or_else(|| format!("run-{}", session.store.runs().map_or(0, |r| r.len()) + 1), |r| r.id);
+        session.lease.set_run(&run).await?;
+        anyhow::Ok(guard)
+    }
+    .await;
+    let (guard, converged) = match local_lock {
+        Ok(guard) => {
+            let wake = session.start_checkpoints(Duration::from_secs(config.state.checkpoint_interval_seconds.into()), &cancel);
+            spawn_ctrl_c(cancel.clone(), global, Some((Arc::clone(&wake), session.last_words())));
+            let store = Arc::clone(&session.store);
+            (Some(guard), converge(global, args, config, &aws, &store, &cancel, Some(wake)).await)
+        }
+        Err(e) => (None, Err(e)),
+    };
+    // Always: the final push (when the run started) and the lock's release.
     let closed = session.close().await;
+    drop(guard);
     let location = format!("{url} (working copy {})", dir.display());
     match (converged, closed) {
         (Err(e), closed) => {

@@ -105,7 +105,7 @@ impl Lease {
             } else if theirs.lease_expires_at <= now_millis() {
                 Replaced::Expired(theirs.clone())
             } else {
-                return Err(RemoteStateError::Locked { bucket: remote.url.bucket.clone(), key, holder: theirs });
+                return Err(RemoteStateError::Locked { bucket: remote.url.bucket.clone(), key, holder: Box::new(theirs) });
             };
             mine.lease_expires_at = now_millis() + settings.lease.as_millis() as u64;
             let body = serde_json::to_vec_pretty(&mine).expect("holder serializes");

@@ -34,7 +34,7 @@ pub enum RemoteStateError {
         "state s3://{bucket}/{key} is locked by {holder} — another orgtrail is running on it. If that process is gone, \
          wait for its lease to end or run `orgtrail apply --force-unlock` (it names the holder it removes)"
     )]
-    Locked { bucket: String, key: String, holder: RemoteHolder },
+    Locked { bucket: String, key: String, holder: Box<RemoteHolder> },
     #[error(
         "lost the state lock s3://{bucket}/{key}: {detail}. This orgtrail stopped starting accounts and wrote nothing more \
          to the remote state; the next `apply` redoes what it did since its last checkpoint (every step is idempotent)"

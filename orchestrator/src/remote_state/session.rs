@@ -58,17 +58,19 @@ impl RemoteSession {
         LastWords { state: Arc::clone(&self.state), store: Arc::clone(&self.store), lease: Arc::clone(&self.lease) }
     }
 
-    /// Ends the session: stops the checkpoints, pushes the final state (unless the lock was lost)
-    /// and releases the lock. The first lost-lock or lost-race error is returned after cleanup.
-    pub async fn close(mut self) -> Result<String, RemoteStateError> {
-        let checkpoint = match self.checkpoints.take() {
-            Some(c) => c.stop().await,
-            None => Ok(()),
+    /// Ends the session: stops the checkpoints, pushes the final state (when checkpoints ran, i.e.
+    /// the rollout started, and unless the lock was lost) and releases the lock. The first
+    /// lost-lock or lost-race error is returned after cleanup; `None` when nothing was pushed.
+    pub async fn close(mut self) -> Result<Option<String>, RemoteStateError> {
+        let (ran, checkpoint) = match self.checkpoints.take() {
+            Some(c) => (true, c.stop().await),
+            None => (false, Ok(())),
         };
         let result = match (checkpoint, self.lease.lost()) {
             (_, Some(lost)) => Err(lost),
             (Err(e), None) => Err(e),
-            (Ok(()), None) => self.state.push(&self.store, Some(&self.lease)).await,
+            (Ok(()), None) if ran => self.state.push(&self.store, Some(&self.lease)).await.map(Some),
+            (Ok(()), None) => Ok(None),
         };
         let released = if self.lease.lost().is_some() { Ok(()) } else { self.lease.release().await };
         self.renewals.abort();
