@@ -138,8 +138,7 @@ impl Audited {
 
     fn summary(&self) -> String {
         format!(
-            "{}: IsMultiRegionTrail={}; management events: {}; IsLogging={}",
-            self.arn,
+            "IsMultiRegionTrail={}; management events: {}; IsLogging={}",
             self.multi_region(),
             self.coverage.management(),
             self.logging
@@ -249,7 +248,7 @@ fn judge(ctx: &Ctx<'_>, scope: &Scope, key_arn: Result<&Option<String>, &StepErr
     }
     let unreadable = trails.iter().find_map(|t| t.as_ref().err());
     out.push(best_of(Control::CloudTrail1, account, &readable, unreadable, |t| t.multi_region() && t.logging && t.coverage.management_read && t.coverage.management_write, Audited::summary));
-    let data = |t: &Audited, scope: &DataScope| format!("{}: IsMultiRegionTrail={}; S3 object-level events: {}", t.arn, t.multi_region(), scope.describe());
+    let data = |t: &Audited, scope: &DataScope| format!("IsMultiRegionTrail={}; S3 object-level events: {}", t.multi_region(), scope.describe());
     out.push(best_of(Control::S3_22, account, &readable, unreadable, |t| t.multi_region() && t.coverage.s3_write == DataScope::All, |t| data(t, &t.coverage.s3_write)));
     out.push(best_of(Control::S3_23, account, &readable, unreadable, |t| t.multi_region() && t.coverage.s3_read == DataScope::All, |t| data(t, &t.coverage.s3_read)));
     out
@@ -272,7 +271,11 @@ fn best_of(
         return Finding::error(control, account, trail_resource(arn), e);
     }
     let resource = trails.iter().map(|t| trail_resource(&t.arn)).collect::<Vec<_>>().join(", ");
-    Finding::new(control, account, resource, Status::Fail, trails.iter().map(|t| evidence(t)).collect::<Vec<_>>().join(" | "))
+    let evidence = match trails {
+        [one] => evidence(one),
+        many => many.iter().map(|t| format!("{}: {}", t.arn, evidence(t))).collect::<Vec<_>>().join(" | "),
+    };
+    Finding::new(control, account, resource, Status::Fail, evidence)
 }
 
 /// CloudTrail.2: SSE-KMS; orgtrail's own trail must use the configured key.
