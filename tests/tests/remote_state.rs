@@ -284,3 +284,39 @@ async fn a_holder_whose_lease_expired_is_replaced_and_its_next_write_fails_witho
     assert_eq!((still_run, still), (run, newer));
     assert!(lock_body(&sb).await.is_none(), "the old holder took no lock back");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_push_of_a_stale_pull_is_a_lost_race_and_overwrites_nothing() {
+    let sb = sandbox(5, true).await;
+    let (operator, runner) = (Machine::new(), Machine::new());
+    let first = runner.command(&sb, &["apply", "--json"], 60).output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+
+    let pulled = operator.command(&sb, &["state", "pull", "--json"], 60).output().unwrap();
+    assert!(pulled.status.success(), "{}", stderr(&pulled));
+    let (pulled_etag, _, _) = remote_state(&sb).await.unwrap();
+    assert_eq!(json(&pulled)["etag"], pulled_etag.as_str());
+    let copy = operator.working_copy().expect("the pulled working copy");
+    assert_eq!(latest_records(&copy).unwrap().0, "run-1");
+
+    // Meanwhile a CI runner applies again: newer state in S3.
+    let second = runner.command(&sb, &["apply", "--json", "--new-run"], 60).output().unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let (newer_etag, newer_run, _) = remote_state(&sb).await.unwrap();
+    assert_eq!(newer_run, "run-2");
+    assert_ne!(newer_etag, pulled_etag);
+
+    let stale = operator.command(&sb, &["state", "push"], 60).output().unwrap();
+    assert_eq!(stale.status.code(), Some(1), "{}", stderr(&stale));
+    let err = stderr(&stale);
+    assert!(err.contains("lost race") && err.contains(&pulled_etag) && err.contains(&newer_etag), "{err}");
+    assert_eq!(remote_state(&sb).await.unwrap().0, newer_etag, "nothing overwritten");
+    assert!(lock_body(&sb).await.is_none(), "the refused push released its lock");
+
+    // Pull again, then the push is accepted (the same state goes back).
+    assert!(operator.command(&sb, &["state", "pull"], 60).output().unwrap().status.success());
+    assert_eq!(latest_records(&copy).unwrap().0, "run-2");
+    let push = operator.command(&sb, &["state", "push", "--json"], 60).output().unwrap();
+    assert!(push.status.success(), "{}", stderr(&push));
+    assert_eq!(remote_state(&sb).await.unwrap().1, "run-2");
+}
