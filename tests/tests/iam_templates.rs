@@ -44,6 +44,7 @@ fn action(op: &str) -> Option<String> {
     let renamed = match op {
         "STS.GetCallerIdentity" => return None,
         "S3.HeadBucket" | "S3.ListObjectsV2" => "ListBucket",
+        "S3.HeadObject" => "GetObject",
         "S3.GetBucketEncryption" => "GetEncryptionConfiguration",
         "S3.PutBucketEncryption" => "PutEncryptionConfiguration",
         "S3.GetBucketLifecycleConfiguration" => "GetLifecycleConfiguration",
