@@ -413,3 +413,26 @@ fn assert_balanced(xml: &str) {
     }
     assert!(stack.is_empty(), "unclosed: {stack:?}");
 }
+
+/// Account mode: the trail controls are judged per targeted account, on orgtrail's trail there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_mode_judges_each_accounts_trail() {
+    let sb = applied(|t| mfa_delete_off(t).replace("[trail]\nname = \"orgtrail\"\n", "[trail]\nname = \"orgtrail\"\nmode = \"account\"\n")).await;
+    let (code, v) = verify(&sb);
+    assert_eq!((code, failing(&v)), (0, BTreeSet::new()), "{v:#}");
+    let accounts: BTreeSet<&str> = findings(&v).iter().filter(|f| f["control"] == "CloudTrail.1").map(|f| f["account"].as_str().unwrap()).collect();
+    for m in &sb.org.members {
+        assert!(accounts.contains(m.id.as_str()), "CloudTrail.1 for {}: {accounts:?}", m.id);
+        let arn = format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", m.id);
+        assert!(findings(&v).iter().any(|f| f["control"] == "CloudTrail.4" && f["resource"].as_str().unwrap().ends_with(&arn)), "{arn}");
+    }
+
+    // One member's trail loses validation: only that account's CloudTrail.4 fails.
+    let b = Breaker::new(&sb);
+    let member = &sb.org.members[1].id;
+    let arn = format!("arn:aws:cloudtrail:us-east-1:{member}:trail/orgtrail");
+    b.member_trail(member).update_trail().name(&arn).enable_log_file_validation(false).send().await.unwrap();
+    let (code, v) = verify(&sb);
+    assert_eq!(code, 1);
+    assert_eq!(failing_accounts(&v), BTreeSet::from([("CloudTrail.4".to_string(), member.clone())]), "{v:#}");
+}

@@ -146,19 +146,22 @@ impl Audited {
     }
 }
 
+/// A trail read in full, or its ARN and the read that failed.
+type TrailRead = Result<Audited, (String, StepError)>;
+
 /// The trails of one account that the account-level controls (CloudTrail.1, S3.22/23) look at.
 struct Scope {
     account: String,
     /// The trail orgtrail manages there (named in findings when no trail exists).
     expected: String,
-    trails: Result<Vec<Result<Audited, (String, StepError)>>, StepError>,
+    trails: Result<Vec<TrailRead>, StepError>,
 }
 
 pub(super) async fn check(ctx: &Ctx<'_>, key_arn: Result<&Option<String>, &StepError>) -> Vec<Finding> {
     let scopes: Vec<Scope> = match ctx.config.trail.mode {
         TrailMode::Organization => vec![org_scope(ctx).await],
         TrailMode::Account => {
-            stream::iter(ctx.targets.iter()).map(|a| account_scope(ctx, a)).buffer_unordered(ctx.config.access.max_concurrency.max(1)).collect().await
+            stream::iter(ctx.targets.iter()).map(|a| account_scope(ctx, a.as_str())).buffer_unordered(ctx.config.access.max_concurrency.max(1)).collect().await
         }
     };
     let mut out = Vec::new();
@@ -184,17 +187,17 @@ async fn org_scope(ctx: &Ctx<'_>) -> Scope {
     Scope { account: mgmt, expected: ctx.trail_arn(), trails }
 }
 
-async fn account_scope(ctx: &Ctx<'_>, account: &String) -> Scope {
+async fn account_scope(ctx: &Ctx<'_>, account: &str) -> Scope {
     let ct = ctx.aws.cloudtrail(&in_region(&ctx.session(account), ctx.home_region()));
     let expected = account_trail_arn(ctx, account);
     let trails = match describe(&ct, account, false).await {
         Err(e) => Err(e),
         Ok(listed) => Ok(read_all(&ct, account, listed.into_iter().filter(|t| t.trail_arn() == Some(expected.as_str())).collect()).await),
     };
-    Scope { account: account.clone(), expected, trails }
+    Scope { account: account.to_string(), expected, trails }
 }
 
-async fn read_all(ct: &aws_sdk_cloudtrail::Client, account: &str, trails: Vec<LiveTrail>) -> Vec<Result<Audited, (String, StepError)>> {
+async fn read_all(ct: &aws_sdk_cloudtrail::Client, account: &str, trails: Vec<LiveTrail>) -> Vec<TrailRead> {
     let mut out = Vec::new();
     for t in trails {
         let arn = t.trail_arn().unwrap_or_default().to_string();
