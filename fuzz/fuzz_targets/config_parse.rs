@@ -5,7 +5,13 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use orgtrail::config::{self, ConfigError};
+
+// orgtrail's config module is self-contained (serde, toml, thiserror): compiled here on its own.
+#[path = "../../orchestrator/src/config/mod.rs"]
+#[allow(dead_code)]
+mod config;
+
+use config::ConfigError;
 
 fuzz_target!(|data: &[u8]| {
     // `load` reads bytes from disk and refuses non-UTF-8 before parsing; the fuzzer feeds `parse`
