@@ -218,7 +218,11 @@ fn print_summary(r: &ApplyReport, global: &Global, calls: u64, writes: u64, elap
     println!("{} {}", if r.resumed { "resumed" } else { "started" }, r.run);
     for c in &r.central {
         let note = if c.skipped_as_done { " (done earlier)" } else { "" };
-        println!("  {:<20} {}  {}{note}", c.step, c.target, report::status_line(&c.status));
+        let line = match &c.status {
+            StepStatus::NeedsManualAction { .. } => "NEEDS MANUAL ACTION (below)".to_string(),
+            other => report::status_line(other),
+        };
+        println!("  {:<20} {}  {line}{note}", c.step, c.target);
     }
     for w in &r.waves {
         println!(

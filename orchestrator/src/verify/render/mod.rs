@@ -26,11 +26,22 @@ pub fn render(report: &Report, format: Format, config_path: &str) -> String {
     }
 }
 
-/// One row per finding (control, status, account, resource, evidence) and a summary line.
+/// Rows a person reads: every finding that is not a pass, and the passes of a control found in
+/// many accounts collapsed into one row (the JSON, JUnit and SARIF outputs keep every finding).
 pub fn table(report: &Report) -> String {
+    const COLLAPSE_OVER: usize = 3;
     let mut t = Table::new(["CONTROL", "STATUS", "ACCOUNT", "RESOURCE", "EVIDENCE"]);
+    let mut done = std::collections::BTreeSet::new();
     for f in &report.findings {
-        t.row([f.control.id().to_string(), f.status.as_str().to_string(), f.account.clone(), f.resource.clone(), f.evidence.clone()]);
+        let id = f.control.id();
+        let passes: Vec<&super::Finding> = report.findings.iter().filter(|g| g.control.id() == id && g.status == super::Status::Pass).collect();
+        if f.status == super::Status::Pass && passes.len() > COLLAPSE_OVER {
+            if done.insert(id) {
+                t.row([id.to_string(), "PASS".into(), format!("{} accounts", passes.len()), f.resource.clone(), format!("e.g. {}: {}", f.account, f.evidence)]);
+            }
+            continue;
+        }
+        t.row([id.to_string(), f.status.as_str().to_string(), f.account.clone(), f.resource.clone(), f.evidence.clone()]);
     }
     format!("{}\n{}\n", t.render(), summary_line(report))
 }
