@@ -183,7 +183,9 @@ impl Rollout<'_> {
     }
 
     pub async fn apply(&self, inv: Option<&Inventory>, opts: &ApplyOptions) -> Result<ApplyReport, RolloutError> {
+        let opened = std::time::Instant::now();
         let (run, inventory, plan, resumed) = open_run(self.store, self.config, self.config_path, inv, opts)?;
+        tracing::info!("run {run}: state and plan loaded in {} ms (resumed: {resumed}, {} accounts)", opened.elapsed().as_millis(), inventory.accounts.len());
         let targets = plan.targets();
         let ctx = Ctx { aws: self.aws, config: self.config, org: &inventory.organization, caller: self.caller, targets: &targets, apply: true };
         let exec = Executor { ctx, store: self.store, run: run.clone(), cancel: self.cancel.clone(), sink: self.sink };

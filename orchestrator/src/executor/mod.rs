@@ -126,10 +126,30 @@ impl MemberStep {
 }
 
 /// The credentials check that opens every account's pipeline: a refused role stops the account
-/// here, with the AWS error code, before any other call.
+/// here, with the AWS error code, before any other call. It asks the account's session provider
+/// (the one every later call of the account signs with), so the credentials it gets are cached
+/// for them: one AssumeRole per account, not two (docs/performance.md).
 async fn assume_role(ctx: &Ctx<'_>, account: &str) -> StepResult {
-    ctx.aws.role_provider(account).assume().await.map_err(StepError::aws(account, format!("role {}", ctx.config.access.role_name)))?;
+    use aws_credential_types::provider::ProvideCredentials;
+    let resource = format!("role {}", ctx.config.access.role_name);
+    let conf = ctx.session(account);
+    let Some(provider) = conf.credentials_provider() else {
+        return Err(StepError::aws(account, resource)(crate::aws::AwsError { operation: "STS.AssumeRole".into(), code: None, message: "no credentials provider".into() }));
+    };
+    provider.provide_credentials().await.map_err(|e| StepError::aws(account, resource)(credentials_error(&e)))?;
     Ok(steps::Outcome::default())
+}
+
+/// The `AwsError` (with its AWS error code) behind a credentials provider's error.
+fn credentials_error(e: &(dyn std::error::Error + 'static)) -> crate::aws::AwsError {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(aws) = err.downcast_ref::<crate::aws::AwsError>() {
+            return aws.clone();
+        }
+        cur = err.source();
+    }
+    crate::aws::AwsError { operation: "STS.AssumeRole".into(), code: None, message: e.to_string() }
 }
 
 /// Progress and event reporting; every method has a no-op default.
@@ -257,6 +277,7 @@ impl Executor<'_> {
             if only_wave.is_some_and(|w| w != wave.name) {
                 continue;
             }
+            let scan = std::time::Instant::now();
             let mut todo = Vec::new();
             for a in &wave.accounts {
                 if only.is_some_and(|o| !o.contains(a)) {
@@ -269,6 +290,14 @@ impl Executor<'_> {
             if todo.is_empty() {
                 continue;
             }
+            // bench/ times resume with this line (the wave's first account starts right after it).
+            tracing::info!(
+                "wave {}: {} accounts to do, {} done earlier (state scanned in {} ms); starting",
+                wave.name,
+                todo.len(),
+                wave.accounts.len() - todo.len(),
+                scan.elapsed().as_millis()
+            );
             self.sink.wave_started(wave, wave.accounts.len() - todo.len());
             let state_error = std::sync::Mutex::new(None);
             let result = run_wave(&todo, wave.max_concurrency, wave.failure_tolerance, &self.cancel, |account| {
