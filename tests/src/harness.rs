@@ -58,3 +58,43 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The role the sandbox's accounts trust (the seeder creates none: moto accepts any role name).
+pub fn test_role() -> orgtrail::aws::RoleSpec {
+    orgtrail::aws::RoleSpec {
+        partition: "aws".into(),
+        role_name: "OrganizationAccountAccessRole".into(),
+        external_id: None,
+        session_name: "orgtrail-test".into(),
+        duration_seconds: 900,
+    }
+}
+
+/// A fresh `Aws` (its own call metrics) against the sandbox, assuming the test role.
+pub fn test_aws(sb: &Sandbox) -> orgtrail::aws::Aws {
+    orgtrail::aws::Aws::from_config(sb.conf.clone(), 50).with_role(test_role(), 8)
+}
+
+/// What a step test needs to build a `Ctx`: the sandbox, a config, the organization, the caller,
+/// and the member accounts as targets.
+pub struct StepWorld {
+    pub sb: Sandbox,
+    pub config: orgtrail::config::Config,
+    pub org: orgtrail::discovery::OrganizationInfo,
+    pub caller: orgtrail::aws::CallerIdentity,
+    pub targets: Vec<String>,
+}
+
+impl StepWorld {
+    pub async fn new(sb: Sandbox, config: orgtrail::config::Config) -> StepWorld {
+        let a = test_aws(&sb);
+        let org = orgtrail::discovery::discover(&a, &orgtrail::discovery::DiscoverOptions { with_tags: false }).await.expect("discovery").organization;
+        let caller = a.caller_identity().await.expect("caller identity");
+        let targets = sb.org.members.iter().map(|m| m.id.clone()).collect();
+        StepWorld { sb, config, org, caller, targets }
+    }
+
+    pub fn ctx<'a>(&'a self, aws: &'a orgtrail::aws::Aws, apply: bool) -> orgtrail::steps::Ctx<'a> {
+        orgtrail::steps::Ctx { aws, config: &self.config, org: &self.org, caller: &self.caller, targets: &self.targets, apply }
+    }
+}

@@ -5,13 +5,12 @@ use std::path::Path;
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDeleteStatus, ObjectLockEnabled, ObjectLockRetentionMode, ObjectOwnership, PublicAccessBlockConfiguration, ServerSideEncryption, VersioningConfiguration};
-use orgtrail::aws::{Aws, CallerIdentity, RoleSpec};
-use orgtrail::config::Config;
-use orgtrail::discovery::{discover, DiscoverOptions, OrganizationInfo};
+use orgtrail::aws::Aws;
 use orgtrail::policy::{diff_policies, normalize_policy, render_bucket_policy, render_key_policy};
 use orgtrail::steps::log_bucket::policy_context;
-use orgtrail::steps::{kms_key, log_bucket, mfa_delete, Action, Change, Ctx, Outcome, StepError};
+use orgtrail::steps::{kms_key, log_bucket, mfa_delete, Action, Change, Outcome, StepError};
 use orgtrail_tests::emulator::moto_server_path;
+use orgtrail_tests::harness::{test_aws as aws, StepWorld};
 use orgtrail_tests::{sandbox_config, Sandbox};
 use serde_json::Value;
 
@@ -30,37 +29,27 @@ expire_after_days = 400
 noncurrent_expire_after_days = 30
 "#;
 
-fn role() -> RoleSpec {
-    RoleSpec { partition: "aws".into(), role_name: "OrganizationAccountAccessRole".into(), external_id: None, session_name: "orgtrail-test".into(), duration_seconds: 900 }
+struct World(StepWorld);
+
+impl std::ops::Deref for World {
+    type Target = StepWorld;
+    fn deref(&self) -> &StepWorld {
+        &self.0
+    }
 }
 
-/// A fresh `Aws` (its own call metrics) against the sandbox.
-fn aws(sb: &Sandbox) -> Aws {
-    Aws::from_config(sb.conf.clone(), 50).with_role(role(), 8)
-}
-
-struct World {
-    sb: Sandbox,
-    config: Config,
-    org: OrganizationInfo,
-    caller: CallerIdentity,
-    targets: Vec<String>,
+impl std::ops::DerefMut for World {
+    fn deref_mut(&mut self) -> &mut StepWorld {
+        &mut self.0
+    }
 }
 
 impl World {
     /// A sandbox org with one member; `edit` rewrites the generated config text.
     async fn new(edit: impl Fn(String) -> String) -> World {
         let sb = Sandbox::new(1).await.unwrap();
-        let a = aws(&sb);
-        let org = discover(&a, &DiscoverOptions { with_tags: false }).await.unwrap().organization;
-        let caller = a.caller_identity().await.unwrap();
-        let targets = sb.org.members.iter().map(|m| m.id.clone()).collect();
         let config = orgtrail::config::parse(Path::new("orgtrail.toml"), &edit(sandbox_config(&sb.org))).unwrap();
-        World { sb, config, org, caller, targets }
-    }
-
-    fn ctx<'a>(&'a self, aws: &'a Aws, apply: bool) -> Ctx<'a> {
-        Ctx { aws, config: &self.config, org: &self.org, caller: &self.caller, targets: &self.targets, apply }
+        World(StepWorld::new(sb, config).await)
     }
 
     fn la(&self) -> &str {

@@ -5,26 +5,25 @@ use std::path::Path;
 
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
-use orgtrail::aws::{Aws, CallerIdentity, RoleSpec};
+use orgtrail::aws::Aws;
 use orgtrail::config::Config;
-use orgtrail::discovery::{discover, DiscoverOptions, OrganizationInfo};
-use orgtrail::steps::{account_trail, member_checks, org_trail, Action, Change, Ctx, StepError};
+use orgtrail::steps::{account_trail, member_checks, org_trail, Action, Change, StepError};
+use orgtrail_tests::harness::{test_aws as aws, StepWorld};
 use orgtrail_tests::{sandbox_config, Sandbox};
 
-fn role() -> RoleSpec {
-    RoleSpec { partition: "aws".into(), role_name: "OrganizationAccountAccessRole".into(), external_id: None, session_name: "orgtrail-test".into(), duration_seconds: 900 }
+struct World(StepWorld);
+
+impl std::ops::Deref for World {
+    type Target = StepWorld;
+    fn deref(&self) -> &StepWorld {
+        &self.0
+    }
 }
 
-fn aws(sb: &Sandbox) -> Aws {
-    Aws::from_config(sb.conf.clone(), 50).with_role(role(), 8)
-}
-
-struct World {
-    sb: Sandbox,
-    config: Config,
-    org: OrganizationInfo,
-    caller: CallerIdentity,
-    targets: Vec<String>,
+impl std::ops::DerefMut for World {
+    fn deref_mut(&mut self) -> &mut StepWorld {
+        &mut self.0
+    }
 }
 
 impl World {
@@ -32,22 +31,15 @@ impl World {
     /// `mode = "account"`) the organization trail converged by the org-trail step.
     async fn new(members: usize, trail_extra: &str) -> World {
         let sb = Sandbox::new(members).await.unwrap();
-        let a = aws(&sb);
-        let org = discover(&a, &DiscoverOptions { with_tags: false }).await.unwrap().organization;
-        let caller = a.caller_identity().await.unwrap();
-        let targets = sb.org.members.iter().map(|m| m.id.clone()).collect();
         let config = config(&sb, "orgtrail", trail_extra);
-        let w = World { sb, config, org, caller, targets };
+        let w = World(StepWorld::new(sb, config).await);
+        let a = aws(&w.sb);
         let s = a.session(w.la());
         let kms = a.kms(&s);
         let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
         kms.create_alias().alias_name("alias/orgtrail").target_key_id(key).send().await.unwrap();
         a.s3(&s).create_bucket().bucket(&w.config.log_archive.bucket).send().await.unwrap();
         w
-    }
-
-    fn ctx<'a>(&'a self, aws: &'a Aws, apply: bool) -> Ctx<'a> {
-        Ctx { aws, config: &self.config, org: &self.org, caller: &self.caller, targets: &self.targets, apply }
     }
 
     fn la(&self) -> &str {
@@ -200,7 +192,8 @@ async fn legacy_stop_acts_only_after_the_org_trail_check_passed() {
     w.mgmt_ct().start_logging().name(w.org_trail_arn()).send().await.unwrap();
 
     // Check failed (the config points at a trail the organization does not have): same.
-    let good = std::mem::replace(&mut w.config, config(&w.sb, "other-trail", "legacy_trails = \"stop\""));
+    let other = config(&w.sb, "other-trail", "legacy_trails = \"stop\"");
+    let good = std::mem::replace(&mut w.config, other);
     let a = aws(&w.sb);
     let err = member_checks::legacy_trails(&w.ctx(&a, true), &m).await.unwrap_err();
     assert!(refused(&err).contains("is not visible"), "{err}");

@@ -5,44 +5,33 @@ use std::path::Path;
 
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector, Trail};
 use futures::stream::{self, StreamExt};
-use orgtrail::aws::{Aws, CallerIdentity, RoleSpec};
 use orgtrail::config::Config;
-use orgtrail::discovery::{discover, DiscoverOptions, OrganizationInfo};
-use orgtrail::steps::{account_trail, kms_key, log_bucket, org_trail, trusted_access, Action, Change, Ctx, StepError};
+use orgtrail::steps::{account_trail, kms_key, log_bucket, org_trail, trusted_access, Action, Change, StepError};
+use orgtrail_tests::harness::{test_aws as aws, StepWorld};
 use orgtrail_tests::{sandbox_config, Sandbox};
 
 const CT_TRAIL: &str = "aws-controltower-BaselineCloudTrail";
 
-fn role() -> RoleSpec {
-    RoleSpec { partition: "aws".into(), role_name: "OrganizationAccountAccessRole".into(), external_id: None, session_name: "orgtrail-test".into(), duration_seconds: 900 }
+struct World(StepWorld);
+
+impl std::ops::Deref for World {
+    type Target = StepWorld;
+    fn deref(&self) -> &StepWorld {
+        &self.0
+    }
 }
 
-/// A fresh `Aws` (its own call metrics) against the sandbox.
-fn aws(sb: &Sandbox) -> Aws {
-    Aws::from_config(sb.conf.clone(), 50).with_role(role(), 8)
-}
-
-struct World {
-    sb: Sandbox,
-    config: Config,
-    org: OrganizationInfo,
-    caller: CallerIdentity,
-    targets: Vec<String>,
+impl std::ops::DerefMut for World {
+    fn deref_mut(&mut self) -> &mut StepWorld {
+        &mut self.0
+    }
 }
 
 impl World {
     async fn new(members: usize, trail_extra: &str) -> World {
         let sb = Sandbox::new(members).await.unwrap();
-        let a = aws(&sb);
-        let org = discover(&a, &DiscoverOptions { with_tags: false }).await.unwrap().organization;
-        let caller = a.caller_identity().await.unwrap();
-        let targets = sb.org.members.iter().map(|m| m.id.clone()).collect();
         let config = config(&sb, trail_extra);
-        World { sb, config, org, caller, targets }
-    }
-
-    fn ctx<'a>(&'a self, aws: &'a Aws, apply: bool) -> Ctx<'a> {
-        Ctx { aws, config: &self.config, org: &self.org, caller: &self.caller, targets: &self.targets, apply }
+        World(StepWorld::new(sb, config).await)
     }
 
     fn la(&self) -> &str {
