@@ -1,13 +1,12 @@
 //! `orgtrail plan`: what `apply` would change, read-only. Central resources per step (create /
 //! update with fields / no change), the waves with their accounts, the untargeted accounts, and
 //! whether `apply` would resume a run (and whether the config changed since it started).
-use anyhow::{Context, Result};
+use anyhow::Result;
 use futures::stream::{self, StreamExt};
 use orgtrail::config;
 use orgtrail::executor::{CentralStep, MemberStep};
 use orgtrail::report::{self, table::Table};
-use orgtrail::rollout;
-use orgtrail::steps::{Action, Change, Ctx, Outcome, StepError};
+use orgtrail::steps::{Action, Change, Outcome, StepError};
 use orgtrail_state::Store;
 use serde::Serialize;
 
@@ -39,14 +38,9 @@ struct Resume {
 }
 
 pub async fn plan(global: &Global, members: bool) -> Result<u8> {
-    let config = crate::load_config(global, true)?.expect("required");
-    let (spec, concurrency) = crate::role_spec(Some(&config), "orgtrail-plan");
-    let aws = crate::connect(global, Some(&config)).await.with_role(spec, concurrency);
-    let caller = aws.caller_identity().await.context("reading the caller identity (STS.GetCallerIdentity)")?;
-    let inventory = rollout::inventory(&aws, &config, &global.config).await?;
-    let plan = orgtrail::plan::plan(&config, &inventory, &global.config)?;
-    let targets = plan.targets();
-    let ctx = Ctx { aws: &aws, config: &config, org: &inventory.organization, caller: &caller, targets: &targets, apply: false };
+    let live = super::Live::load(global, "orgtrail-plan").await?;
+    let (config, aws, inventory, plan, targets, concurrency) = (&live.config, &live.aws, &live.inventory, &live.plan, &live.targets, live.concurrency);
+    let ctx = live.ctx();
     let mut steps = Vec::new();
     for s in CentralStep::all(&ctx) {
         let target = s.target(&ctx);

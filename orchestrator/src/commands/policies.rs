@@ -1,20 +1,15 @@
 //! `orgtrail render-policies`: the exact bucket and key policies `apply` would put, for review.
-use anyhow::{Context, Result};
+use anyhow::Result;
 use orgtrail::policy::{render_access_log_bucket_policy, render_bucket_policy, render_key_policy};
 use orgtrail::report;
-use orgtrail::steps::{kms_key, log_bucket::policy::policy_context, Ctx};
+use orgtrail::steps::{kms_key, log_bucket::policy::policy_context};
 
 use crate::Global;
 
 pub async fn render(global: &Global) -> Result<u8> {
-    let config = crate::load_config(global, true)?.expect("required");
-    let (spec, concurrency) = crate::role_spec(Some(&config), "orgtrail-render");
-    let aws = crate::connect(global, Some(&config)).await.with_role(spec, concurrency);
-    let caller = aws.caller_identity().await.context("reading the caller identity (STS.GetCallerIdentity)")?;
-    let inventory = orgtrail::rollout::inventory(&aws, &config, &global.config).await?;
-    let plan = orgtrail::plan::plan(&config, &inventory, &global.config)?;
-    let targets = plan.targets();
-    let ctx = Ctx { aws: &aws, config: &config, org: &inventory.organization, caller: &caller, targets: &targets, apply: false };
+    let live = super::Live::load(global, "orgtrail-render").await?;
+    let config = &live.config;
+    let ctx = live.ctx();
     let key_arn = kms_key::key_arn(&ctx).await?.unwrap_or_else(|| {
         format!("arn:{}:kms:{}:{}:key/KEY-ID-CREATED-BY-APPLY", config.organization.partition, config.organization.home_region, config.log_archive.account)
     });
