@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/bootstrap-emulator.sh
 # Two cores: two test threads per binary, and at most two emulators at once across binaries.
 export ORGTRAIL_TEST_EMULATORS="${ORGTRAIL_TEST_EMULATORS:-2}"
-cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}" "$@"
+cargo test --workspace --locked --no-fail-fast -- --test-threads="${TEST_THREADS:-2}" "$@"
 # Then fuzz the config parser for a bounded time (FUZZ_SECONDS, default 60; ORGTRAIL_FUZZ=0 skips).
 # The fuzz target compiles only the config module, so it builds in well under a minute.
 if [[ "${ORGTRAIL_FUZZ:-1}" == 1 ]]; then

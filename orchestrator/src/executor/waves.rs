@@ -117,6 +117,8 @@ mod tests {
             started.lock().unwrap().push(a.clone());
             async move {
                 if a == format!("{:012}", 1) {
+                    // Fails after the first four have all started, whatever order they are polled in.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                     fail("assume-role")
                 } else {
                     tokio::time::sleep(Duration::from_millis(20)).await;
