@@ -192,9 +192,13 @@ def merge_ops(parts):
     return ops
 
 
-def lower_bound(ops, plan, latency_s, resumed_done=0):
+def lower_bound(ops, plan, latency_s):
     """The latency lower bound of a rollout (docs/performance.md, "Lower bound")."""
     waves = [(w["name"], len(w["accounts"]), max(1, w["max_concurrency"])) for w in plan["waves"]]
+    return lower_bound_of(ops, waves, latency_s)
+
+
+def lower_bound_of(ops, waves, latency_s):
     accounts = sum(n for _, n, _ in waves)
     per = {op: ops.get(op, {}).get("calls", 0) / max(1, accounts) for op in MEMBER_OPS}
     depth = (round(per["STS.AssumeRole"]) + round(per["Account.ListRegions"]) + math.ceil(round(per["CloudTrail.DescribeTrails"]) / REGION_CONCURRENCY)
@@ -338,7 +342,17 @@ def main():
     ap.add_argument("--bin", default="target/release")
     ap.add_argument("--work", default="target/bench")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
+    ap.add_argument("--report", default=None, help="only print the summary of an earlier results JSON (lower bound recomputed)")
     args = ap.parse_args()
+    if args.report:
+        results = json.loads(Path(args.report).read_text())
+        for r in results["runs"]:
+            waves = [(w["wave"], w["accounts"], w["max_concurrency"]) for w in r["lower_bound"]["waves"]]
+            r["lower_bound"] = lower_bound_of(r["by_operation"], waves, r["latency_ms"] / 1000)
+            r["ratio_to_latency_bound"] = round(r["wall_seconds"] / r["lower_bound"]["seconds"], 2)
+            r["ratio_to_max_bound"] = round(r["wall_seconds"] / max(r["lower_bound"]["seconds"], r["emulator_cpu_seconds"]), 2)
+        summary(results)
+        return
     sizes = [int(s) for s in args.sizes.split(",") if s]
     args.resume_size = max(sizes) if args.resume_size is None else args.resume_size
     args.zero_latency = [int(s) for s in args.zero_latency.split(",") if s]
@@ -351,6 +365,10 @@ def main():
         results["runs"].append(run_size(args, bins, n, work))
         if args.out:
             Path(args.out).write_text(json.dumps(results, indent=2))
+    summary(results)
+
+
+def summary(results):
     print(json.dumps({k: v for k, v in results.items() if k != "runs"}))
     for r in results["runs"]:
         lb = r["lower_bound"]
