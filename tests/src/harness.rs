@@ -47,7 +47,7 @@ pub fn orgtrail_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().and_then(Path::parent).expect("target/debug/deps/..");
     let bin = dir.join("orgtrail");
-    assert!(bin.exists(), "{} not built: run the tests with `cargo test --workspace`", bin.display());
+    assert!(bin.exists(), "{} not built: run `cargo build --workspace --bins` first (scripts/test.sh does)", bin.display());
     bin
 }
 
