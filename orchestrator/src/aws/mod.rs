@@ -166,6 +166,12 @@ impl Aws {
             .clone()
     }
 
+    /// Drop an account's cached session (and its credentials) once its work is over, so memory
+    /// stays flat over a 10,000-account run; a later `session` call builds a fresh one.
+    pub fn forget_session(&self, account: &str) {
+        self.sessions.lock().expect("sessions lock").remove(account);
+    }
+
     /// The base config itself, for the account the base credentials belong to.
     pub fn base(&self) -> &SdkConfig {
         &self.base

@@ -256,6 +256,12 @@ impl Executor<'_> {
 
     /// One account's member steps, stopping at its first failure.
     async fn run_account(&self, wave: &str, account: &str) -> Result<AccountOutcome, ExecError> {
+        let outcome = self.run_account_steps(wave, account).await;
+        self.ctx.aws.forget_session(account);
+        outcome
+    }
+
+    async fn run_account_steps(&self, wave: &str, account: &str) -> Result<AccountOutcome, ExecError> {
         let mut manual = false;
         for s in MemberStep::all(&self.ctx) {
             let (status, _) = self.step(account, wave, s.name(), s.run(&self.ctx, account)).await?;
