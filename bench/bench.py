@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -231,6 +232,7 @@ def run_size(args, bins, n, work):
     try:
         proxy = Proxy(bins, sb.endpoint, args.latency_ms)
         state = sb.dir / "state"
+        shutil.rmtree(state, ignore_errors=True)  # a state of an earlier run's organization is refused
         moto0 = cpu_seconds(sb.moto_pid)
         parts = []
         p = Timed(apply_cmd(bins, sb, state, proxy.url), orgtrail_env(), sb.dir / "apply-1.json")
