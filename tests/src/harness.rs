@@ -98,3 +98,25 @@ impl StepWorld {
         orgtrail::steps::Ctx { aws, config: &self.config, org: &self.org, caller: &self.caller, targets: &self.targets, apply }
     }
 }
+
+/// Declares a test file's `struct World(StepWorld)`, dereferencing to the `StepWorld`, so the
+/// file can add helpers of its own (`impl World { ... }`).
+#[macro_export]
+macro_rules! step_world {
+    () => {
+        struct World($crate::harness::StepWorld);
+
+        impl std::ops::Deref for World {
+            type Target = $crate::harness::StepWorld;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl std::ops::DerefMut for World {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.0
+            }
+        }
+    };
+}

@@ -29,20 +29,7 @@ expire_after_days = 400
 noncurrent_expire_after_days = 30
 "#;
 
-struct World(StepWorld);
-
-impl std::ops::Deref for World {
-    type Target = StepWorld;
-    fn deref(&self) -> &StepWorld {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for World {
-    fn deref_mut(&mut self) -> &mut StepWorld {
-        &mut self.0
-    }
-}
+orgtrail_tests::step_world!();
 
 impl World {
     /// A sandbox org with one member; `edit` rewrites the generated config text.

@@ -11,20 +11,7 @@ use orgtrail::steps::{account_trail, member_checks, org_trail, Action, Change, S
 use orgtrail_tests::harness::{test_aws as aws, StepWorld};
 use orgtrail_tests::{sandbox_config, Sandbox};
 
-struct World(StepWorld);
-
-impl std::ops::Deref for World {
-    type Target = StepWorld;
-    fn deref(&self) -> &StepWorld {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for World {
-    fn deref_mut(&mut self) -> &mut StepWorld {
-        &mut self.0
-    }
-}
+orgtrail_tests::step_world!();
 
 impl World {
     /// An organization with `members` members, the log-archive key and bucket, and (unless

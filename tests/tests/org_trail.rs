@@ -12,20 +12,7 @@ use orgtrail_tests::{sandbox_config, Sandbox};
 
 const CT_TRAIL: &str = "aws-controltower-BaselineCloudTrail";
 
-struct World(StepWorld);
-
-impl std::ops::Deref for World {
-    type Target = StepWorld;
-    fn deref(&self) -> &StepWorld {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for World {
-    fn deref_mut(&mut self) -> &mut StepWorld {
-        &mut self.0
-    }
-}
+orgtrail_tests::step_world!();
 
 impl World {
     async fn new(members: usize, trail_extra: &str) -> World {
