@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::aws::{Aws, CallerIdentity};
 use crate::config::{self, Config};
 use crate::discovery::{discover, DiscoverOptions, Inventory};
-use crate::executor::{Cancel, CentralResult, Executor, MemberStep, Sink, Stop, WaveResult, CENTRAL_WAVE};
+use crate::executor::{Cancel, CentralResult, CentralStep, Executor, MemberStep, Sink, Stop, WaveResult};
 use crate::plan::{plan, Plan};
 use crate::steps::Ctx;
 
@@ -222,19 +222,15 @@ impl Rollout<'_> {
             Stop::Halted => RunOutcome::Halted { wave: waves.last().map(|(w, _)| w.clone()).unwrap_or_default() },
             Stop::Paused => RunOutcome::Paused { wave: waves.last().map(|(w, _)| w.clone()).unwrap_or_default() },
             Stop::Completed => {
-                let steps: Vec<&str> = MemberStep::all(&exec.ctx).iter().map(|s| s.name()).collect();
-                let mut manual = self.store.records(run)?.iter().any(|r| matches!(r.status, StepStatus::NeedsManualAction { .. }));
-                let mut unfinished = false;
-                for a in plan.targets() {
-                    for s in &steps {
-                        match self.store.step_status(run, &a, s)? {
-                            Some(StepStatus::Done { .. } | StepStatus::Skipped { .. }) => {}
-                            Some(StepStatus::NeedsManualAction { .. }) => manual = true,
-                            _ => unfinished = true,
-                        }
-                    }
-                }
-                let _ = CENTRAL_WAVE;
+                // Every (target, step) of the run has a record from the start (pending), so one read
+                // of the records decides; a step the current config has but no record has is unfinished.
+                let (central, member) = (CentralStep::all(&exec.ctx), MemberStep::all(&exec.ctx));
+                let steps: Vec<&str> = central.iter().map(|s| s.name()).chain(member.iter().map(|s| s.name())).collect();
+                let expected = central.len() + plan.targets().len() * member.len();
+                let records = self.store.records(run)?;
+                let current: Vec<&StepStatus> = records.iter().filter(|r| steps.contains(&r.step.as_str())).map(|r| &r.status).collect();
+                let manual = current.iter().any(|s| matches!(s, StepStatus::NeedsManualAction { .. }));
+                let unfinished = current.len() < expected || current.iter().any(|s| !s.is_finished() && !matches!(s, StepStatus::NeedsManualAction { .. }));
                 if unfinished {
                     RunOutcome::Failed
                 } else if manual {
