@@ -152,17 +152,25 @@ fn credentials_error(e: &(dyn std::error::Error + 'static)) -> crate::aws::AwsEr
     crate::aws::AwsError { operation: "STS.AssumeRole".into(), code: None, message: e.to_string() }
 }
 
-/// Progress and event reporting; every method has a no-op default.
+/// Progress and event reporting. No method has a default: a sink that wraps another (the
+/// remote-state checkpoint sink) must forward every event, or counts built from pairs of events
+/// (accounts in flight) go wrong.
 pub trait Sink: Send + Sync {
-    fn wave_started(&self, _wave: &PlannedWave, _already_done: usize) {}
-    fn account_started(&self, _wave: &str, _account: &str) {}
-    fn account_finished(&self, _wave: &str, _account: &str, _outcome: &AccountOutcome) {}
-    fn wave_finished(&self, _wave: &str, _result: &WaveResult) {}
-    fn step_finished(&self, _target: &str, _step: &str, _status: &StepStatus) {}
+    fn wave_started(&self, wave: &PlannedWave, already_done: usize);
+    fn account_started(&self, wave: &str, account: &str);
+    fn account_finished(&self, wave: &str, account: &str, outcome: &AccountOutcome);
+    fn wave_finished(&self, wave: &str, result: &WaveResult);
+    fn step_finished(&self, target: &str, step: &str, status: &StepStatus);
 }
 
 pub struct NoSink;
-impl Sink for NoSink {}
+impl Sink for NoSink {
+    fn wave_started(&self, _: &PlannedWave, _: usize) {}
+    fn account_started(&self, _: &str, _: &str) {}
+    fn account_finished(&self, _: &str, _: &str, _: &AccountOutcome) {}
+    fn wave_finished(&self, _: &str, _: &WaveResult) {}
+    fn step_finished(&self, _: &str, _: &str, _: &StepStatus) {}
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {

@@ -243,6 +243,9 @@ impl Sink for CheckpointSink<'_> {
     fn wave_started(&self, wave: &PlannedWave, already_done: usize) {
         self.inner.wave_started(wave, already_done);
     }
+    fn account_started(&self, wave: &str, account: &str) {
+        self.inner.account_started(wave, account);
+    }
     fn account_finished(&self, wave: &str, account: &str, outcome: &AccountOutcome) {
         self.inner.account_finished(wave, account, outcome);
     }
@@ -252,5 +255,27 @@ impl Sink for CheckpointSink<'_> {
     }
     fn step_finished(&self, target: &str, step: &str, status: &StepStatus) {
         self.inner.step_finished(target, step, status);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::progress::Progress;
+
+    /// The progress bar counts accounts in flight from start/finish pairs: a checkpoint sink that
+    /// dropped `account_started` made the count wrap below zero (18446744073709551615 in flight).
+    #[test]
+    fn checkpoint_sink_forwards_account_starts_to_the_progress_count() {
+        let progress = Progress::new(false);
+        let sink = CheckpointSink { inner: &progress, wake: Arc::new(Notify::new()) };
+        let wave = PlannedWave { name: "canary".into(), accounts: vec!["111111111111".into(), "222222222222".into()], max_concurrency: 2, failure_tolerance: 0, pause_after: false };
+        sink.wave_started(&wave, 0);
+        sink.account_started("canary", "111111111111");
+        sink.account_started("canary", "222222222222");
+        assert_eq!(progress.in_flight(), 2);
+        sink.account_finished("canary", "111111111111", &AccountOutcome::Done);
+        sink.account_finished("canary", "222222222222", &AccountOutcome::Failed { step: "assume-role".into(), reason: "denied".into(), code: None });
+        assert_eq!(progress.in_flight(), 0);
     }
 }

@@ -22,6 +22,11 @@ impl Progress {
         Progress { multi: MultiProgress::with_draw_target(target), bar: Mutex::new(None), failed: AtomicUsize::new(0), in_flight: AtomicUsize::new(0) }
     }
 
+    /// Accounts started and not yet finished in the current wave.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     fn message(&self) -> String {
         format!("{} failed, {} in flight", self.failed.load(Ordering::Relaxed), self.in_flight.load(Ordering::Relaxed))
     }
