@@ -178,7 +178,7 @@ pub async fn converge_delegation(aws: &Aws, caller: &str, management: &str, acco
     }
     outcome.push(if enabled { Change::no_change(resource()) } else { Change::new(resource(), Action::Create) });
 
-    let admins = if enabled { delegated_admins(aws).await.map_err(StepError::aws(caller, admin_resource(account)))? } else { Vec::new() };
+    let admins = delegated_admins(aws).await.map_err(StepError::aws(caller, admin_resource(account)))?;
     if admins.iter().any(|a| a == account) {
         outcome.push(Change::no_change(admin_resource(account)));
         return Ok(outcome);
