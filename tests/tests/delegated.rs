@@ -216,3 +216,32 @@ async fn a_delegated_run_without_registration_or_trusted_access_refuses_with_the
     assert_eq!(report["report"]["outcome"]["outcome"], "converged");
     assert!(!no_trail().await);
 }
+
+/// docs/operations.md, "moving an existing rollout": a trail orgtrail created from the management
+/// account is taken over by the delegated administrator as it is (same ARN, never recreated or
+/// stopped): the first delegated apply writes nothing at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_management_rollout_moves_to_the_delegated_admin_without_a_write() {
+    let (sb, admin) = sandbox(4).await;
+    let mgmt = sb.org.management_account.clone();
+    let report = ok(&run(&sb, &[], &["apply", "--json"]));
+    assert_eq!(report["report"]["outcome"]["outcome"], "converged");
+    let ct_mgmt = aws_sdk_cloudtrail::Client::new(&sb.conf);
+    let started = ct_mgmt.get_trail_status().name("orgtrail").send().await.unwrap().start_logging_time;
+    assert!(started.is_some());
+
+    ok(&run(&sb, &[], &["delegate", "--json"]));
+    let env = assumed_env(&sb, &admin).await;
+    let plan = ok(&run(&sb, &env, &["plan", "--json"]));
+    let org_trail = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "org-trail").unwrap();
+    assert_eq!(actions(&org_trail["changes"]), vec![(format!("cloudtrail-trail arn:aws:cloudtrail:us-east-1:{mgmt}:trail/orgtrail"), "no-change".to_string())]);
+
+    let (moved, seen) = counted(&sb, || run(&sb, &env, &["apply", "--json"]));
+    let moved = ok(&moved);
+    assert_eq!(moved["report"]["outcome"]["outcome"], "converged");
+    assert_eq!(moved["api_calls"]["writes"], serde_json::json!({}), "taken over as it is: {moved:#}");
+    assert_eq!(seen.get(&mgmt), None);
+    let status = ct_mgmt.get_trail_status().name("orgtrail").send().await.unwrap();
+    assert_eq!((status.is_logging, status.start_logging_time), (Some(true), started), "never stopped or restarted");
+    assert_verify_clean(&sb, &env);
+}
