@@ -83,8 +83,8 @@ pub async fn delegated_admins(aws: &Aws) -> Result<Vec<String>, AwsError> {
 }
 
 /// The `trusted-access` step: NoChange when enabled; Create when it is (or, in a plan, would be)
-/// enabled. Run by a delegated administrator, it also confirms the registration (CloudTrail would
-/// otherwise create the trail nowhere the organization sees) and refuses instead of enabling.
+/// enabled. Run by a delegated administrator, it also confirms the registration (CloudTrail refuses
+/// an unregistered member's organization trail) and refuses instead of enabling.
 pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     let mut outcome = Outcome::default();
     let caller = ctx.caller.account.as_str();
