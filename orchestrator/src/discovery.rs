@@ -69,6 +69,12 @@ pub enum DiscoveryError {
     Aws(#[from] AwsError),
     #[error("the caller is not in an AWS Organization (Organizations.DescribeOrganization: {0})")]
     NoOrganization(AwsError),
+    /// A member account that administers nothing: Organizations answers it DescribeOrganization only.
+    #[error(
+        "account {account} cannot read the organization ({source}): it is neither the management account {management} nor a delegated administrator. \
+         Register it as the CloudTrail delegated administrator with the management account's credentials: `orgtrail delegate --account {account}`"
+    )]
+    NotDelegatedAdmin { account: String, management: String, source: AwsError },
 }
 
 pub struct DiscoverOptions {
@@ -84,9 +90,17 @@ pub async fn discover(aws: &Aws, opts: &DiscoverOptions) -> Result<Inventory, Di
     })?;
     let o = described.organization.unwrap_or_else(|| aws_sdk_organizations::types::Organization::builder().build());
     aws.organizations_permit().await;
-    let roots = org.list_roots().send().await.map_err(aws_err("Organizations.ListRoots"))?;
+    let management = o.master_account_id.unwrap_or_default();
+    let roots = match org.list_roots().send().await.map_err(aws_err("Organizations.ListRoots")) {
+        Ok(r) => r,
+        Err(e) if e.is_access_denied() => {
+            let account = aws.caller_identity().await.map(|c| c.account).unwrap_or_else(|_| "ID".into());
+            return Err(DiscoveryError::NotDelegatedAdmin { account, management, source: e });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let root = roots.roots.unwrap_or_default().into_iter().next().and_then(|r| r.id).unwrap_or_default();
-    let info = OrganizationInfo { id: o.id.unwrap_or_default(), management_account: o.master_account_id.unwrap_or_default(), root_id: root.clone() };
+    let info = OrganizationInfo { id: o.id.unwrap_or_default(), management_account: management, root_id: root.clone() };
 
     let mut ous = vec![OrganizationalUnit { id: root.clone(), path: "Root".into() }];
     let mut accounts = Vec::new();

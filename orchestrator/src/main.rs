@@ -108,6 +108,16 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Make an account a CloudTrail delegated administrator (run with the management account's
+    /// credentials): enables trusted access if needed and registers it. Idempotent.
+    Delegate {
+        /// The member account (default: the config's delegated_admin_account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// MFA Delete on the log bucket (needs the log-archive account's root user).
     MfaDelete {
         #[command(subcommand)]
@@ -228,6 +238,7 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::State { action } => commands::state::state(&cli.global, action).await,
         Command::RenderPolicies => commands::policies::render(&cli.global).await,
         Command::Verify { format, output } => commands::verify::verify(&cli.global, *format, output.as_deref()).await,
+        Command::Delegate { account, dry_run } => commands::delegate::delegate(&cli.global, account.as_deref(), *dry_run).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code } } => mfa_delete_enable(&cli.global, mfa_serial, mfa_code).await,
     }
 }

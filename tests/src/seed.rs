@@ -147,3 +147,20 @@ failure_tolerance = "5%"
         mgmt = org.management_account,
     )
 }
+
+/// Trusted access for CloudTrail in Organizations, as the management account enables it.
+pub async fn enable_cloudtrail_trusted_access(conf: &SdkConfig) -> Result<()> {
+    aws_sdk_organizations::Client::new(conf).enable_aws_service_access().service_principal("cloudtrail.amazonaws.com").send().await.context("EnableAWSServiceAccess cloudtrail.amazonaws.com")?;
+    Ok(())
+}
+
+/// Register `account` as a CloudTrail delegated administrator (management-account credentials).
+pub async fn register_cloudtrail_admin(conf: &SdkConfig, account: &str) -> Result<()> {
+    aws_sdk_cloudtrail::Client::new(conf)
+        .register_organization_delegated_admin()
+        .member_account_id(account)
+        .send()
+        .await
+        .with_context(|| format!("RegisterOrganizationDelegatedAdmin {account}"))?;
+    Ok(())
+}

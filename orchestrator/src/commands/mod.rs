@@ -1,5 +1,6 @@
 //! One module per rollout subcommand; the small ones stay in main.rs.
 pub mod apply;
+pub mod delegate;
 pub mod plan;
 pub mod policies;
 pub mod state;

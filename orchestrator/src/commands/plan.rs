@@ -46,6 +46,9 @@ pub async fn plan(global: &Global, members: bool) -> Result<u8> {
         let target = s.target(&ctx);
         steps.push(StepPlan::of(s.name(), &target, s.run(&ctx).await));
     }
+    if let Some(r) = orgtrail::steps::trusted_access::delegation_plan(&ctx).await {
+        steps.push(StepPlan::of("delegated-admin", ctx.management_account(), r));
+    }
     // Member checks look for the trail from each account: before it exists they can only fail.
     let trail_missing = steps.iter().any(|s| s.step == "org-trail" && s.changes.iter().any(|c| c.action == Action::Create));
     let members = members && !trail_missing;

@@ -261,7 +261,8 @@ pub async fn converge_trail(ctx: &Ctx<'_>, ct: &aws_sdk_cloudtrail::Client, spec
 
 async fn create(ct: &aws_sdk_cloudtrail::Client, spec: &TrailSpec, key_arn: &str, resource: &str) -> Result<(), StepError> {
     let cw = spec.cloudwatch.as_ref();
-    ct.create_trail()
+    let out = ct
+        .create_trail()
         .name(&spec.name)
         .s3_bucket_name(&spec.bucket)
         .set_s3_key_prefix(spec.prefix.clone())
@@ -276,7 +277,16 @@ async fn create(ct: &aws_sdk_cloudtrail::Client, spec: &TrailSpec, key_arn: &str
         .send()
         .await
         .map_err(fail(&spec.account, resource, "CloudTrail.CreateTrail"))?;
-    Ok(())
+    // Every later call addresses the trail by this ARN (a delegated administrator's organization
+    // trail belongs to the management account): a trail created elsewhere would be lost track of.
+    match out.trail_arn() {
+        Some(arn) if arn != spec.arn => Err(StepError::refused(
+            &spec.account,
+            resource,
+            format!("CreateTrail made {arn}, not the expected {}: the caller is neither the management account nor a registered CloudTrail delegated administrator", spec.arn),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// UpdateTrail with only the fields that differ (an empty string removes an optional setting).

@@ -1,29 +1,52 @@
-//! CloudTrail trusted access in Organizations: required before an organization trail can exist.
-//! Checked with ListAWSServiceAccessForOrganization, enabled with EnableAWSServiceAccess when
-//! missing. Never disabled: removing it silently turns every organization trail (Control Tower's
-//! included) into a single-account trail.
+//! CloudTrail in Organizations: trusted access (required before an organization trail can exist)
+//! and the CloudTrail delegated administrators (accounts that may run the rollout instead of the
+//! management account). Trusted access is checked with ListAWSServiceAccessForOrganization and
+//! enabled with EnableAWSServiceAccess when missing; never disabled: removing it silently turns
+//! every organization trail (Control Tower's included) into a single-account trail.
+//!
+//! Only the management account enables trusted access or registers a delegated administrator
+//! (`orgtrail delegate`, [`converge_delegation`]); a delegated administrator running the rollout
+//! gets a refusal naming the command to run there.
+use aws_config::Region;
+
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::aws_err;
+use crate::aws::{aws_err, Aws, AwsError};
 
 pub const CLOUDTRAIL_PRINCIPAL: &str = "cloudtrail.amazonaws.com";
+/// AWS allows at most three CloudTrail delegated administrators per organization.
+pub const MAX_DELEGATED_ADMINS: usize = 3;
 
 fn resource() -> String {
     format!("organizations-trusted-access {CLOUDTRAIL_PRINCIPAL}")
 }
 
+fn admin_resource(account: &str) -> String {
+    format!("cloudtrail-delegated-admin {account}")
+}
+
+/// The command that fixes a missing trusted access or registration, run with management credentials.
+pub fn delegate_command(account: &str) -> String {
+    format!("orgtrail delegate --account {account}")
+}
+
 /// Whether trusted access for CloudTrail is enabled (paginated, under the Organizations rate limit).
 pub async fn is_enabled(ctx: &Ctx<'_>) -> Result<bool, StepError> {
-    let orgs = ctx.aws.organizations();
+    trusted_access_enabled(ctx.aws, &ctx.caller.account).await
+}
+
+/// [`is_enabled`] without a step context; errors name `caller` (whose credentials ask).
+pub async fn trusted_access_enabled(aws: &Aws, caller: &str) -> Result<bool, StepError> {
+    let orgs = aws.organizations();
     let mut token: Option<String> = None;
     loop {
-        ctx.aws.organizations_permit().await;
+        aws.organizations_permit().await;
         let page = orgs
             .list_aws_service_access_for_organization()
             .set_next_token(token.take())
             .send()
             .await
             .map_err(aws_err("Organizations.ListAWSServiceAccessForOrganization"))
-            .map_err(StepError::aws(&ctx.caller.account, resource()))?;
+            .map_err(StepError::aws(caller, resource()))?;
         if page.enabled_service_principals().iter().any(|p| p.service_principal() == Some(CLOUDTRAIL_PRINCIPAL)) {
             return Ok(true);
         }
@@ -34,35 +57,170 @@ pub async fn is_enabled(ctx: &Ctx<'_>) -> Result<bool, StepError> {
     }
 }
 
-/// The `trusted-access` step: NoChange when enabled; Create when it is (or, in a plan, would be) enabled.
+/// The registered CloudTrail delegated administrators (ListDelegatedAdministrators, paginated):
+/// readable by the management account and by any delegated administrator.
+pub async fn delegated_admins(aws: &Aws) -> Result<Vec<String>, AwsError> {
+    let orgs = aws.organizations();
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.organizations_permit().await;
+        let page = orgs
+            .list_delegated_administrators()
+            .service_principal(CLOUDTRAIL_PRINCIPAL)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(aws_err("Organizations.ListDelegatedAdministrators"))?;
+        ids.extend(page.delegated_administrators().iter().filter_map(|a| a.id().map(str::to_string)));
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+/// The `trusted-access` step: NoChange when enabled; Create when it is (or, in a plan, would be)
+/// enabled. Run by a delegated administrator, it also confirms the registration (CloudTrail refuses
+/// an unregistered member's organization trail) and refuses instead of enabling.
 pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     let mut outcome = Outcome::default();
+    let caller = ctx.caller.account.as_str();
+    let mgmt = ctx.management_account();
+    if caller != mgmt {
+        return delegated_preflight(ctx).await;
+    }
     if is_enabled(ctx).await? {
         outcome.push(Change::no_change(resource()));
         return Ok(outcome);
     }
     if ctx.apply {
-        // Only the management account may enable trusted access; a delegated administrator cannot.
-        if ctx.caller.account != ctx.management_account() {
-            return Err(StepError::refused(
-                &ctx.caller.account,
-                resource(),
-                format!(
-                    "trusted access for {CLOUDTRAIL_PRINCIPAL} is not enabled and only the management account {} can enable it: run `aws organizations enable-aws-service-access --service-principal {CLOUDTRAIL_PRINCIPAL}` there, then apply again",
-                    ctx.management_account()
-                ),
-            ));
-        }
-        ctx.aws.organizations_permit().await;
-        ctx.aws
-            .organizations()
-            .enable_aws_service_access()
-            .service_principal(CLOUDTRAIL_PRINCIPAL)
-            .send()
-            .await
-            .map_err(aws_err("Organizations.EnableAWSServiceAccess"))
-            .map_err(StepError::aws(&ctx.caller.account, resource()))?;
+        enable(ctx.aws, caller).await?;
     }
     outcome.push(Change::new(resource(), Action::Create));
     Ok(outcome)
+}
+
+/// From a delegated administrator: trusted access must be on and the caller registered; only the
+/// management account can change either, so a gap is a refusal (a manual action in a plan) that
+/// prints the command to run there.
+async fn delegated_preflight(ctx: &Ctx<'_>) -> StepResult {
+    let caller = ctx.caller.account.as_str();
+    let mgmt = ctx.management_account();
+    if let Some(configured) = ctx.config.organization.delegated_admin_account.as_deref().filter(|c| *c != caller) {
+        return Err(StepError::refused(
+            caller,
+            admin_resource(caller),
+            format!("the base credentials belong to account {caller}, but the config names {configured} as delegated_admin_account (and {mgmt} is the management account): run orgtrail with the credentials of {configured} or {mgmt}"),
+        ));
+    }
+    let gap = |resource: String, what: String| -> StepResult {
+        let instructions = format!("{what}; only the management account {mgmt} can fix it: run `{}` there with its credentials, then apply again", delegate_command(caller));
+        if ctx.apply {
+            Err(StepError::refused(caller, resource, instructions))
+        } else {
+            Ok(Outcome { changes: vec![Change::new(resource, Action::ManualAction { instructions })] })
+        }
+    };
+    if !is_enabled(ctx).await? {
+        return gap(resource(), format!("trusted access for {CLOUDTRAIL_PRINCIPAL} is not enabled in the organization"));
+    }
+    let admins = match delegated_admins(ctx.aws).await {
+        Ok(a) => a,
+        // Organizations refuses the list to a member that administers nothing.
+        Err(e) if e.is_access_denied() => Vec::new(),
+        Err(e) => return Err(StepError::Aws { account: caller.to_string(), resource: admin_resource(caller), source: e }),
+    };
+    if !admins.iter().any(|a| a == caller) {
+        return gap(admin_resource(caller), format!("account {caller} runs orgtrail but is neither the management account nor a registered CloudTrail delegated administrator"));
+    }
+    Ok(Outcome { changes: vec![Change::no_change(resource()), Change::no_change(admin_resource(caller))] })
+}
+
+async fn enable(aws: &Aws, caller: &str) -> Result<(), StepError> {
+    aws.organizations_permit().await;
+    aws.organizations()
+        .enable_aws_service_access()
+        .service_principal(CLOUDTRAIL_PRINCIPAL)
+        .send()
+        .await
+        .map_err(aws_err("Organizations.EnableAWSServiceAccess"))
+        .map_err(StepError::aws(caller, resource()))?;
+    Ok(())
+}
+
+/// `orgtrail delegate`: with the management account's credentials, make `account` a CloudTrail
+/// delegated administrator: trusted access enabled if needed, then RegisterOrganizationDelegatedAdmin
+/// (CloudTrail records the Organizations delegated administrator itself, and creates the
+/// AWSServiceRoleForCloudTrail service-linked role if missing: the caller needs
+/// iam:CreateServiceLinkedRole). Observe → diff → converge: a second run writes nothing.
+pub async fn converge_delegation(aws: &Aws, caller: &str, management: &str, account: &str, home_region: &str, apply: bool) -> StepResult {
+    if caller != management {
+        return Err(StepError::refused(
+            caller,
+            admin_resource(account),
+            format!("only the management account {management} registers CloudTrail delegated administrators; the base credentials belong to {caller}: run `{}` with the management account's credentials", delegate_command(account)),
+        ));
+    }
+    if account == management {
+        return Err(StepError::refused(caller, admin_resource(account), "the management account cannot be its own CloudTrail delegated administrator: name a member account (e.g. the security or audit account)"));
+    }
+    // An account outside the organization is an error now, not at registration.
+    aws.organizations_permit().await;
+    aws.organizations().describe_account().account_id(account).send().await.map_err(aws_err("Organizations.DescribeAccount")).map_err(StepError::aws(caller, admin_resource(account)))?;
+
+    let mut outcome = Outcome::default();
+    let enabled = trusted_access_enabled(aws, caller).await?;
+    if !enabled && apply {
+        enable(aws, caller).await?;
+    }
+    outcome.push(if enabled { Change::no_change(resource()) } else { Change::new(resource(), Action::Create) });
+
+    let admins = delegated_admins(aws).await.map_err(StepError::aws(caller, admin_resource(account)))?;
+    if admins.iter().any(|a| a == account) {
+        outcome.push(Change::no_change(admin_resource(account)));
+        return Ok(outcome);
+    }
+    if admins.len() >= MAX_DELEGATED_ADMINS {
+        return Err(StepError::refused(
+            caller,
+            admin_resource(account),
+            format!(
+                "the organization already has the maximum of {MAX_DELEGATED_ADMINS} CloudTrail delegated administrators ({}): deregister one first with `aws cloudtrail deregister-organization-delegated-admin --delegated-admin-account-id ID`",
+                admins.join(", ")
+            ),
+        ));
+    }
+    if apply {
+        let conf = aws.base().to_builder().region(Region::new(home_region.to_string())).build();
+        aws.cloudtrail(&conf)
+            .register_organization_delegated_admin()
+            .member_account_id(account)
+            .send()
+            .await
+            .map_err(aws_err("CloudTrail.RegisterOrganizationDelegatedAdmin"))
+            .map_err(StepError::aws(caller, admin_resource(account)))?;
+    }
+    outcome.push(Change::new(admin_resource(account), Action::Create));
+    Ok(outcome)
+}
+
+/// For `plan` run with the management account's credentials and a configured
+/// `delegated_admin_account`: whether that account is registered (None when not configured, or
+/// when the caller is not the management account: the trusted-access step reports it then).
+pub async fn delegation_plan(ctx: &Ctx<'_>) -> Option<StepResult> {
+    let account = ctx.config.organization.delegated_admin_account.as_deref()?;
+    if ctx.caller.account != ctx.management_account() {
+        return None;
+    }
+    Some(
+        converge_delegation(ctx.aws, &ctx.caller.account, ctx.management_account(), account, ctx.home_region(), false).await.map(|mut o| {
+            for c in o.changes.iter_mut().filter(|c| c.is_change()) {
+                c.action = Action::ManualAction { instructions: format!("run `{}` (management account credentials) before running orgtrail from {account}", delegate_command(account)) };
+            }
+            o
+        }),
+    )
 }

@@ -1,0 +1,247 @@
+//! Issue 17: the whole rollout from a CloudTrail delegated administrator, end to end, with the real
+//! binary against the patched emulator (fidelity patches h, i, j). `orgtrail delegate` registers
+//! the administrator with the management account's credentials; everything after runs with the
+//! administrator's own base credentials (an AssumeRole into it, as a security account's SSO role
+//! would be), and the emulator's request log proves no call used management-account credentials.
+use std::collections::BTreeMap;
+use std::process::Output;
+
+use orgtrail_tests::harness::{assumed_env, requests_by_account, requests_since, stderr, stdout};
+use orgtrail_tests::Sandbox;
+use serde_json::Value;
+
+type Requests = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// A sandbox whose config names `members[0]` (the "security" account) as delegated administrator;
+/// MFA Delete off so a run converges without a root user.
+async fn sandbox(members: usize) -> (Sandbox, String) {
+    let sb = Sandbox::new(members).await.unwrap();
+    let admin = sb.org.members[0].id.clone();
+    let text = std::fs::read_to_string(sb.config_path()).unwrap();
+    let text = text.replace("mfa_delete = true", "mfa_delete = false").replace("[organization]\n", &format!("[organization]\ndelegated_admin_account = \"{admin}\"\n"));
+    std::fs::write(sb.config_path(), text).unwrap();
+    (sb, admin)
+}
+
+/// `orgtrail ARGS` with the credentials in `env` (none: the management account's).
+fn run(sb: &Sandbox, env: &[(&'static str, String)], args: &[&str]) -> Output {
+    sb.command(args).envs(env.iter().map(|(k, v)| (*k, v.as_str()))).output().expect("running orgtrail")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
+}
+
+fn ok(out: &Output) -> Value {
+    assert_eq!(out.status.code(), Some(0), "stdout: {}\nstderr: {}", stdout(out), stderr(out));
+    json(out)
+}
+
+fn actions(changes: &Value) -> Vec<(String, String)> {
+    changes.as_array().unwrap().iter().map(|c| (c["resource"].as_str().unwrap().to_string(), c["action"].as_str().unwrap().to_string())).collect()
+}
+
+async fn cloudtrail_admins(sb: &Sandbox) -> Vec<String> {
+    let out = aws_sdk_organizations::Client::new(&sb.conf).list_delegated_administrators().service_principal("cloudtrail.amazonaws.com").send().await.unwrap();
+    out.delegated_administrators.unwrap_or_default().into_iter().filter_map(|a| a.id).collect()
+}
+
+async fn trusted_access(sb: &Sandbox) -> bool {
+    let out = aws_sdk_organizations::Client::new(&sb.conf).list_aws_service_access_for_organization().send().await.unwrap();
+    out.enabled_service_principals().iter().any(|p| p.service_principal() == Some("cloudtrail.amazonaws.com"))
+}
+
+/// Requests per account during `f`, from the emulator's log (outside orgtrail).
+fn counted<T>(sb: &Sandbox, f: impl FnOnce() -> T) -> (T, Requests) {
+    let before = requests_by_account(sb);
+    let out = f();
+    (out, requests_since(&before, &requests_by_account(sb)))
+}
+
+fn total(r: &Requests, account: &str) -> u64 {
+    r.get(account).map_or(0, |ops| ops.values().sum())
+}
+
+/// Verify from the delegated administrator: exit 0, nothing FAIL or ERROR.
+fn assert_verify_clean(sb: &Sandbox, env: &[(&'static str, String)]) -> Value {
+    let out = run(sb, env, &["verify", "--json"]);
+    let v = json(&out);
+    let bad: Vec<&Value> = v["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "FAIL" || f["status"] == "ERROR").collect();
+    assert!(bad.is_empty(), "verify findings: {bad:#?}\nstderr: {}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delegate_is_planned_then_registers_once_and_only_from_the_management_account() {
+    let (sb, admin) = sandbox(3).await;
+    let mgmt = sb.org.management_account.clone();
+
+    // plan (management credentials) shows the registration beforehand, writing nothing.
+    let plan = ok(&run(&sb, &[], &["plan", "--json"]));
+    let step = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "delegated-admin").unwrap_or_else(|| panic!("no delegated-admin step: {plan:#}"));
+    assert_eq!(step["target"], mgmt.as_str());
+    let manual = step["changes"].as_array().unwrap().iter().find(|c| c["resource"] == format!("cloudtrail-delegated-admin {admin}")).expect("the registration is listed");
+    assert_eq!(manual["action"], "manual-action");
+    assert!(manual["instructions"].as_str().unwrap().contains(&format!("orgtrail delegate --account {admin}")), "{manual}");
+    assert_eq!(plan["api_calls"]["writes"], serde_json::json!({}));
+
+    // --dry-run: the same two changes, nothing written.
+    let dry = ok(&run(&sb, &[], &["delegate", "--dry-run", "--json"]));
+    let expected = vec![("organizations-trusted-access cloudtrail.amazonaws.com".to_string(), "create".to_string()), (format!("cloudtrail-delegated-admin {admin}"), "create".to_string())];
+    assert_eq!(actions(&dry["changes"]), expected);
+    assert_eq!(dry["api_calls"]["writes"], serde_json::json!({}), "dry run writes nothing");
+    assert!(!trusted_access(&sb).await && cloudtrail_admins(&sb).await.is_empty());
+
+    // The account comes from the config's delegated_admin_account.
+    let done = ok(&run(&sb, &[], &["delegate", "--json"]));
+    assert_eq!(actions(&done["changes"]), expected);
+    assert_eq!(done["api_calls"]["writes"], serde_json::json!({"CloudTrail.RegisterOrganizationDelegatedAdmin": 1, "Organizations.EnableAWSServiceAccess": 1}));
+    assert!(trusted_access(&sb).await);
+    assert_eq!(cloudtrail_admins(&sb).await, vec![admin.clone()]);
+
+    // Idempotent: the second run observes, finds nothing to do, writes nothing (counted outside too).
+    let (again, seen) = counted(&sb, || run(&sb, &[], &["delegate", "--account", &admin, "--json"]));
+    let again = ok(&again);
+    assert!(actions(&again["changes"]).iter().all(|(_, a)| a == "no-change"), "{again:#}");
+    assert_eq!(again["api_calls"]["writes"], serde_json::json!({}));
+    let ops: Vec<&String> = seen[&mgmt].keys().collect();
+    assert!(ops.iter().all(|op| op.contains(".Describe") || op.contains(".List") || op.contains(".GetCallerIdentity")), "reads only: {ops:?}");
+    let plan = ok(&run(&sb, &[], &["plan", "--json"]));
+    let step = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "delegated-admin").unwrap();
+    assert!(actions(&step["changes"]).iter().all(|(_, a)| a == "no-change"), "{step:#}");
+
+    // Only the management account registers; never the management account itself.
+    let from_admin = run(&sb, &assumed_env(&sb, &admin).await, &["delegate", "--account", &sb.org.members[1].id]);
+    assert_eq!(from_admin.status.code(), Some(1), "{}", stderr(&from_admin));
+    assert!(stderr(&from_admin).contains(&format!("only the management account {mgmt} registers")), "{}", stderr(&from_admin));
+    let itself = run(&sb, &[], &["delegate", "--account", &mgmt]);
+    assert_eq!(itself.status.code(), Some(1));
+    assert!(stderr(&itself).contains("cannot be its own"), "{}", stderr(&itself));
+    let outsider = run(&sb, &[], &["delegate", "--account", "999999999999", "--dry-run"]);
+    assert_eq!(outsider.status.code(), Some(1));
+    assert!(stderr(&outsider).contains("AccountNotFoundException"), "{}", stderr(&outsider));
+    assert_eq!(cloudtrail_admins(&sb).await, vec![admin]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_rollout_from_the_delegated_administrator_uses_no_management_credentials() {
+    let (sb, admin) = sandbox(8).await;
+    let mgmt = sb.org.management_account.clone();
+    ok(&run(&sb, &[], &["delegate", "--json"]));
+    let env = assumed_env(&sb, &admin).await;
+
+    let (first, seen) = counted(&sb, || run(&sb, &env, &["apply", "--json"]));
+    let report = ok(&first);
+    assert_eq!(report["report"]["outcome"]["outcome"], "converged", "{report:#}");
+    println!("requests per account during the delegated rollout: {:?}", seen.iter().map(|(a, ops)| (a.as_str(), ops.values().sum::<u64>())).collect::<Vec<_>>());
+    println!("management account {mgmt}: {} requests with its credentials", total(&seen, &mgmt));
+    assert_eq!(seen.get(&mgmt), None, "no call with management-account credentials");
+    assert!(seen[&admin].contains_key("cloudtrail.CreateTrail") && seen[&admin].contains_key("organizations.ListAccountsForParent"), "{:?}", seen[&admin]);
+    assert!(total(&seen, &sb.org.log_archive_account) > 10, "the log archive converged through its role: {seen:?}");
+    for m in &sb.org.members[1..] {
+        assert!(total(&seen, &m.id) > 0, "member {} checked through its role", m.id);
+    }
+
+    // The organization trail belongs to the management account and logs; the administrator owns none.
+    let arn = format!("arn:aws:cloudtrail:us-east-1:{mgmt}:trail/orgtrail");
+    let ct_mgmt = aws_sdk_cloudtrail::Client::new(&sb.conf);
+    let t = ct_mgmt.get_trail().name("orgtrail").send().await.unwrap().trail.unwrap();
+    assert_eq!((t.trail_arn.as_deref(), t.is_organization_trail, t.log_file_validation_enabled), (Some(arn.as_str()), Some(true), Some(true)));
+    assert_eq!(ct_mgmt.get_trail_status().name("orgtrail").send().await.unwrap().is_logging, Some(true));
+    let ct_admin = aws_sdk_cloudtrail::Client::new(&orgtrail_tests::harness::assumed_conf(&sb, &admin).await);
+    assert!(ct_admin.describe_trails().include_shadow_trails(false).send().await.unwrap().trail_list.unwrap_or_default().is_empty(), "no trail of its own");
+
+    let v = assert_verify_clean(&sb, &env);
+    let org_trail_findings = v["findings"].as_array().unwrap().iter().filter(|f| f["control"] == "CloudTrail.1" && f["status"] == "PASS").count();
+    assert!(org_trail_findings >= 1, "{v:#}");
+
+    // A second apply writes nothing, and still uses no management credentials.
+    let (second, seen) = counted(&sb, || run(&sb, &env, &["apply", "--json"]));
+    let second = ok(&second);
+    assert_eq!(second["api_calls"]["writes"], serde_json::json!({}), "{second:#}");
+    assert_eq!(seen.get(&mgmt), None);
+
+    // Drift, made by someone in the management account: stopped, validation off, selectors changed.
+    ct_mgmt.stop_logging().name("orgtrail").send().await.unwrap();
+    ct_mgmt.update_trail().name("orgtrail").enable_log_file_validation(false).send().await.unwrap();
+    let out = run(&sb, &env, &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "verify sees the drift: {}", stdout(&out));
+
+    let (repair, seen) = counted(&sb, || run(&sb, &env, &["apply", "--new-run", "--json"]));
+    let repair = ok(&repair);
+    let writes = &repair["api_calls"]["writes"];
+    assert_eq!((writes["CloudTrail.UpdateTrail"].as_u64(), writes["CloudTrail.StartLogging"].as_u64()), (Some(1), Some(1)), "{writes}");
+    assert_eq!(seen.get(&mgmt), None, "repaired from the delegated administrator, by ARN");
+    assert!(seen[&admin].contains_key("cloudtrail.UpdateTrail"));
+    let t = ct_mgmt.get_trail().name("orgtrail").send().await.unwrap().trail.unwrap();
+    assert_eq!(t.log_file_validation_enabled, Some(true));
+    assert_eq!(ct_mgmt.get_trail_status().name("orgtrail").send().await.unwrap().is_logging, Some(true));
+    assert_verify_clean(&sb, &env);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegated_run_without_registration_or_trusted_access_refuses_with_the_command() {
+    let (sb, admin) = sandbox(3).await;
+    let mgmt = sb.org.management_account.clone();
+    let env = assumed_env(&sb, &admin).await;
+    let command = format!("orgtrail delegate --account {admin}");
+    let no_trail = || async { aws_sdk_cloudtrail::Client::new(&sb.conf).describe_trails().send().await.unwrap().trail_list.unwrap_or_default().is_empty() };
+
+    // Not registered: Organizations refuses it the organization, orgtrail names the fix.
+    let out = run(&sb, &env, &["apply"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains(&command) && stderr(&out).contains(&format!("management account {mgmt}")), "{}", stderr(&out));
+    assert!(no_trail().await);
+
+    // Registered, then trusted access turned off in the management account: the trusted-access
+    // step refuses (a plan shows a manual action) and the trail is not created.
+    ok(&run(&sb, &[], &["delegate", "--json"]));
+    aws_sdk_organizations::Client::new(&sb.conf).disable_aws_service_access().service_principal("cloudtrail.amazonaws.com").send().await.unwrap();
+    let plan = json(&run(&sb, &env, &["plan", "--json"]));
+    let step = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "trusted-access").unwrap();
+    assert_eq!(step["changes"][0]["action"], "manual-action", "{step:#}");
+    assert!(step["changes"][0]["instructions"].as_str().unwrap().contains(&command));
+
+    let out = run(&sb, &env, &["apply", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(text.contains("trusted access for cloudtrail.amazonaws.com is not enabled") && text.contains(&command), "{text}");
+    assert!(no_trail().await, "no trail without trusted access");
+
+    // The management account fixes it with the printed command; the delegated run converges.
+    let fixed = ok(&run(&sb, &[], &["delegate", "--json"]));
+    assert_eq!(actions(&fixed["changes"]), vec![("organizations-trusted-access cloudtrail.amazonaws.com".to_string(), "create".to_string()), (format!("cloudtrail-delegated-admin {admin}"), "no-change".to_string())]);
+    let report = ok(&run(&sb, &env, &["apply", "--json"]));
+    assert_eq!(report["report"]["outcome"]["outcome"], "converged");
+    assert!(!no_trail().await);
+}
+
+/// docs/operations.md, "moving an existing rollout": a trail orgtrail created from the management
+/// account is taken over by the delegated administrator as it is (same ARN, never recreated or
+/// stopped): the first delegated apply writes nothing at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_management_rollout_moves_to_the_delegated_admin_without_a_write() {
+    let (sb, admin) = sandbox(4).await;
+    let mgmt = sb.org.management_account.clone();
+    let report = ok(&run(&sb, &[], &["apply", "--json"]));
+    assert_eq!(report["report"]["outcome"]["outcome"], "converged");
+    let ct_mgmt = aws_sdk_cloudtrail::Client::new(&sb.conf);
+    let started = ct_mgmt.get_trail_status().name("orgtrail").send().await.unwrap().start_logging_time;
+    assert!(started.is_some());
+
+    ok(&run(&sb, &[], &["delegate", "--json"]));
+    let env = assumed_env(&sb, &admin).await;
+    let plan = ok(&run(&sb, &env, &["plan", "--json"]));
+    let org_trail = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "org-trail").unwrap();
+    assert_eq!(actions(&org_trail["changes"]), vec![(format!("cloudtrail-trail arn:aws:cloudtrail:us-east-1:{mgmt}:trail/orgtrail"), "no-change".to_string())]);
+
+    let (moved, seen) = counted(&sb, || run(&sb, &env, &["apply", "--json"]));
+    let moved = ok(&moved);
+    assert_eq!(moved["report"]["outcome"]["outcome"], "converged");
+    assert_eq!(moved["api_calls"]["writes"], serde_json::json!({}), "taken over as it is: {moved:#}");
+    assert_eq!(seen.get(&mgmt), None);
+    let status = ct_mgmt.get_trail_status().name("orgtrail").send().await.unwrap();
+    assert_eq!((status.is_logging, status.start_logging_time), (Some(true), started), "never stopped or restarted");
+    assert_verify_clean(&sb, &env);
+}
