@@ -14,8 +14,20 @@ use orgtrail_tests::harness::{test_aws as aws, StepWorld};
 use orgtrail_tests::{sandbox_config, Sandbox};
 use serde_json::Value;
 
-/// Every Sid baseline.md lists for the log bucket's policy (phase one), then the phase-two denies.
-const SPEC_SIDS: &[&str] = &["AWSCloudTrailAclCheck", "AWSCloudTrailWrite", "DenyInsecureTransport", "DenyExternalPrincipals", "RestrictLogReads", "DenyLogDeletion", "DenyPolicyTampering"];
+/// Every Sid baseline.md lists for the log bucket's policy (phase one; `AllowLogReaders` because the
+/// seed config has a reader role, `DenyVersioningChanges` is the versioning part of item 6 with the
+/// root user's MFA Delete exception), then the phase-two denies.
+const SPEC_SIDS: &[&str] = &[
+    "AWSCloudTrailAclCheck",
+    "AWSCloudTrailWrite",
+    "DenyInsecureTransport",
+    "DenyExternalPrincipals",
+    "RestrictLogReads",
+    "AllowLogReaders",
+    "DenyLogDeletion",
+    "DenyVersioningChanges",
+    "DenyPolicyTampering",
+];
 const ENFORCEMENT_SIDS: &[&str] = &["DenyUnencryptedObjectUploads", "DenyWrongKMSKey"];
 
 /// Lifecycle (so MFA Delete off, as the config rules demand), Object Lock, a home region that needs a LocationConstraint.

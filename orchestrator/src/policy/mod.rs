@@ -12,5 +12,5 @@ mod tests;
 
 pub use compare::{diff_policies, normalize_policy, NormalizedPolicy, PolicyDiff};
 pub use error::{LockoutError, PolicyError};
-pub use lockout::{check_not_locked_out, principal_arn_for, PROTECTED_ACTIONS};
+pub use lockout::{check_not_locked_out, check_root_can_enable_mfa_delete, principal_arn_for, PROTECTED_ACTIONS};
 pub use render::{render_access_log_bucket_policy, render_bucket_policy, render_key_policy, PolicyContext, TrailMode};
