@@ -1,5 +1,8 @@
 //! The rows of the access matrix, and the callers and policies they use.
-use orgtrail::policy::{render_access_log_bucket_policy, render_bucket_policy, render_key_policy, PolicyContext, TrailMode};
+use orgtrail::policy::{
+    render_access_log_bucket_policy, render_access_log_key_policy, render_bucket_policy, render_key_policy, render_remote_state_bucket_policy, PolicyContext,
+    TrailMode,
+};
 use serde_json::{json, Map, Value};
 
 pub const ORG: &str = "o-abc123def4";
@@ -55,6 +58,8 @@ pub enum Policy {
     LogBucket { mode: Mode, readers: bool, enforce: bool },
     Key { mode: Mode, readers: bool },
     AccessLogBucket,
+    /// The access-log bucket's key (`access_log_encryption = "sse-kms"`).
+    AccessLogKey,
     StateBucket,
     /// A policy of the test's own, to calibrate the evaluator.
     Literal(Value, &'static str),
@@ -89,7 +94,8 @@ impl Policy {
             Policy::LogBucket { mode, readers, enforce } => render_bucket_policy(&context(*mode, *readers, *enforce)).unwrap(),
             Policy::Key { mode, readers } => render_key_policy(&context(*mode, *readers, false)).unwrap(),
             Policy::AccessLogBucket => render_access_log_bucket_policy(&context(Mode::Org, true, false)).unwrap(),
-            Policy::StateBucket => orgtrail::remote_state::bucket::tls_only_policy("aws", STATE_BUCKET),
+            Policy::AccessLogKey => render_access_log_key_policy(&context(Mode::Org, true, false)).unwrap(),
+            Policy::StateBucket => render_remote_state_bucket_policy("aws", STATE_BUCKET).unwrap(),
             Policy::Literal(v, _) => v.clone(),
         }
     }
@@ -125,6 +131,7 @@ impl Policy {
             ),
             Policy::Key { mode: m, readers } => format!("log key ({}, {})", mode(m), if *readers { "readers" } else { "no readers" }),
             Policy::AccessLogBucket => "access-log bucket".into(),
+            Policy::AccessLogKey => "access-log key (sse-kms)".into(),
             Policy::StateBucket => "state bucket".into(),
             Policy::Literal(_, name) => (*name).into(),
         }
@@ -270,7 +277,7 @@ impl Row {
             self.policy.label(),
             self.caller.label,
             self.action,
-            self.resource.replace("arn:aws:s3:::", "").replace("arn:aws:kms:us-east-1:222222222222:", ""),
+            self.resource.replace("arn:aws:s3:::", "").replace("arn:aws:kms:us-east-1:222222222222:", "").replace(KEY_ARN.rsplit(':').next().unwrap(), "key/(log key)").replace(ACCESS_KEY_ARN.rsplit(':').next().unwrap(), "key/(access-log key)"),
             self.expect.as_str(),
             self.what
         )
@@ -382,9 +389,19 @@ pub fn all() -> Vec<Row> {
     rows
 }
 
+pub const ACCESS_KEY_ARN: &str = "arn:aws:kms:us-east-1:222222222222:key/5678efgh-12ab-34cd-56ef-1234567890ab";
+
 /// Rows of options added later; kept apart so the list above stays the baseline's.
 fn extra_rows() -> Vec<Row> {
-    Vec::new()
+    let key = || Policy::AccessLogKey;
+    vec![
+        row("access-log key: S3 log delivery for the log bucket generates data keys", key(), s3_logging(BUCKET, LA), "kms:GenerateDataKey", ACCESS_KEY_ARN, Allowed),
+        row("access-log key: S3 log delivery for another bucket is refused", key(), s3_logging("someone-elses-bucket", LA), "kms:GenerateDataKey", ACCESS_KEY_ARN, ImplicitlyDenied),
+        row("access-log key: S3 log delivery for another account is refused", key(), s3_logging(BUCKET, OUTSIDER), "kms:GenerateDataKey", ACCESS_KEY_ARN, ImplicitlyDenied),
+        row("access-log key: CloudTrail cannot use it", key(), cloudtrail(&trail_arn(), ORG), "kms:GenerateDataKey", ACCESS_KEY_ARN, ImplicitlyDenied),
+        row("access-log key: a reader of the trail logs cannot decrypt access logs", key(), role(READER).caller_account(READER_ACCOUNT), "kms:Decrypt", ACCESS_KEY_ARN, ImplicitlyDenied),
+        row("access-log key: log-archive admins decrypt through IAM (EnableRootAccess)", key(), role(ADMIN).caller_account(LA), "kms:Decrypt", ACCESS_KEY_ARN, Allowed),
+    ]
 }
 
 /// The runner's remote-state statements of templates/iam/management-account.json, filled in.
