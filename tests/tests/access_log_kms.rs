@@ -1,6 +1,7 @@
 //! Issue 12: `access_log_encryption = "sse-kms"` gives the access-log bucket SSE-KMS with its own
 //! customer-managed key, whose policy lets S3 log delivery (logging.s3.amazonaws.com) use it; a
-//! re-apply writes nothing; switching back to SSE-S3 converges the bucket. Against the (patched)
+//! re-apply writes nothing; verify checks the key's rotation (KMS.4); switching back to SSE-S3
+//! converges the bucket. Against the (patched)
 //! moto server; what the key policy lets do is proven by the access matrix.
 use std::path::Path;
 
@@ -80,6 +81,13 @@ async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
     let second = w.converge_all(&again, true).await;
     assert!(second.iter().all(|c| !c.is_change()), "{second:?}");
     assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+
+    // verify reports KMS.4 for both keys.
+    let report = orgtrail::verify::verify(&w.ctx(&aws(&w.sb), false)).await;
+    let kms4: Vec<_> = report.findings.iter().filter(|f| f.control == orgtrail::verify::Control::Kms4).collect();
+    assert_eq!(kms4.len(), 2, "{kms4:?}");
+    assert!(kms4.iter().all(|f| f.status == orgtrail::verify::Status::Pass), "{kms4:?}");
+    assert!(kms4.iter().any(|f| f.resource == format!("kms-key {access_key}")), "{kms4:?}");
 
     // Back to the SSE-S3 default: the bucket's encryption is converged, the key is left alone.
     let back = World::new(w.0.sb, "").await;
