@@ -22,7 +22,7 @@
 //! test `policy::tests::encryption_context_conditions_pin_the_trail_owner`.
 //!
 //! `cargo test -p orgtrail-tests --test access_matrix -- --nocapture` prints the matrix as the
-//! Markdown table of docs/iam.md.
+//! Markdown table of docs/iam.md; the test fails when that table differs from the rows.
 #[path = "access_matrix/rows.rs"]
 mod rows;
 
@@ -108,6 +108,15 @@ fn every_rendered_policy_decides_as_documented() {
         }
     }
     println!("\n{} rows", rows.len());
+    // docs/iam.md shows this matrix: it must be this matrix.
+    let doc = std::fs::read_to_string(root().join("docs/iam.md")).unwrap();
+    let stale: Vec<usize> = rows.iter().enumerate().filter(|(i, r)| !doc.contains(&r.markdown(i + 1))).map(|(i, _)| i + 1).collect();
+    if !stale.is_empty() {
+        failures.push(format!(
+            "docs/iam.md lacks matrix rows {stale:?} as printed: paste the table printed by \
+             `cargo test -p orgtrail-tests --test access_matrix -- --nocapture`"
+        ));
+    }
     assert!(rows.len() >= 30, "the matrix must keep at least 30 rows, has {}", rows.len());
     assert!(failures.is_empty(), "{} of {} rows failed:\n{}", failures.len(), rows.len(), failures.join("\n"));
 }

@@ -194,7 +194,7 @@ pub fn cloudtrail(trail: &str, org: &str) -> Caller {
     let account = trail.split(':').nth(4).unwrap();
     Caller {
         principal: "cloudtrail.amazonaws.com".into(),
-        label: format!("CloudTrail for {}", trail.split(':').nth(5).unwrap_or(trail)),
+        label: format!("CloudTrail for {} of {account}", trail.split(':').nth(5).unwrap_or(trail)),
         context: json!({
             "aws:SourceArn": trail,
             "aws:SourceAccount": account,
@@ -211,7 +211,7 @@ pub fn cloudtrail(trail: &str, org: &str) -> Caller {
 pub fn s3_logging(source_bucket: &str, account: &str) -> Caller {
     Caller {
         principal: "logging.s3.amazonaws.com".into(),
-        label: format!("S3 log delivery for {source_bucket}"),
+        label: format!("S3 log delivery for {source_bucket} of {account}"),
         context: json!({
             "aws:SourceArn": format!("arn:aws:s3:::{source_bucket}"),
             "aws:SourceAccount": account,
@@ -270,6 +270,18 @@ pub struct Row {
 
 pub const TABLE_HEADER: &str = "| # | Policy | Who | Action | Resource | Decision | Why |\n|---|---|---|---|---|---|---|";
 
+/// A log object's key cut after its `CloudTrail/` or `CloudTrail-Digest/` segment, for the table.
+fn short(resource: &str) -> String {
+    match resource.find("/CloudTrail") {
+        Some(i) => {
+            let rest = &resource[i + 1..];
+            let segment = rest.split('/').next().unwrap_or(rest);
+            format!("{}{segment}/…", &resource[..=i])
+        }
+        None => resource.to_string(),
+    }
+}
+
 impl Row {
     pub fn markdown(&self, n: usize) -> String {
         format!(
@@ -277,7 +289,7 @@ impl Row {
             self.policy.label(),
             self.caller.label,
             self.action,
-            self.resource.replace("arn:aws:s3:::", "").replace("arn:aws:kms:us-east-1:222222222222:", "").replace(KEY_ARN.rsplit(':').next().unwrap(), "key/(log key)").replace(ACCESS_KEY_ARN.rsplit(':').next().unwrap(), "key/(access-log key)"),
+            short(&self.resource).replace("arn:aws:s3:::", "").replace("arn:aws:kms:us-east-1:222222222222:", "").replace(KEY_ARN.rsplit(':').next().unwrap(), "key/(log key)").replace(ACCESS_KEY_ARN.rsplit(':').next().unwrap(), "key/(access-log key)"),
             self.expect.as_str(),
             self.what
         )
