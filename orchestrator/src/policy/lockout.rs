@@ -34,14 +34,8 @@ pub fn principal_arn_for(caller_arn: &str) -> String {
 
 /// Check `policy` (a document or its JSON string) against the caller's ARN (session or role ARN).
 pub fn check_not_locked_out(policy: &Value, caller_arn: &str) -> Result<(), LockoutError> {
-    let parsed;
-    let policy = match policy {
-        Value::String(s) => {
-            parsed = serde_json::from_str::<Value>(s).map_err(|e| LockoutError::InvalidPolicy(e.to_string()))?;
-            &parsed
-        }
-        other => other,
-    };
+    let policy = document(policy)?;
+    let policy = policy.as_ref();
     let principal_arn = principal_arn_for(caller_arn);
     // A human caller over TLS.
     let facts = [("aws:principalisawsservice", "false"), ("aws:securetransport", "true")];
@@ -61,14 +55,8 @@ pub fn check_not_locked_out(policy: &Value, caller_arn: &str) -> Result<(), Lock
 /// Check that `policy` leaves the root user of `log_archive_account` able to call
 /// `s3:PutBucketVersioning`, the only way to enable MFA Delete.
 pub fn check_root_can_enable_mfa_delete(policy: &Value, partition: &str, org_id: &str, log_archive_account: &str) -> Result<(), LockoutError> {
-    let parsed;
-    let policy = match policy {
-        Value::String(s) => {
-            parsed = serde_json::from_str::<Value>(s).map_err(|e| LockoutError::InvalidPolicy(e.to_string()))?;
-            &parsed
-        }
-        other => other,
-    };
+    let policy = document(policy)?;
+    let policy = policy.as_ref();
     let root = format!("arn:{partition}:iam::{log_archive_account}:root");
     // Any Deny counts here, not only those naming aws:PrincipalArn: a blanket deny binds the root user too.
     let facts = [
@@ -80,6 +68,14 @@ pub fn check_root_can_enable_mfa_delete(policy: &Value, partition: &str, org_id:
     match first_denial(statements(policy)?, &root, &root, &["s3:PutBucketVersioning"], &facts, false) {
         Some(Denial { sid, condition, .. }) => Err(LockoutError::BlocksMfaDelete { sid, root_arn: root, condition }),
         None => Ok(()),
+    }
+}
+
+/// The policy document, parsed when given as its JSON text.
+fn document(policy: &Value) -> Result<std::borrow::Cow<'_, Value>, LockoutError> {
+    match policy {
+        Value::String(s) => serde_json::from_str(s).map(std::borrow::Cow::Owned).map_err(|e| LockoutError::InvalidPolicy(e.to_string())),
+        other => Ok(std::borrow::Cow::Borrowed(other)),
     }
 }
 
@@ -121,7 +117,7 @@ fn first_denial(
             continue;
         }
         let arn_denied =
-            arn_conditions.iter().all(|(op, pats)| principal_arn_condition_holds(op, pats, principal_arn));
+            arn_conditions.iter().all(|(op, pats)| condition_holds(op, pats, principal_arn));
         if !arn_denied || !other_conditions_hold(st, facts) {
             continue;
         }
@@ -148,15 +144,9 @@ fn principal_arn_conditions(st: &Value) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// Whether the condition on `aws:PrincipalArn` is true for `arn`. The key is always present for an IAM
-/// principal, so `...IfExists` behaves like the plain operator. An unknown operator counts as true
-/// (the deny applies): refusing wrongly is cheaper than a lock-out.
-fn principal_arn_condition_holds(operator: &str, patterns: &[String], arn: &str) -> bool {
-    condition_holds(operator, patterns, arn)
-}
-
-/// One condition operator against a known value of its key (present, so `...IfExists` is the plain
-/// operator); an operator this check does not know counts as true.
+/// One condition operator against a known value of its key: `aws:PrincipalArn` is always present for
+/// an IAM principal (as are the other facts), so `...IfExists` behaves like the plain operator. An
+/// unknown operator counts as true (the deny applies): refusing wrongly is cheaper than a lock-out.
 fn condition_holds(operator: &str, patterns: &[String], actual: &str) -> bool {
     let op = operator.strip_suffix("IfExists").unwrap_or(operator);
     let any = |f: &dyn Fn(&str) -> bool| patterns.iter().any(|p| f(p));
