@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/bootstrap-emulator.sh
+./scripts/bootstrap-policy-eval.sh
 # Two cores: two test threads per binary, and at most two emulators at once across binaries.
 export ORGTRAIL_TEST_EMULATORS="${ORGTRAIL_TEST_EMULATORS:-2}"
 # The end-to-end tests run the real binaries (target/debug/orgtrail, sandbox, fault-proxy), which

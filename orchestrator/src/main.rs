@@ -118,7 +118,7 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// MFA Delete on the log bucket (needs the log-archive account's root user).
+    /// MFA Delete on the log bucket and the access-log bucket (needs the log-archive account's root user).
     MfaDelete {
         #[command(subcommand)]
         action: MfaDeleteAction,
@@ -135,6 +135,9 @@ enum MfaDeleteAction {
         /// The device's current 6-digit code.
         #[arg(long)]
         mfa_code: String,
+        /// Only this bucket (the log bucket or the access-log bucket); default: both.
+        #[arg(long)]
+        bucket: Option<String>,
     },
 }
 
@@ -206,10 +209,11 @@ pub fn open_state(global: &Global, config: &Config) -> Result<(orgtrail_state::S
     Ok((orgtrail_state::Store::open(&dir)?, dir))
 }
 
-async fn mfa_delete_enable(global: &Global, serial: &str, code: &str) -> Result<u8> {
+async fn mfa_delete_enable(global: &Global, serial: &str, code: &str, bucket: Option<&str>) -> Result<u8> {
     let config = load_config(global, true)?.expect("required");
+    let buckets = orgtrail::steps::mfa_delete::target_buckets(&config, bucket).map_err(BadInput)?;
     let aws = connect(global, Some(&config)).await;
-    let outcome = orgtrail::steps::mfa_delete::enable(&aws, &config, serial, code).await?;
+    let outcome = orgtrail::steps::mfa_delete::enable(&aws, &config, &buckets, serial, code).await?;
     if global.json {
         report::print_json(&outcome)?;
     } else {
@@ -239,7 +243,7 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::RenderPolicies => commands::policies::render(&cli.global).await,
         Command::Verify { format, output } => commands::verify::verify(&cli.global, *format, output.as_deref()).await,
         Command::Delegate { account, dry_run } => commands::delegate::delegate(&cli.global, account.as_deref(), *dry_run).await,
-        Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code } } => mfa_delete_enable(&cli.global, mfa_serial, mfa_code).await,
+        Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code, bucket } } => mfa_delete_enable(&cli.global, mfa_serial, mfa_code, bucket.as_deref()).await,
     }
 }
 

@@ -14,8 +14,20 @@ use orgtrail_tests::harness::{test_aws as aws, StepWorld};
 use orgtrail_tests::{sandbox_config, Sandbox};
 use serde_json::Value;
 
-/// Every Sid baseline.md lists for the log bucket's policy (phase one), then the phase-two denies.
-const SPEC_SIDS: &[&str] = &["AWSCloudTrailAclCheck", "AWSCloudTrailWrite", "DenyInsecureTransport", "DenyExternalPrincipals", "RestrictLogReads", "DenyLogDeletion", "DenyPolicyTampering"];
+/// Every Sid baseline.md lists for the log bucket's policy (phase one; `AllowLogReaders` because the
+/// seed config has a reader role, `DenyVersioningChanges` is the versioning part of item 6 with the
+/// root user's MFA Delete exception), then the phase-two denies.
+const SPEC_SIDS: &[&str] = &[
+    "AWSCloudTrailAclCheck",
+    "AWSCloudTrailWrite",
+    "DenyInsecureTransport",
+    "DenyExternalPrincipals",
+    "RestrictLogReads",
+    "AllowLogReaders",
+    "DenyLogDeletion",
+    "DenyVersioningChanges",
+    "DenyPolicyTampering",
+];
 const ENFORCEMENT_SIDS: &[&str] = &["DenyUnencryptedObjectUploads", "DenyWrongKMSKey"];
 
 /// Lifecycle (so MFA Delete off, as the config rules demand), Object Lock, a home region that needs a LocationConstraint.
@@ -412,24 +424,36 @@ async fn mfa_delete_needs_a_manual_action_until_enable_turns_it_on() {
     assert!(a.metrics.write_calls().is_empty(), "verify never writes: {:?}", a.metrics.write_calls());
 
     let serial = mfa_delete::default_mfa_serial("aws", w.la());
+    let both = mfa_delete::target_buckets(&w.config, None).unwrap();
+    assert_eq!(both, vec![bucket.clone(), w.config.log_archive.access_log_bucket.clone()]);
     // The management account's credentials are refused up front, naming why and whose are needed.
-    let err = mfa_delete::enable(&aws(&w.sb), &w.config, &serial, "123456").await.unwrap_err();
+    let err = mfa_delete::enable(&aws(&w.sb), &w.config, &both, &serial, "123456").await.unwrap_err();
     assert!(err.to_string().contains(&format!("arn:aws:iam::{}:root", w.la())), "{err}");
     // So is the role orgtrail assumes in the log-archive account: S3 never lets a role session do it.
     let role_session = Aws::from_config(aws(&w.sb).session(w.la()), 50);
-    let err = mfa_delete::enable(&role_session, &w.config, &serial, "123456").await.unwrap_err();
+    let err = mfa_delete::enable(&role_session, &w.config, &both, &serial, "123456").await.unwrap_err();
     assert!(err.to_string().contains("a role session") && err.to_string().contains("root user"), "{err}");
     // A malformed code is refused without being echoed.
     let (id, secret) = iam_user_credentials(&w.sb.emulator.endpoint(), w.la());
     let creds = aws_credential_types::Credentials::new(id, secret, None, None, "test");
     let la_user = Aws::from_config(w.sb.conf.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds)).build(), 50);
-    let err = mfa_delete::enable(&la_user, &w.config, &serial, "12x456").await.unwrap_err();
+    let err = mfa_delete::enable(&la_user, &w.config, &both, &serial, "12x456").await.unwrap_err();
     assert!(err.to_string().contains("6-digit") && !err.to_string().contains("12x456"), "{err}");
 
-    let enabled = mfa_delete::enable(&la_user, &w.config, &serial, "123456").await.unwrap();
+    let enabled = mfa_delete::enable(&la_user, &w.config, &both, &serial, "123456").await.unwrap();
     assert_eq!(fields_of(&only(&enabled.changes, &resource)), vec!["MFADelete"]);
-    let v = w.s3().get_bucket_versioning().bucket(&bucket).send().await.unwrap();
-    assert_eq!((v.status(), v.mfa_delete()), (Some(&BucketVersioningStatus::Enabled), Some(&MfaDeleteStatus::Enabled)));
+    // By default the access-log bucket too: a scanner checks every bucket of the account.
+    let access = w.config.log_archive.access_log_bucket.clone();
+    assert_eq!(fields_of(&only(&enabled.changes, &format!("s3-bucket {access} mfa-delete"))), vec!["MFADelete"]);
+    for b in [&bucket, &access] {
+        let v = w.s3().get_bucket_versioning().bucket(b).send().await.unwrap();
+        assert_eq!((v.status(), v.mfa_delete()), (Some(&BucketVersioningStatus::Enabled), Some(&MfaDeleteStatus::Enabled)), "{b}");
+    }
+    // Once on, `--bucket` of either reports no change; another bucket is refused as bad input.
+    let again = mfa_delete::enable(&la_user, &w.config, &mfa_delete::target_buckets(&w.config, Some(&access)).unwrap(), &serial, "123456").await.unwrap();
+    assert!(again.changes.iter().all(|c| !c.is_change()) && again.changes.len() == 1, "{again:?}");
+    let refused = mfa_delete::target_buckets(&w.config, Some("someone-elses")).unwrap_err();
+    assert!(refused.contains(&bucket) && refused.contains(&access), "{refused}");
 
     let a = aws(&w.sb);
     let out = mfa_delete::verify(&w.ctx(&a, true)).await.unwrap();

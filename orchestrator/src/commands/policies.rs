@@ -1,6 +1,6 @@
 //! `orgtrail render-policies`: the exact bucket and key policies `apply` would put, for review.
 use anyhow::Result;
-use orgtrail::policy::{render_access_log_bucket_policy, render_bucket_policy, render_key_policy};
+use orgtrail::policy::{render_access_log_bucket_policy, render_access_log_key_policy, render_bucket_policy, render_key_policy};
 use orgtrail::report;
 use orgtrail::steps::{kms_key, log_bucket::policy::policy_context};
 
@@ -17,13 +17,26 @@ pub async fn render(global: &Global) -> Result<u8> {
     let bucket = render_bucket_policy(&pctx)?;
     let key = render_key_policy(&pctx)?;
     let access = config.log_archive.access_logging.then(|| render_access_log_bucket_policy(&pctx)).transpose()?;
+    // With access_log_encryption = "sse-kms": the access-log key's policy (it does not name the key).
+    let access_key = match (&config.log_archive.access_log_kms_alias, config.log_archive.access_logging) {
+        (Some(alias), true) => Some((alias, render_access_log_key_policy(&pctx)?)),
+        _ => None,
+    };
     if global.json {
-        report::print_json(&serde_json::json!({ "bucket_policy": bucket, "key_policy": key, "access_log_bucket_policy": access }))?;
+        report::print_json(&serde_json::json!({
+            "bucket_policy": bucket,
+            "key_policy": key,
+            "access_log_bucket_policy": access,
+            "access_log_key_policy": access_key.as_ref().map(|(_, p)| p),
+        }))?;
     } else {
         println!("# bucket policy of s3://{}\n{}\n", config.log_archive.bucket, serde_json::to_string_pretty(&bucket)?);
         println!("# key policy of {key_arn}\n{}\n", serde_json::to_string_pretty(&key)?);
         if let Some(a) = access {
-            println!("# bucket policy of s3://{}\n{}", config.log_archive.access_log_bucket, serde_json::to_string_pretty(&a)?);
+            println!("# bucket policy of s3://{}\n{}\n", config.log_archive.access_log_bucket, serde_json::to_string_pretty(&a)?);
+        }
+        if let Some((alias, p)) = access_key {
+            println!("# key policy of {alias} (access-log bucket)\n{}", serde_json::to_string_pretty(&p)?);
         }
     }
     Ok(0)

@@ -42,6 +42,11 @@ pub struct LogArchive {
     pub prefix: Option<String>,
     pub access_log_bucket: String,
     pub access_logging: bool,
+    /// `access_log_encryption = "sse-kms"`: the access-log bucket's default encryption uses this
+    /// customer-managed key (created by the kms-key step); None: SSE-S3. Left out of the serialized
+    /// config when None, so configs without the option keep their identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_log_kms_alias: Option<String>,
     pub kms_alias: String,
     pub reader_roles: Vec<String>,
     pub admin_roles: Vec<String>,

@@ -61,6 +61,8 @@ pub struct RawLogArchive {
     pub admin_roles: Vec<S<String>>,
     pub mfa_delete: Option<S<bool>>,
     pub access_logging: Option<bool>,
+    pub access_log_encryption: Option<S<String>>,
+    pub access_log_kms_alias: Option<S<String>>,
     pub object_lock: Option<S<RawObjectLock>>,
     pub lifecycle: Option<S<RawLifecycle>>,
     #[serde(default)]

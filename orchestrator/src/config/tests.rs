@@ -242,3 +242,26 @@ fn wave_lines_are_right_in_a_large_file() {
         assert_eq!(text.lines().nth(w.line), Some(format!("name = \"w{}\"", i - 2).as_str()));
     }
 }
+
+#[test]
+fn access_log_encryption_defaults_to_sse_s3_and_sse_kms_names_its_own_key() {
+    assert_eq!(load_str(GOOD).unwrap().log_archive.access_log_kms_alias, None);
+    let with = |extra: &str| GOOD.replacen("mfa_delete = true", &format!("mfa_delete = true\n{extra}"), 1);
+    let kms = load_str(&with("access_log_encryption = \"sse-kms\"")).unwrap();
+    assert_eq!(kms.log_archive.access_log_kms_alias.as_deref(), Some("alias/orgtrail-access-logs"));
+    let named = load_str(&with("access_log_encryption = \"sse-kms\"\naccess_log_kms_alias = \"alias/s3-access-logs\"")).unwrap();
+    assert_eq!(named.log_archive.access_log_kms_alias.as_deref(), Some("alias/s3-access-logs"));
+    assert_eq!(load_str(&with("access_log_encryption = \"sse-s3\"")).unwrap().log_archive.access_log_kms_alias, None);
+    // Configs without the option serialize as before (the rollout state keys runs by the config).
+    assert!(!serde_json::to_string(&load_str(GOOD).unwrap()).unwrap().contains("access_log_kms_alias"));
+    bad("mfa_delete = true", "mfa_delete = true\naccess_log_encryption = \"aws:kms\"", 10, 25, "expected one of \"sse-s3\", \"sse-kms\"");
+    bad("mfa_delete = true", "mfa_delete = true\naccess_log_kms_alias = \"alias/x\"", 10, 24, "only used with access_log_encryption = \"sse-kms\"");
+    bad(
+        "mfa_delete = true",
+        "mfa_delete = true\naccess_log_encryption = \"sse-kms\"\naccess_log_kms_alias = \"alias/orgtrail\"",
+        11,
+        24,
+        "must differ from log_archive.kms_alias",
+    );
+    bad("mfa_delete = true", "mfa_delete = true\naccess_log_encryption = \"sse-kms\"\naccess_log_kms_alias = \"alias/aws/s3\"", 11, 24, "not a valid KMS alias");
+}

@@ -116,6 +116,11 @@ impl Checker<'_> {
                  lifecycle changes to everyone else, and the role orgtrail runs as must be among them or it locks itself out",
             ));
         }
+        let kms_alias = match &raw.kms_alias {
+            Some(a) => self.check(a, rules::kms_alias)?,
+            None => "alias/orgtrail".to_string(),
+        };
+        let access_log_kms_alias = self.access_log_key(raw, &kms_alias)?;
         let mfa_delete = raw.mfa_delete.as_ref().is_none_or(|m| *m.get_ref());
         let object_lock = raw.object_lock.as_ref().map(|o| self.object_lock(o)).transpose()?;
         let lifecycle = match &raw.lifecycle {
@@ -139,10 +144,8 @@ impl Checker<'_> {
             prefix: raw.prefix.as_ref().map(|p| self.check(p, rules::log_prefix)).transpose()?,
             access_log_bucket,
             access_logging: raw.access_logging.unwrap_or(true),
-            kms_alias: match &raw.kms_alias {
-                Some(a) => self.check(a, rules::kms_alias)?,
-                None => "alias/orgtrail".to_string(),
-            },
+            access_log_kms_alias,
+            kms_alias,
             reader_roles: role_arns(&raw.reader_roles)?,
             admin_roles: role_arns(&raw.admin_roles)?,
             mfa_delete,
@@ -150,6 +153,32 @@ impl Checker<'_> {
             lifecycle: lifecycle.map(|(l, _)| l),
             tags: raw.tags.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
         })
+    }
+
+    /// `access_log_encryption` ("sse-s3", the default, or "sse-kms") and, with "sse-kms", the alias of
+    /// the access-log key (default `<kms_alias>-access-logs`). S3 log delivery cannot use the AWS
+    /// managed aws/s3 key, and sharing the CloudTrail key would mix two key policies in one.
+    fn access_log_key(&self, raw: &RawLogArchive, kms_alias: &str) -> R<Option<String>> {
+        let kms = self.choice(&raw.access_log_encryption, false, &[("sse-s3", false), ("sse-kms", true)], "access-log bucket encryption")?;
+        match (&raw.access_log_kms_alias, kms) {
+            (Some(a), false) => Err(self.err(
+                a.span(),
+                "log_archive.access_log_kms_alias is only used with access_log_encryption = \"sse-kms\": set that too, or remove the alias",
+            )),
+            (None, false) => Ok(None),
+            (None, true) => Ok(Some(format!("{kms_alias}-access-logs"))),
+            (Some(a), true) => {
+                let alias = self.check(a, rules::kms_alias)?;
+                if alias == kms_alias {
+                    return Err(self.err(
+                        a.span(),
+                        "log_archive.access_log_kms_alias must differ from log_archive.kms_alias: the access-log key has its own \
+                         key policy (S3 log delivery), the CloudTrail key keeps its least-privilege one",
+                    ));
+                }
+                Ok(Some(alias))
+            }
+        }
     }
 
     fn object_lock(&self, raw: &S<RawObjectLock>) -> R<ObjectLock> {

@@ -38,6 +38,13 @@ pub enum LockoutError {
         /// The condition that excludes the caller, e.g. `ArnNotLike ["arn:aws:iam::1:role/Admin"]`.
         condition: String,
     },
+    #[error(
+        "refusing to apply this bucket policy: statement {sid} would deny s3:PutBucketVersioning to the log-archive \
+         account's root user {root_arn} (condition {condition}). S3 accepts MFA Delete only from that root user, \
+         through PutBucketVersioning, and an explicit Deny in a bucket policy binds the root user too: MFA Delete \
+         could never be enabled. Fix: exempt {root_arn} from that statement (orgtrail's DenyVersioningChanges does)"
+    )]
+    BlocksMfaDelete { sid: String, root_arn: String, condition: String },
     #[error("cannot check the bucket policy for lock-out: {0}")]
     InvalidPolicy(String),
 }

@@ -1,8 +1,13 @@
 //! Refuse to apply a bucket policy that would deny the role running orgtrail the right to change the
 //! bucket afterwards: once applied, only the account's root user could repair it.
 //!
+//! Also refuse one that would deny the log-archive account's root user `s3:PutBucketVersioning`: S3
+//! accepts MFA Delete only from that root user, through PutBucketVersioning, and an explicit Deny in a
+//! bucket policy binds the root user too (S3 exempts only its bucket-policy actions).
+//!
 //! This is a targeted evaluation, not a policy simulator: it looks at Deny statements that restrict by
-//! `aws:PrincipalArn` and asks whether they match the caller for the bucket-management actions.
+//! `aws:PrincipalArn` and asks whether they match the caller for the bucket-management actions. The
+//! access-matrix test proves the rendered policies with an outside evaluator.
 use serde_json::Value;
 
 use super::error::LockoutError;
@@ -29,48 +34,103 @@ pub fn principal_arn_for(caller_arn: &str) -> String {
 
 /// Check `policy` (a document or its JSON string) against the caller's ARN (session or role ARN).
 pub fn check_not_locked_out(policy: &Value, caller_arn: &str) -> Result<(), LockoutError> {
-    let parsed;
-    let policy = match policy {
-        Value::String(s) => {
-            parsed = serde_json::from_str::<Value>(s).map_err(|e| LockoutError::InvalidPolicy(e.to_string()))?;
-            &parsed
-        }
-        other => other,
-    };
+    let policy = document(policy)?;
+    let policy = policy.as_ref();
     let principal_arn = principal_arn_for(caller_arn);
-    let statements: Vec<&Value> = match policy.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => return Err(LockoutError::InvalidPolicy("no Statement element".into())),
-    };
+    // A human caller over TLS.
+    let facts = [("aws:principalisawsservice", "false"), ("aws:securetransport", "true")];
+    let denial = first_denial(statements(policy)?, caller_arn, &principal_arn, PROTECTED_ACTIONS, &facts, true);
+    match denial {
+        Some(Denial { sid, action, condition }) => Err(LockoutError::WouldLockOut {
+            sid,
+            action: action.to_string(),
+            caller_arn: caller_arn.to_string(),
+            principal_arn,
+            condition,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Check that `policy` leaves the root user of `log_archive_account` able to call
+/// `s3:PutBucketVersioning`, the only way to enable MFA Delete.
+pub fn check_root_can_enable_mfa_delete(policy: &Value, partition: &str, org_id: &str, log_archive_account: &str) -> Result<(), LockoutError> {
+    let policy = document(policy)?;
+    let policy = policy.as_ref();
+    let root = format!("arn:{partition}:iam::{log_archive_account}:root");
+    // Any Deny counts here, not only those naming aws:PrincipalArn: a blanket deny binds the root user too.
+    let facts = [
+        ("aws:principalisawsservice", "false"),
+        ("aws:securetransport", "true"),
+        ("aws:principalorgid", org_id),
+        ("aws:principalaccount", log_archive_account),
+    ];
+    match first_denial(statements(policy)?, &root, &root, &["s3:PutBucketVersioning"], &facts, false) {
+        Some(Denial { sid, condition, .. }) => Err(LockoutError::BlocksMfaDelete { sid, root_arn: root, condition }),
+        None => Ok(()),
+    }
+}
+
+/// The policy document, parsed when given as its JSON text.
+fn document(policy: &Value) -> Result<std::borrow::Cow<'_, Value>, LockoutError> {
+    match policy {
+        Value::String(s) => serde_json::from_str(s).map(std::borrow::Cow::Owned).map_err(|e| LockoutError::InvalidPolicy(e.to_string())),
+        other => Ok(std::borrow::Cow::Borrowed(other)),
+    }
+}
+
+fn statements(policy: &Value) -> Result<Vec<&Value>, LockoutError> {
+    match policy.get("Statement") {
+        Some(Value::Array(a)) => Ok(a.iter().collect()),
+        Some(one @ Value::Object(_)) => Ok(vec![one]),
+        _ => Err(LockoutError::InvalidPolicy("no Statement element".into())),
+    }
+}
+
+/// A Deny statement that refuses one of `actions` on the bucket to the principal.
+struct Denial {
+    sid: String,
+    action: &'static str,
+    /// The condition that excludes the principal, e.g. `ArnNotLike ["arn:aws:iam::1:role/Admin"]`.
+    condition: String,
+}
+
+fn first_denial(
+    statements: Vec<&Value>,
+    caller_arn: &str,
+    principal_arn: &str,
+    actions: &[&'static str],
+    facts: &[(&str, &str)],
+    only_arn_conditions: bool,
+) -> Option<Denial> {
     for (i, st) in statements.iter().enumerate() {
         if st.get("Effect").and_then(Value::as_str) != Some("Deny") {
             continue;
         }
-        // Only deny statements that single out principals by ARN can lock the caller out while leaving
-        // others in; blanket denies (TLS, encryption) are none of this check's business.
+        // For the caller, only deny statements that single out principals by ARN can lock it out while
+        // leaving others in; blanket denies (TLS, encryption) are none of that check's business.
         let arn_conditions = principal_arn_conditions(st);
-        let Some((operator, patterns)) = arn_conditions.first().cloned() else { continue };
-        if !principal_matches(st, caller_arn, &principal_arn) || !applies_to_bucket(st) {
+        if only_arn_conditions && arn_conditions.is_empty() {
+            continue;
+        }
+        if !principal_matches(st, caller_arn, principal_arn) || !applies_to_bucket(st) {
             continue;
         }
         let arn_denied =
-            arn_conditions.iter().all(|(op, pats)| principal_arn_condition_holds(op, pats, &principal_arn));
-        if !arn_denied || !other_conditions_hold(st) {
+            arn_conditions.iter().all(|(op, pats)| condition_holds(op, pats, principal_arn));
+        if !arn_denied || !other_conditions_hold(st, facts) {
             continue;
         }
-        if let Some(action) = PROTECTED_ACTIONS.iter().find(|a| action_matches(st, a)) {
+        if let Some(action) = actions.iter().find(|a| action_matches(st, a)) {
             let sid = st.get("Sid").and_then(Value::as_str).map_or_else(|| format!("#{i} (no Sid)"), str::to_string);
-            return Err(LockoutError::WouldLockOut {
-                sid,
-                action: action.to_string(),
-                caller_arn: caller_arn.to_string(),
-                principal_arn,
-                condition: format!("{operator} {patterns:?}"),
-            });
+            let condition = match arn_conditions.first() {
+                Some((operator, patterns)) => format!("{operator} {patterns:?}"),
+                None => "(none on aws:PrincipalArn)".to_string(),
+            };
+            return Some(Denial { sid, action, condition });
         }
     }
-    Ok(())
+    None
 }
 
 /// The statement's conditions on `aws:PrincipalArn` (condition keys are case-insensitive): (operator, patterns).
@@ -84,43 +144,39 @@ fn principal_arn_conditions(st: &Value) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// Whether the condition on `aws:PrincipalArn` is true for `arn`. The key is always present for an IAM
-/// principal, so `...IfExists` behaves like the plain operator. An unknown operator counts as true
-/// (the deny applies): refusing wrongly is cheaper than a lock-out.
-fn principal_arn_condition_holds(operator: &str, patterns: &[String], arn: &str) -> bool {
+/// One condition operator against a known value of its key: `aws:PrincipalArn` is always present for
+/// an IAM principal (as are the other facts), so `...IfExists` behaves like the plain operator. An
+/// unknown operator counts as true (the deny applies): refusing wrongly is cheaper than a lock-out.
+fn condition_holds(operator: &str, patterns: &[String], actual: &str) -> bool {
     let op = operator.strip_suffix("IfExists").unwrap_or(operator);
     let any = |f: &dyn Fn(&str) -> bool| patterns.iter().any(|p| f(p));
     match op {
-        "ArnLike" | "ArnEquals" => any(&|p| arn_like(p, arn)),
-        "ArnNotLike" | "ArnNotEquals" => !any(&|p| arn_like(p, arn)),
-        "StringLike" => any(&|p| wildcard_match(p, arn)),
-        "StringNotLike" => !any(&|p| wildcard_match(p, arn)),
-        "StringEquals" => any(&|p| p == arn),
-        "StringNotEquals" => !any(&|p| p == arn),
-        "StringEqualsIgnoreCase" => any(&|p| p.eq_ignore_ascii_case(arn)),
-        "StringNotEqualsIgnoreCase" => !any(&|p| p.eq_ignore_ascii_case(arn)),
+        "ArnLike" | "ArnEquals" => any(&|p| arn_like(p, actual)),
+        "ArnNotLike" | "ArnNotEquals" => !any(&|p| arn_like(p, actual)),
+        "StringLike" => any(&|p| wildcard_match(p, actual)),
+        "StringNotLike" => !any(&|p| wildcard_match(p, actual)),
+        "StringEquals" => any(&|p| p == actual),
+        "StringNotEquals" => !any(&|p| p == actual),
+        "StringEqualsIgnoreCase" => any(&|p| p.eq_ignore_ascii_case(actual)),
+        "StringNotEqualsIgnoreCase" => !any(&|p| p.eq_ignore_ascii_case(actual)),
+        "Bool" => any(&|p| p.eq_ignore_ascii_case(actual)),
         _ => true,
     }
 }
 
-/// Other conditions of the same statement, for a human caller over TLS. Keys that cannot be known here
-/// are assumed to hold, for the same reason as above.
-fn other_conditions_hold(st: &Value) -> bool {
+/// Other conditions of the same statement, judged by what is known of the request (`facts`: lower-case
+/// key → value). Keys that cannot be known here are assumed to hold, for the same reason as above.
+fn other_conditions_hold(st: &Value, facts: &[(&str, &str)]) -> bool {
     let Some(cond) = st.get("Condition").and_then(Value::as_object) else { return true };
     for (op, keys) in cond {
         let Some(keys) = keys.as_object() else { continue };
         for (key, vals) in keys {
-            let vals = strings(vals);
-            let expect = |actual: &str| match op.as_str() {
-                "Bool" | "BoolIfExists" => vals.iter().any(|v| v.eq_ignore_ascii_case(actual)),
-                _ => true,
-            };
-            let holds = match key.to_ascii_lowercase().as_str() {
-                "aws:principalisawsservice" => expect("false"),
-                "aws:securetransport" => expect("true"),
-                _ => true,
-            };
-            if !holds {
+            let key = key.to_ascii_lowercase();
+            if key == "aws:principalarn" {
+                continue;
+            }
+            let Some((_, actual)) = facts.iter().find(|(k, _)| *k == key) else { continue };
+            if !condition_holds(op, &strings(vals), actual) {
                 return false;
             }
         }

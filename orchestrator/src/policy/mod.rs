@@ -1,4 +1,4 @@
-//! Policy documents orgtrail applies (log-archive bucket, KMS key, access-log bucket), their semantic
+//! Policy documents orgtrail applies (log-archive bucket, KMS keys, access-log bucket, state bucket), their semantic
 //! comparison for drift detection, and the lock-out check run before a bucket policy is applied.
 //!
 //! The documents live as JSON templates in `templates/` so they can be reviewed as policies, not code.
@@ -12,5 +12,8 @@ mod tests;
 
 pub use compare::{diff_policies, normalize_policy, NormalizedPolicy, PolicyDiff};
 pub use error::{LockoutError, PolicyError};
-pub use lockout::{check_not_locked_out, principal_arn_for, PROTECTED_ACTIONS};
-pub use render::{render_access_log_bucket_policy, render_bucket_policy, render_key_policy, PolicyContext, TrailMode};
+pub use lockout::{check_not_locked_out, check_root_can_enable_mfa_delete, principal_arn_for, PROTECTED_ACTIONS};
+pub use render::{
+    render_access_log_bucket_policy, render_access_log_key_policy, render_bucket_policy, render_key_policy, render_remote_state_bucket_policy,
+    PolicyContext, TrailMode,
+};

@@ -31,6 +31,16 @@ const BUCKET_TEMPLATE: &str = include_str!("../../../templates/bucket-policy.jso
 ///   for several accounts.
 const KEY_TEMPLATE: &str = include_str!("../../../templates/kms-key-policy.json");
 const ACCESS_LOG_TEMPLATE: &str = include_str!("../../../templates/access-log-bucket-policy.json");
+/// The access-log bucket's key (`access_log_encryption = "sse-kms"`). The S3 User Guide's statement for
+/// an SSE-KMS log destination grants logging.s3.amazonaws.com `kms:GenerateDataKey`; the
+/// aws:SourceArn / aws:SourceAccount conditions (the log bucket, the log-archive account) are the
+/// confused-deputy guard the access-log bucket policy uses too. No Bucket Key on that bucket, so no
+/// `kms:Decrypt` for the service.
+const ACCESS_LOG_KEY_TEMPLATE: &str = include_str!("../../../templates/access-log-kms-key-policy.json");
+/// The shared-state bucket (remote_state::bucket): TLS only. Who may use it is decided by IAM in its
+/// account (templates/iam/management-account.json, RemoteState*): teams and CI runners use different
+/// roles, so the policy does not pin one.
+const REMOTE_STATE_TEMPLATE: &str = include_str!("../../../templates/remote-state-bucket-policy.json");
 
 const KNOWN_FLAGS: &[&str] = &["organization", "account", "enforce_encryption", "readers"];
 
@@ -232,6 +242,23 @@ pub fn render_access_log_bucket_policy(ctx: &PolicyContext) -> Result<Value, Pol
     let name = "access-log-bucket-policy.json";
     ctx.validate(name)?;
     render_template(name, ACCESS_LOG_TEMPLATE, &ctx.vars())
+}
+
+/// The policy of the access-log bucket's own customer-managed key.
+pub fn render_access_log_key_policy(ctx: &PolicyContext) -> Result<Value, PolicyError> {
+    let name = "access-log-kms-key-policy.json";
+    ctx.validate(name)?;
+    render_template(name, ACCESS_LOG_KEY_TEMPLATE, &ctx.vars())
+}
+
+/// The policy of the bucket holding orgtrail's shared state.
+pub fn render_remote_state_bucket_policy(partition: &str, state_bucket: &str) -> Result<Value, PolicyError> {
+    let vars = Vars {
+        scalars: [("partition", partition), ("state_bucket", state_bucket)].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        lists: BTreeMap::new(),
+        flags: BTreeSet::new(),
+    };
+    render_template("remote-state-bucket-policy.json", REMOTE_STATE_TEMPLATE, &vars)
 }
 
 /// Parse `template`, drop elements whose `_when` flags do not hold, substitute placeholders, and check

@@ -42,13 +42,16 @@ fn stmt<'a>(doc: &'a Value, sid: &str) -> &'a Value {
     doc["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("no {sid}"))
 }
 
-const BASE_SIDS: [&str; 7] = [
+/// With reader roles (both test contexts have one); without, `AllowLogReaders` is left out.
+const BASE_SIDS: [&str; 9] = [
     "AWSCloudTrailAclCheck",
     "AWSCloudTrailWrite",
     "DenyInsecureTransport",
     "DenyExternalPrincipals",
     "RestrictLogReads",
+    "AllowLogReaders",
     "DenyLogDeletion",
+    "DenyVersioningChanges",
     "DenyPolicyTampering",
 ];
 
@@ -400,7 +403,7 @@ fn lockout_refuses_caller_outside_admin_roles() {
     let err = check_not_locked_out(&policy, caller).unwrap_err();
     let LockoutError::WouldLockOut { sid, action, principal_arn, .. } = &err else { panic!("{err}") };
     assert_eq!(sid, "DenyLogDeletion");
-    assert_eq!(action, "s3:PutBucketVersioning");
+    assert_eq!(action, "s3:PutLifecycleConfiguration");
     assert_eq!(principal_arn, "arn:aws:iam::111111111111:role/SomeOtherRole");
     let msg = err.to_string();
     assert!(msg.contains("admin_roles") && msg.contains(caller), "{msg}");
@@ -408,7 +411,7 @@ fn lockout_refuses_caller_outside_admin_roles() {
     assert!(check_not_locked_out(&policy, "arn:aws:sts::333333333333:assumed-role/LogReader/s").is_err());
     // The policy-only deny is caught too when the other statement is gone.
     let mut only_tampering = policy.clone();
-    only_tampering["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "DenyLogDeletion");
+    only_tampering["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "DenyLogDeletion" && s["Sid"] != "DenyVersioningChanges");
     let err = check_not_locked_out(&only_tampering, caller).unwrap_err();
     assert!(
         matches!(err, LockoutError::WouldLockOut { ref sid, ref action, .. } if sid == "DenyPolicyTampering" && action == "s3:PutBucketPolicy")
@@ -483,5 +486,93 @@ fn strings(v: &Value) -> Vec<String> {
     match v {
         Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
         other => vec![other.as_str().unwrap().to_string()],
+    }
+}
+
+// ---- MFA Delete stays possible ----
+
+#[test]
+fn versioning_changes_are_denied_to_all_but_admins_and_the_log_archive_root_user() {
+    let doc = render_bucket_policy(&ctx()).unwrap();
+    let versioning = stmt(&doc, "DenyVersioningChanges");
+    assert_eq!(versioning["Action"], "s3:PutBucketVersioning");
+    assert_eq!(versioning["Resource"], "arn:aws:s3:::orgtrail-logs");
+    assert_eq!(
+        versioning["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        json!([ADMIN, "arn:aws:iam::*:role/BreakGlass*", "arn:aws:iam::222222222222:root"])
+    );
+    // Deletions, lifecycle and policy changes get no root exemption.
+    let deletion = stmt(&doc, "DenyLogDeletion");
+    assert_eq!(deletion["Action"], json!(["s3:DeleteObject*", "s3:PutLifecycleConfiguration"]));
+    for sid in ["DenyLogDeletion", "DenyPolicyTampering"] {
+        assert_eq!(stmt(&doc, sid)["Condition"]["ArnNotLike"]["aws:PrincipalArn"], json!([ADMIN, "arn:aws:iam::*:role/BreakGlass*"]), "{sid}");
+    }
+}
+
+#[test]
+fn lockout_guard_refuses_a_policy_that_blocks_root_mfa_delete() {
+    let check = |doc: &Value| check_root_can_enable_mfa_delete(doc, "aws", "o-abc123def4", "222222222222");
+    for enforce in [false, true] {
+        for base in [ctx(), account_ctx()] {
+            let doc = render_bucket_policy(&PolicyContext { enforce_encryption: enforce, ..base }).unwrap();
+            check(&doc).unwrap_or_else(|e| panic!("orgtrail's own policy: {e}"));
+        }
+    }
+    // Yesterday's policy: versioning changes in DenyLogDeletion, admins only.
+    let mut old = render_bucket_policy(&ctx()).unwrap();
+    old["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "DenyVersioningChanges");
+    for s in old["Statement"].as_array_mut().unwrap() {
+        if s["Sid"] == "DenyLogDeletion" {
+            s["Action"].as_array_mut().unwrap().push(json!("s3:PutBucketVersioning"));
+        }
+    }
+    let err = check(&old).unwrap_err();
+    assert!(matches!(&err, LockoutError::BlocksMfaDelete { sid, .. } if sid == "DenyLogDeletion"), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("arn:aws:iam::222222222222:root") && msg.contains("MFA Delete"), "{msg}");
+    // A blanket deny binds the root user too; a TLS-only or another account's root exemption does not help.
+    let deny = |cond: Value| json!({ "Statement": [{ "Sid": "D", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::orgtrail-logs", "Condition": cond }] });
+    assert!(check(&deny(json!({}))).is_err());
+    assert!(check(&deny(json!({ "Bool": { "aws:SecureTransport": "false" } }))).is_ok());
+    assert!(check(&deny(json!({ "StringNotEquals": { "aws:PrincipalOrgID": "o-abc123def4" } }))).is_ok());
+    assert!(check(&deny(json!({ "StringNotEquals": { "aws:PrincipalOrgID": "o-other" } }))).is_err());
+    assert!(check(&deny(json!({ "ArnNotLike": { "aws:PrincipalArn": "arn:aws:iam::999999999999:root" } }))).is_err());
+    assert!(check(&deny(json!({ "ArnNotLike": { "aws:PrincipalArn": "arn:aws:iam::222222222222:root" } }))).is_ok());
+    assert!(check(&Value::String(old.to_string())).is_err(), "a policy given as its JSON text is parsed");
+}
+
+#[test]
+fn readers_are_allowed_to_read_because_another_account_needs_an_allow() {
+    let doc = render_bucket_policy(&ctx()).unwrap();
+    let allow = stmt(&doc, "AllowLogReaders");
+    assert_eq!(allow["Principal"]["AWS"], json!([READER]));
+    assert_eq!(allow["Resource"], json!(["arn:aws:s3:::orgtrail-logs", "arn:aws:s3:::orgtrail-logs/org/AWSLogs/*"]));
+    let none = render_bucket_policy(&PolicyContext { reader_role_arns: vec![], ..ctx() }).unwrap();
+    assert!(!sids(&none).contains(&"AllowLogReaders"));
+}
+
+/// The outside evaluator of the access matrix drops `kms:EncryptionContext:<key>` (it matches variable
+/// keys only after a `/`), so the encryption-context conditions of the key policy are checked here:
+/// with StringLike (the operator the rendered policy uses), the pattern matches the context CloudTrail
+/// sets for the trails orgtrail owns and nothing of another account.
+#[test]
+fn encryption_context_conditions_pin_the_trail_owner() {
+    let key = "kms:EncryptionContext:aws:cloudtrail:arn";
+    for (c, owners) in [(ctx(), vec![MGMT]), (account_ctx(), vec!["444444444444", "555555555555"])] {
+        let doc = render_key_policy(&c).unwrap();
+        for sid in ["AllowCloudTrailEncrypt", "AllowLogReadersDecrypt"] {
+            let patterns: Vec<String> = match &stmt(&doc, sid)["Condition"]["StringLike"][key] {
+                Value::Array(a) => a.iter().map(|v| v.as_str().unwrap().to_string()).collect(),
+                v => vec![v.as_str().unwrap().to_string()],
+            };
+            let matches = |arn: &str| patterns.iter().any(|p| wildcard_match(p, arn));
+            for owner in &owners {
+                for region in ["us-east-1", "eu-west-1"] {
+                    assert!(matches(&format!("arn:aws:cloudtrail:{region}:{owner}:trail/orgtrail")), "{sid} {owner}");
+                }
+            }
+            assert!(!matches("arn:aws:cloudtrail:us-east-1:999999999999:trail/orgtrail"), "{sid}: a foreign trail");
+            assert!(!matches("arn:aws:cloudtrail:us-east-1:222222222222:trail/orgtrail"), "{sid}: a trail of the log-archive account");
+        }
     }
 }

@@ -11,19 +11,10 @@ use aws_sdk_s3::types::{
 use super::{Remote, RemoteStateError};
 use crate::aws::{aws_err, AwsError};
 
-/// Denies every request to the bucket that does not use TLS.
+/// Denies every request to the bucket that does not use TLS (templates/remote-state-bucket-policy.json).
 pub fn tls_only_policy(partition: &str, bucket: &str) -> serde_json::Value {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": { "AWS": "*" },
-            "Action": "s3:*",
-            "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
-            "Condition": { "Bool": { "aws:SecureTransport": "false" } }
-        }]
-    })
+    // The bucket name passed the state URL's bucket-name rule and the template is static: rendering cannot fail.
+    crate::policy::render_remote_state_bucket_policy(partition, bucket).expect("the remote-state policy template renders")
 }
 
 /// Creates the bucket hardened. Returns a note for the operator when a setting was left out.

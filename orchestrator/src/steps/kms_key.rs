@@ -1,6 +1,8 @@
-//! The KMS key that encrypts the logs, in the log-archive account's home region: customer managed,
-//! symmetric, rotation on (KMS.4), tagged, with the rendered key policy. The alias is the key's
-//! identity: an existing alias is reused and its key converged, so a re-run never makes a second key.
+//! The KMS keys of the log-archive account, in its home region: customer managed, symmetric,
+//! rotation on (KMS.4), tagged, each with its rendered key policy. The log key (`kms_alias`)
+//! encrypts the CloudTrail logs; with `access_log_encryption = "sse-kms"` a second key
+//! (`access_log_kms_alias`) encrypts the S3 server access logs. An alias is its key's identity: an
+//! existing alias is reused and its key converged, so a re-run never makes a second key.
 use std::collections::BTreeMap;
 
 use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeySpec, KeyState, KeyUsageType, Tag};
@@ -9,17 +11,43 @@ use serde_json::Value;
 use super::log_bucket::{absent_if, home_session, missing_tags, policy_context, policy_fields};
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
 use crate::aws::{aws_err, AwsError};
-use crate::policy::{diff_policies, render_key_policy};
+use crate::policy::{diff_policies, render_access_log_key_policy, render_key_policy};
 
 /// KMS refuses a shorter window; a key orphaned by a failed CreateAlias is reclaimed after it.
 const ORPHAN_DELETION_DAYS: i32 = 7;
 
-fn resource(ctx: &Ctx<'_>) -> String {
-    format!("kms-key {}", ctx.config.log_archive.kms_alias)
+/// Which of the two keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    /// The CloudTrail log key.
+    Log,
+    /// The access-log bucket's key.
+    AccessLog,
 }
 
-fn policy_resource(ctx: &Ctx<'_>) -> String {
-    format!("kms-key-policy {}", ctx.config.log_archive.kms_alias)
+impl Key {
+    fn alias<'c>(self, ctx: &'c Ctx<'_>) -> &'c str {
+        let la = &ctx.config.log_archive;
+        match self {
+            Key::Log => &la.kms_alias,
+            Key::AccessLog => la.access_log_kms_alias.as_deref().unwrap_or_default(),
+        }
+    }
+
+    fn description(self, ctx: &Ctx<'_>) -> String {
+        match self {
+            Key::Log => format!("orgtrail: encrypts the CloudTrail logs of organization {} ({})", ctx.org.id, self.alias(ctx)),
+            Key::AccessLog => format!("orgtrail: encrypts the S3 server access logs of s3://{} ({})", ctx.config.log_archive.bucket, self.alias(ctx)),
+        }
+    }
+}
+
+fn resource(ctx: &Ctx<'_>, key: Key) -> String {
+    format!("kms-key {}", key.alias(ctx))
+}
+
+fn policy_resource(ctx: &Ctx<'_>, key: Key) -> String {
+    format!("kms-key-policy {}", key.alias(ctx))
 }
 
 fn client(ctx: &Ctx<'_>) -> aws_sdk_kms::Client {
@@ -29,59 +57,84 @@ fn client(ctx: &Ctx<'_>) -> aws_sdk_kms::Client {
 /// The full ARN of the key behind the configured alias, or None when the alias does not exist yet.
 /// A trail in another account and the bucket's default encryption both need the full ARN.
 pub async fn key_arn(ctx: &Ctx<'_>) -> Result<Option<String>, StepError> {
-    let Some(meta) = describe(ctx, &client(ctx)).await? else { return Ok(None) };
-    Ok(Some(arn_of(ctx, &meta)?))
+    arn_behind(ctx, Key::Log).await
 }
 
-async fn describe(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client) -> Result<Option<KeyMetadata>, StepError> {
-    let out = kms.describe_key().key_id(&ctx.config.log_archive.kms_alias).send().await.map_err(aws_err("KMS.DescribeKey"));
-    let out = absent_if(out, &["NotFoundException"]).map_err(StepError::aws(&ctx.config.log_archive.account, resource(ctx)))?;
+/// The access-log key's full ARN: None without `access_log_encryption = "sse-kms"`, or while the
+/// alias does not exist yet.
+pub async fn access_log_key_arn(ctx: &Ctx<'_>) -> Result<Option<String>, StepError> {
+    if ctx.config.log_archive.access_log_kms_alias.is_none() {
+        return Ok(None);
+    }
+    arn_behind(ctx, Key::AccessLog).await
+}
+
+async fn arn_behind(ctx: &Ctx<'_>, key: Key) -> Result<Option<String>, StepError> {
+    let Some(meta) = describe(ctx, &client(ctx), key).await? else { return Ok(None) };
+    Ok(Some(arn_of(ctx, key, &meta)?))
+}
+
+async fn describe(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key) -> Result<Option<KeyMetadata>, StepError> {
+    let out = kms.describe_key().key_id(key.alias(ctx)).send().await.map_err(aws_err("KMS.DescribeKey"));
+    let out = absent_if(out, &["NotFoundException"]).map_err(StepError::aws(&ctx.config.log_archive.account, resource(ctx, key)))?;
     Ok(out.and_then(|o| o.key_metadata))
 }
 
-fn arn_of(ctx: &Ctx<'_>, meta: &KeyMetadata) -> Result<String, StepError> {
+fn arn_of(ctx: &Ctx<'_>, key: Key, meta: &KeyMetadata) -> Result<String, StepError> {
     meta.arn().map(str::to_string).ok_or_else(|| StepError::Aws {
         account: ctx.config.log_archive.account.clone(),
-        resource: resource(ctx),
+        resource: resource(ctx, key),
         source: AwsError { operation: "KMS.DescribeKey".into(), code: None, message: "the response carried no key ARN".into() },
     })
 }
 
-/// The `kms-key` step: create the key (policy, tags, alias, rotation), or converge the one the alias names.
+/// The `kms-key` step: create each key (policy, tags, alias, rotation), or converge the one its alias names.
 pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     let kms = client(ctx);
+    let mut outcome = converge_key(ctx, &kms, Key::Log).await?;
+    if ctx.config.log_archive.access_log_kms_alias.is_some() {
+        outcome.changes.extend(converge_key(ctx, &kms, Key::AccessLog).await?.changes);
+    }
+    Ok(outcome)
+}
+
+async fn converge_key(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key) -> StepResult {
     let mut outcome = Outcome::default();
-    match describe(ctx, &kms).await? {
+    match describe(ctx, kms, key).await? {
         None => {
             // The key policy does not name the key itself, so it can be rendered before the key exists.
-            let policy = desired_policy(ctx, "")?;
+            let policy = desired_policy(ctx, key, "")?;
             if ctx.apply {
-                create(ctx, &kms, &policy).await?;
+                create(ctx, kms, key, &policy).await?;
             }
-            outcome.push(Change::new(resource(ctx), Action::Create));
+            outcome.push(Change::new(resource(ctx, key), Action::Create));
         }
         Some(meta) => {
-            check_usable(ctx, &meta)?;
-            let policy = desired_policy(ctx, &arn_of(ctx, &meta)?)?;
-            outcome.push(Change::update(resource(ctx), converge_settings(ctx, &kms, meta.key_id()).await?));
-            outcome.push(converge_policy(ctx, &kms, meta.key_id(), &policy).await?);
+            check_usable(ctx, key, &meta)?;
+            let policy = desired_policy(ctx, key, &arn_of(ctx, key, &meta)?)?;
+            outcome.push(Change::update(resource(ctx, key), converge_settings(ctx, kms, key, meta.key_id()).await?));
+            outcome.push(converge_policy(ctx, kms, key, meta.key_id(), &policy).await?);
         }
     }
     Ok(outcome)
 }
 
-fn desired_policy(ctx: &Ctx<'_>, key_arn: &str) -> Result<Value, StepError> {
-    render_key_policy(&policy_context(ctx, key_arn, false))
-        .map_err(|e| StepError::refused(&ctx.config.log_archive.account, policy_resource(ctx), e.to_string()))
+fn desired_policy(ctx: &Ctx<'_>, key: Key, key_arn: &str) -> Result<Value, StepError> {
+    let pctx = policy_context(ctx, key_arn, false);
+    let rendered = match key {
+        Key::Log => render_key_policy(&pctx),
+        Key::AccessLog => render_access_log_key_policy(&pctx),
+    };
+    rendered.map_err(|e| StepError::refused(&ctx.config.log_archive.account, policy_resource(ctx, key), e.to_string()))
 }
 
 /// A key the alias points at but CloudTrail cannot use is the operator's call to repair (cancelling a
 /// deletion, re-enabling a key someone disabled, or re-pointing the alias): orgtrail does not guess.
-fn check_usable(ctx: &Ctx<'_>, meta: &KeyMetadata) -> Result<(), StepError> {
-    let alias = &ctx.config.log_archive.kms_alias;
+fn check_usable(ctx: &Ctx<'_>, key: Key, meta: &KeyMetadata) -> Result<(), StepError> {
+    let alias = key.alias(ctx);
     let id = meta.key_id();
     let problem = if meta.key_manager() != Some(&KeyManagerType::Customer) {
-        Some("is an AWS managed key; CloudTrail organization logs need a customer managed key whose policy orgtrail controls".to_string())
+        Some("is an AWS managed key; orgtrail needs a customer managed key whose policy it controls (CloudTrail organization logs and S3 log delivery cannot use AWS managed keys)".to_string())
     } else if meta.key_spec().is_some_and(|s| *s != KeySpec::SymmetricDefault) || meta.key_usage().is_some_and(|u| *u != KeyUsageType::EncryptDecrypt) {
         Some("is not a symmetric ENCRYPT_DECRYPT key; CloudTrail and S3 SSE-KMS only use symmetric keys".to_string())
     } else {
@@ -97,18 +150,18 @@ fn check_usable(ctx: &Ctx<'_>, meta: &KeyMetadata) -> Result<(), StepError> {
         }
     };
     match problem {
-        Some(p) => Err(StepError::refused(&ctx.config.log_archive.account, resource(ctx), format!("the key {id} behind {alias} {p}"))),
+        Some(p) => Err(StepError::refused(&ctx.config.log_archive.account, resource(ctx, key), format!("the key {id} behind {alias} {p}"))),
         None => Ok(()),
     }
 }
 
-async fn create(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, policy: &Value) -> Result<(), StepError> {
+async fn create(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, policy: &Value) -> Result<(), StepError> {
     let la = &ctx.config.log_archive.account;
-    let alias = &ctx.config.log_archive.kms_alias;
+    let alias = key.alias(ctx);
     let tags = ctx.config.log_archive.tags.iter().map(|(k, v)| kms_tag(k, v)).collect::<Vec<_>>();
     let out = kms
         .create_key()
-        .description(format!("orgtrail: encrypts the CloudTrail logs of organization {} ({alias})", ctx.org.id))
+        .description(key.description(ctx))
         .key_usage(KeyUsageType::EncryptDecrypt)
         .key_spec(KeySpec::SymmetricDefault)
         .policy(policy.to_string())
@@ -116,31 +169,31 @@ async fn create(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, policy: &Value) -> Res
         .send()
         .await
         .map_err(aws_err("KMS.CreateKey"))
-        .map_err(StepError::aws(la, resource(ctx)))?;
+        .map_err(StepError::aws(la, resource(ctx, key)))?;
     let Some(key_id) = out.key_metadata().map(|m| m.key_id().to_string()) else {
         let source = AwsError { operation: "KMS.CreateKey".into(), code: None, message: "the response carried no key id".into() };
-        return Err(StepError::Aws { account: la.clone(), resource: resource(ctx), source });
+        return Err(StepError::Aws { account: la.clone(), resource: resource(ctx, key), source });
     };
     if let Err(e) = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await {
         // Without its alias the new key is invisible to the next run, which would make another one:
         // schedule it for deletion rather than leave an orphan (best effort; the alias error is what matters).
         let _ = kms.schedule_key_deletion().key_id(&key_id).pending_window_in_days(ORPHAN_DELETION_DAYS).send().await;
-        return Err(StepError::aws(la, resource(ctx))(AwsError::from_sdk("KMS.CreateAlias", &e)));
+        return Err(StepError::aws(la, resource(ctx, key))(AwsError::from_sdk("KMS.CreateAlias", &e)));
     }
-    kms.enable_key_rotation().key_id(&key_id).send().await.map_err(aws_err("KMS.EnableKeyRotation")).map_err(StepError::aws(la, resource(ctx)))?;
+    kms.enable_key_rotation().key_id(&key_id).send().await.map_err(aws_err("KMS.EnableKeyRotation")).map_err(StepError::aws(la, resource(ctx, key)))?;
     Ok(())
 }
 
 /// Rotation and tags of an existing key; returns the fields that differed.
-async fn converge_settings(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key_id: &str) -> Result<Vec<String>, StepError> {
+async fn converge_settings(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, key_id: &str) -> Result<Vec<String>, StepError> {
     let la = &ctx.config.log_archive.account;
     let mut fields = Vec::new();
 
-    let rotation = kms.get_key_rotation_status().key_id(key_id).send().await.map_err(aws_err("KMS.GetKeyRotationStatus")).map_err(StepError::aws(la, resource(ctx)))?;
+    let rotation = kms.get_key_rotation_status().key_id(key_id).send().await.map_err(aws_err("KMS.GetKeyRotationStatus")).map_err(StepError::aws(la, resource(ctx, key)))?;
     if !rotation.key_rotation_enabled() {
         fields.push("rotation".to_string());
         if ctx.apply {
-            kms.enable_key_rotation().key_id(key_id).send().await.map_err(aws_err("KMS.EnableKeyRotation")).map_err(StepError::aws(la, resource(ctx)))?;
+            kms.enable_key_rotation().key_id(key_id).send().await.map_err(aws_err("KMS.EnableKeyRotation")).map_err(StepError::aws(la, resource(ctx, key)))?;
         }
     }
 
@@ -154,7 +207,7 @@ async fn converge_settings(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key_id: &st
             .send()
             .await
             .map_err(aws_err("KMS.ListResourceTags"))
-            .map_err(StepError::aws(la, resource(ctx)))?;
+            .map_err(StepError::aws(la, resource(ctx, key)))?;
         live.extend(page.tags().iter().map(|t| (t.tag_key().to_string(), t.tag_value().to_string())));
         match page.next_marker() {
             Some(m) if page.truncated() => marker = Some(m.to_string()),
@@ -167,13 +220,13 @@ async fn converge_settings(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key_id: &st
         if ctx.apply {
             // TagResource adds and overwrites, leaving other tags (cost allocation, ...) alone.
             let tags = missing.iter().map(|(k, v)| kms_tag(k, v)).collect();
-            kms.tag_resource().key_id(key_id).set_tags(Some(tags)).send().await.map_err(aws_err("KMS.TagResource")).map_err(StepError::aws(la, resource(ctx)))?;
+            kms.tag_resource().key_id(key_id).set_tags(Some(tags)).send().await.map_err(aws_err("KMS.TagResource")).map_err(StepError::aws(la, resource(ctx, key)))?;
         }
     }
     Ok(fields)
 }
 
-async fn converge_policy(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key_id: &str, desired: &Value) -> Result<Change, StepError> {
+async fn converge_policy(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, key_id: &str, desired: &Value) -> Result<Change, StepError> {
     let la = &ctx.config.log_archive.account;
     let live = kms
         .get_key_policy()
@@ -182,7 +235,7 @@ async fn converge_policy(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key_id: &str,
         .send()
         .await
         .map_err(aws_err("KMS.GetKeyPolicy"))
-        .map_err(StepError::aws(la, policy_resource(ctx)))?;
+        .map_err(StepError::aws(la, policy_resource(ctx, key)))?;
     let diff = diff_policies(&Value::String(live.policy().unwrap_or_default().to_string()), desired);
     if !diff.is_empty() && ctx.apply {
         // KMS's own lock-out safety check stays on: EnableRootAccess keeps the key manageable through IAM.
@@ -193,9 +246,9 @@ async fn converge_policy(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key_id: &str,
             .send()
             .await
             .map_err(aws_err("KMS.PutKeyPolicy"))
-            .map_err(StepError::aws(la, policy_resource(ctx)))?;
+            .map_err(StepError::aws(la, policy_resource(ctx, key)))?;
     }
-    Ok(Change::update(policy_resource(ctx), policy_fields(&diff)))
+    Ok(Change::update(policy_resource(ctx, key), policy_fields(&diff)))
 }
 
 fn kms_tag(k: &str, v: &str) -> Tag {

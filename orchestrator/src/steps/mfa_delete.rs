@@ -2,7 +2,8 @@
 //! can enable it, and only through the API: not from the console, not from an IAM user or assumed
 //! role (S3 User Guide, "Configuring MFA delete"). So the `mfa-delete` step only verifies it and,
 //! until it is on, reports the exact command for an operator; `enable` is that command, run with
-//! the log-archive account's root credentials. The MFA code is never logged nor put in an error.
+//! the log-archive account's root credentials, on the log bucket and the access-log bucket (a
+//! scanner checks every bucket of the account). The MFA code is never logged nor put in an error.
 use aws_config::Region;
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, MfaDeleteStatus, VersioningConfiguration};
 
@@ -47,6 +48,13 @@ pub fn instructions(config: &Config, lifecycle_rules: usize) -> String {
         account = la.account,
         command = enable_command(&serial),
     );
+    if la.access_logging {
+        text.push_str(&format!(
+            "\nThe command also enables it on the access-log bucket {access} (security scanners check every bucket of the \
+             account); with the AWS CLI, run the put-bucket-versioning above for --bucket {access} too, with the next code.",
+            access = la.access_log_bucket
+        ));
+    }
     if lifecycle_rules > 0 {
         text.push_str(&format!(
             "\nThe bucket has {lifecycle_rules} lifecycle rule(s): S3 refuses MFA Delete on a bucket with a lifecycle configuration, \
@@ -81,11 +89,51 @@ async fn lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize,
     Ok(absent_if(out, &["NoSuchLifecycleConfiguration"])?.map_or(0, |o| o.rules().len()))
 }
 
-/// `orgtrail mfa-delete enable`: turn MFA Delete on with the BASE credentials, which must be the
-/// log-archive account's root user; `x-amz-mfa` carries "{serial} {code}".
-pub async fn enable(aws: &Aws, config: &Config, mfa_serial: &str, mfa_code: &str) -> Result<Outcome, StepError> {
+/// The buckets `mfa-delete enable` acts on: `requested` (one of the two orgtrail manages), else the log
+/// bucket and, with access logging on, the access-log bucket.
+pub fn target_buckets(config: &Config, requested: Option<&str>) -> Result<Vec<String>, String> {
     let la = &config.log_archive;
-    let res = resource(&la.bucket);
+    let mut managed = vec![la.bucket.clone()];
+    if la.access_logging {
+        managed.push(la.access_log_bucket.clone());
+    }
+    match requested {
+        None => Ok(managed),
+        Some(b) if managed.iter().any(|m| m == b) => Ok(vec![b.to_string()]),
+        Some(b) => Err(format!("--bucket {b} is not a bucket orgtrail manages: use {}", managed.join(" or "))),
+    }
+}
+
+/// `orgtrail mfa-delete enable`: turn MFA Delete on, on every bucket of `buckets` in turn, with the
+/// BASE credentials, which must be the log-archive account's root user. A bucket that already has it
+/// is left alone. Stops at the first failure, saying which buckets are already done.
+pub async fn enable(aws: &Aws, config: &Config, buckets: &[String], mfa_serial: &str, mfa_code: &str) -> Result<Outcome, StepError> {
+    let mut outcome = Outcome::default();
+    for bucket in buckets {
+        match enable_one(aws, config, bucket, mfa_serial, mfa_code).await {
+            Ok(one) => outcome.changes.extend(one.changes),
+            Err(e) if outcome.changes.is_empty() => return Err(e),
+            Err(e) => {
+                let done: Vec<&str> = outcome.changes.iter().map(|c| c.resource.as_str()).collect();
+                return Err(StepError::refused(
+                    &config.log_archive.account,
+                    resource(bucket),
+                    format!(
+                        "{e}. Already done: {}. If S3 refused a code it had just accepted, wait for the next code and run \
+                         again with --bucket {bucket}",
+                        done.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// MFA Delete on one bucket; `x-amz-mfa` carries "{serial} {code}".
+async fn enable_one(aws: &Aws, config: &Config, bucket: &str, mfa_serial: &str, mfa_code: &str) -> Result<Outcome, StepError> {
+    let la = &config.log_archive;
+    let res = resource(bucket);
     let refuse = |reason: String| StepError::refused(&la.account, res.clone(), reason);
     if mfa_serial.is_empty() || mfa_serial.chars().any(char::is_whitespace) {
         return Err(refuse("--mfa-serial must be the MFA device's serial or ARN, without spaces".into()));
@@ -117,22 +165,22 @@ pub async fn enable(aws: &Aws, config: &Config, mfa_serial: &str, mfa_code: &str
     let conf = aws.base().to_builder().region(Region::new(config.organization.home_region.clone())).build();
     let s3 = aws.s3(&conf);
     let fail = |e: AwsError| StepError::Aws { account: la.account.clone(), resource: res.clone(), source: scrub(e, mfa_code) };
-    let live = s3.get_bucket_versioning().bucket(&la.bucket).send().await.map_err(aws_err("S3.GetBucketVersioning")).map_err(fail)?;
+    let live = s3.get_bucket_versioning().bucket(bucket).send().await.map_err(aws_err("S3.GetBucketVersioning")).map_err(fail)?;
     if live.mfa_delete() == Some(&MfaDeleteStatus::Enabled) {
         return Ok(Outcome { changes: vec![Change::no_change(res)] });
     }
-    let rules = lifecycle_rules(&s3, &la.bucket).await.map_err(fail)?;
+    let rules = lifecycle_rules(&s3, bucket).await.map_err(fail)?;
     if rules > 0 {
         return Err(refuse(format!(
             "the bucket has {rules} lifecycle rule(s) and S3 refuses MFA Delete on a bucket with a lifecycle configuration: remove it \
              first (aws s3api delete-bucket-lifecycle --bucket {}), or keep lifecycle and set log_archive.mfa_delete = false",
-            la.bucket
+            bucket
         )));
     }
     let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).mfa_delete(MfaDelete::Enabled).build();
     let put = s3
         .put_bucket_versioning()
-        .bucket(&la.bucket)
+        .bucket(bucket)
         .versioning_configuration(versioning)
         .mfa(format!("{mfa_serial} {mfa_code}"))
         .send()
@@ -143,7 +191,7 @@ pub async fn enable(aws: &Aws, config: &Config, mfa_serial: &str, mfa_code: &str
         other => other.map_err(fail)?,
     };
     // Confirm: a 200 from an endpoint that ignores MFA Delete would otherwise pass for success.
-    let after = s3.get_bucket_versioning().bucket(&la.bucket).send().await.map_err(aws_err("S3.GetBucketVersioning")).map_err(fail)?;
+    let after = s3.get_bucket_versioning().bucket(bucket).send().await.map_err(aws_err("S3.GetBucketVersioning")).map_err(fail)?;
     if after.mfa_delete() != Some(&MfaDeleteStatus::Enabled) {
         return Err(refuse("S3 accepted PutBucketVersioning but GetBucketVersioning does not report MFADelete=Enabled".into()));
     }

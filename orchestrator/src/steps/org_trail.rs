@@ -487,6 +487,10 @@ pub mod selectors {
             }
         }
 
+        fn selects_management(&self) -> bool {
+            self.fields.get("eventCategory").and_then(|ops| ops.get("Equals")).is_some_and(|v| v.contains("Management"))
+        }
+
         pub fn from_sdk(s: &AdvancedEventSelector) -> Selector {
             let mut out = Selector::new(s.name().unwrap_or(""));
             for f in s.field_selectors() {
@@ -519,11 +523,16 @@ pub mod selectors {
         }
     }
 
-    /// Same selectors, whatever their order and names. `live == None` (basic or default selectors)
-    /// never equals a wanted advanced set.
+    /// The name the console gives the management-events selector. Auditors match it by name (Prowler's
+    /// CIS 3.1 / CloudTrail.1 check recognises advanced selectors for management events only by it).
+    pub const MANAGEMENT_SELECTOR_NAME: &str = "Management events selector";
+
+    /// Same selectors, whatever their order and names, except that the management-events selector must
+    /// carry MANAGEMENT_SELECTOR_NAME: a trail made under an older name is renamed by the normal
+    /// PutEventSelectors. `live == None` (basic or default selectors) never equals a wanted advanced set.
     pub fn same_set(live: Option<&[Selector]>, want: &[Selector]) -> bool {
         let canon = |s: &[Selector]| {
-            let mut v: Vec<Fields> = s.iter().map(|x| x.fields.clone()).collect();
+            let mut v: Vec<(Fields, Option<String>)> = s.iter().map(|x| (x.fields.clone(), x.selects_management().then(|| x.name.clone()))).collect();
             v.sort();
             v
         };
@@ -538,7 +547,7 @@ pub mod selectors {
     pub fn desired_selectors(trail: &Trail, partition: &str, log_bucket: &str, management: bool) -> Vec<Selector> {
         let mut out = Vec::new();
         if management && trail.management_events != EventScope::None {
-            out.push(Selector::new("Management events").with("eventCategory", "Equals", ["Management".to_string()]).read_only(trail.management_events));
+            out.push(Selector::new(MANAGEMENT_SELECTOR_NAME).with("eventCategory", "Equals", ["Management".to_string()]).read_only(trail.management_events));
         }
         if trail.s3_data_events != EventScope::None {
             let listed = trail.s3_data_event_buckets.iter().map(|b| format!("arn:{partition}:s3:::{b}/"));
@@ -580,11 +589,18 @@ pub mod selectors {
         fn compares_by_content_not_order_or_name() {
             let t = trail();
             let want = desired_selectors(&t, "aws", "logs", true);
+            assert_eq!(want[0].name, "Management events selector");
             let mut shuffled: Vec<Selector> = want.iter().rev().cloned().map(|mut s| {
-                s.name = "renamed".into();
+                if !s.selects_management() {
+                    s.name = "renamed".into();
+                }
                 s
             }).collect();
             assert!(same_set(Some(&shuffled), &want));
+            // The management selector under its old name ("Management events") is drift: Prowler would not see it.
+            let mut old_name = want.clone();
+            old_name[0].name = "Management events".into();
+            assert!(!same_set(Some(&old_name), &want));
             shuffled[0].fields.remove("resources.ARN");
             assert!(!same_set(Some(&shuffled), &want));
             assert!(!same_set(None, &want));

@@ -1,4 +1,6 @@
-//! KMS.4: automatic rotation of the key that encrypts the logs (log-archive account, home region).
+//! KMS.4: automatic rotation of the key that encrypts the logs (log-archive account, home region), and
+//! of the access-log bucket's key with `access_log_encryption = "sse-kms"` (Security Hub checks every
+//! customer-managed key).
 use super::{Control, Finding, Status};
 use crate::aws::aws_err;
 use crate::steps::log_bucket::home_session;
@@ -10,8 +12,16 @@ pub(super) async fn key_arn(ctx: &Ctx<'_>) -> Result<Option<String>, StepError> 
 }
 
 pub(super) async fn check(ctx: &Ctx<'_>, key_arn: Result<&Option<String>, &StepError>) -> Vec<Finding> {
+    let mut out = rotation(ctx, &ctx.config.log_archive.kms_alias, key_arn).await;
+    if let Some(alias) = &ctx.config.log_archive.access_log_kms_alias {
+        let arn = kms_key::access_log_key_arn(ctx).await;
+        out.extend(rotation(ctx, alias, arn.as_ref()).await);
+    }
+    out
+}
+
+async fn rotation(ctx: &Ctx<'_>, alias: &str, key_arn: Result<&Option<String>, &StepError>) -> Vec<Finding> {
     let la = &ctx.config.log_archive.account;
-    let alias = &ctx.config.log_archive.kms_alias;
     let resource = format!("kms-key {alias}");
     let arn = match key_arn {
         Err(e) => return vec![Finding::error(Control::Kms4, la, resource, e)],

@@ -67,15 +67,31 @@ impl<'a> Bucket<'a> {
     }
 }
 
-/// The `access-log-bucket` step: versioning, Block Public Access, BucketOwnerEnforced, SSE-S3 (the
-/// AWS managed aws/s3 key cannot be used for log delivery), tags, and its TLS-only + log-delivery policy.
+/// The `access-log-bucket` step: versioning, Block Public Access, BucketOwnerEnforced, tags, its
+/// TLS-only + log-delivery policy, and SSE-S3 or, with `access_log_encryption = "sse-kms"`, SSE-KMS
+/// with its own customer-managed key (the AWS managed aws/s3 key cannot be used for log delivery).
+/// No Bucket Key there: the key policy grants S3 log delivery only kms:GenerateDataKey.
 pub async fn converge_access_log_bucket(ctx: &Ctx<'_>) -> StepResult {
     let la = &ctx.config.log_archive;
+    let encryption = match &la.access_log_kms_alias {
+        None => Encryption::SseS3,
+        Some(alias) => {
+            let key_arn = kms_key::access_log_key_arn(ctx).await?;
+            if key_arn.is_none() && ctx.apply {
+                return Err(StepError::refused(
+                    &la.account,
+                    format!("s3-bucket {}", la.access_log_bucket),
+                    format!("the KMS key {alias} does not exist yet: the kms-key step creates it and must run first"),
+                ));
+            }
+            Encryption::SseKms { key_arn, bucket_key: false }
+        }
+    };
     let b = Bucket::new(ctx, &la.access_log_bucket);
     let exists = exists(ctx, &b).await?;
     let live_policy = if exists { policy::live(&b).await? } else { None };
     let desired = policy::render_access_log(ctx)?;
-    let spec = BucketSpec { encryption: Encryption::SseS3, logging: None, tags: &la.tags, lifecycle: None, object_lock: None };
+    let spec = BucketSpec { encryption, logging: None, tags: &la.tags, lifecycle: None, object_lock: None };
     converge_bucket(ctx, &b, exists, &spec, live_policy, &desired).await
 }
 
@@ -93,7 +109,7 @@ pub async fn converge_log_bucket(ctx: &Ctx<'_>) -> StepResult {
     // Before any write, so a refused run leaves nothing half made.
     policy::check_lockout(ctx, &b, &desired).await?;
     let spec = BucketSpec {
-        encryption: Encryption::SseKms { key_arn },
+        encryption: Encryption::SseKms { key_arn, bucket_key: true },
         logging: la.access_logging.then(|| (la.access_log_bucket.clone(), format!("{}/", la.bucket))),
         tags: &la.tags,
         lifecycle: Some(la.lifecycle.as_ref()),

@@ -6,7 +6,7 @@ use super::Bucket;
 use crate::aws::aws_err;
 use crate::config::TrailMode as ConfigTrailMode;
 use crate::policy::{
-    check_not_locked_out, diff_policies, normalize_policy, render_access_log_bucket_policy, render_bucket_policy, PolicyContext, PolicyDiff,
+    check_not_locked_out, check_root_can_enable_mfa_delete, diff_policies, normalize_policy, render_access_log_bucket_policy, render_bucket_policy, PolicyContext, PolicyDiff,
     TrailMode,
 };
 use crate::steps::{Action, Change, Ctx, StepError};
@@ -84,12 +84,14 @@ pub(super) async fn live(b: &Bucket<'_>) -> Result<Option<String>, StepError> {
 }
 
 /// Refuse a policy that would deny the principal orgtrail runs as in the log-archive account the right
-/// to change the bucket's policy, versioning or lifecycle later: only the root user could undo that.
+/// to change the bucket's policy, versioning or lifecycle later (only the root user could undo that),
+/// or that would deny the log-archive root user the versioning change that enables MFA Delete.
 pub(super) async fn check_lockout(ctx: &Ctx<'_>, b: &Bucket<'_>, desired: &Value) -> Result<(), StepError> {
     let session = super::home_session(ctx, b.account);
     let me = ctx.aws.sts_in(&session).get_caller_identity().send().await.map_err(aws_err("STS.GetCallerIdentity")).map_err(StepError::aws(b.account, resource(b)))?;
     let caller = me.arn().unwrap_or_default();
-    check_not_locked_out(desired, caller).map_err(|e| StepError::refused(b.account, resource(b), e.to_string()))
+    check_not_locked_out(desired, caller).map_err(|e| StepError::refused(b.account, resource(b), e.to_string()))?;
+    check_root_can_enable_mfa_delete(desired, ctx.partition(), &ctx.org.id, b.account).map_err(|e| StepError::refused(b.account, resource(b), e.to_string()))
 }
 
 /// Put `desired` when it differs from `live`; the change names the statements that differ.

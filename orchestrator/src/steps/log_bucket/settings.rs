@@ -21,8 +21,9 @@ pub const LIFECYCLE_RULE_ID: &str = "orgtrail-log-retention";
 pub(super) enum Encryption {
     /// SSE-S3 (AES256).
     SseS3,
-    /// SSE-KMS with this key and an S3 Bucket Key; None while the key does not exist (plan only).
-    SseKms { key_arn: Option<String> },
+    /// SSE-KMS with this key; None while the key does not exist (plan only). `bucket_key`: with an S3
+    /// Bucket Key (the log bucket: it cuts KMS requests for CloudTrail's many small objects).
+    SseKms { key_arn: Option<String>, bucket_key: bool },
 }
 
 pub(super) struct BucketSpec<'a> {
@@ -158,15 +159,14 @@ async fn encryption(b: &Bucket<'_>, want: &Encryption, fields: &mut Vec<String>)
                 fields.push("encryption.SSEAlgorithm".into());
             }
         }
-        Encryption::SseKms { key_arn } => {
+        Encryption::SseKms { key_arn, bucket_key } => {
             if algorithm != Some(ServerSideEncryption::AwsKms) {
                 fields.push("encryption.SSEAlgorithm".into());
             }
             if key_arn.is_none() || default.and_then(|d| d.kms_master_key_id()) != key_arn.as_deref() {
                 fields.push("encryption.KMSMasterKeyID".into());
             }
-            // The Bucket Key cuts KMS requests (and cost) for CloudTrail's many small objects.
-            if rule.and_then(|r| r.bucket_key_enabled()) != Some(true) {
+            if rule.and_then(|r| r.bucket_key_enabled()).unwrap_or(false) != *bucket_key {
                 fields.push("encryption.BucketKeyEnabled".into());
             }
         }
@@ -176,9 +176,9 @@ async fn encryption(b: &Bucket<'_>, want: &Encryption, fields: &mut Vec<String>)
     }
     let (by_default, bucket_key) = match want {
         Encryption::SseS3 => (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256), false),
-        Encryption::SseKms { key_arn } => {
+        Encryption::SseKms { key_arn, bucket_key } => {
             let Some(key_arn) = key_arn else { return Err(b.refuse("the KMS key does not exist yet: the kms-key step must run first")) };
-            (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(key_arn), true)
+            (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(key_arn), *bucket_key)
         }
     };
     let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default.build().expect("algorithm is set")).bucket_key_enabled(bucket_key).build();
