@@ -13,7 +13,7 @@ mod store;
 pub use error::StateError;
 pub use lock::{force_unlock, format_millis, read_holder, LockGuard, LockHolder};
 pub use secrets::find_secret;
-pub use status::{RunOutcome, StepStatus};
+pub use status::{lifecycle, RunOutcome, StepStatus};
 pub use store::{NewRun, Record, RunSummary, Store, WaveCounts};
 
 /// Milliseconds since the Unix epoch: the one time format of the state.

@@ -41,18 +41,9 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
         outcome.push(Change::no_change(resource()));
         return Ok(outcome);
     }
+    // Refused in a plan too: plan and apply agree on what apply will do.
+    only_management_can_enable(ctx)?;
     if ctx.apply {
-        // Only the management account may enable trusted access; a delegated administrator cannot.
-        if ctx.caller.account != ctx.management_account() {
-            return Err(StepError::refused(
-                &ctx.caller.account,
-                resource(),
-                format!(
-                    "trusted access for {CLOUDTRAIL_PRINCIPAL} is not enabled and only the management account {} can enable it: run `aws organizations enable-aws-service-access --service-principal {CLOUDTRAIL_PRINCIPAL}` there, then apply again",
-                    ctx.management_account()
-                ),
-            ));
-        }
         ctx.aws.organizations_permit().await;
         ctx.aws
             .organizations()
@@ -65,4 +56,28 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     }
     outcome.push(Change::new(resource(), Action::Create));
     Ok(outcome)
+}
+
+/// The step's refusal, found before orgtrail's first write: trusted access is off and the caller
+/// (a delegated administrator) cannot turn it on.
+pub async fn preflight(ctx: &Ctx<'_>) -> Result<(), StepError> {
+    if ctx.caller.account != ctx.management_account() && !is_enabled(ctx).await? {
+        only_management_can_enable(ctx)?;
+    }
+    Ok(())
+}
+
+/// Only the management account may enable trusted access; a delegated administrator cannot.
+fn only_management_can_enable(ctx: &Ctx<'_>) -> Result<(), StepError> {
+    if ctx.caller.account == ctx.management_account() {
+        return Ok(());
+    }
+    Err(StepError::refused(
+        &ctx.caller.account,
+        resource(),
+        format!(
+            "trusted access for {CLOUDTRAIL_PRINCIPAL} is not enabled and only the management account {} can enable it: run `aws organizations enable-aws-service-access --service-principal {CLOUDTRAIL_PRINCIPAL}` there, then apply again",
+            ctx.management_account()
+        ),
+    ))
 }

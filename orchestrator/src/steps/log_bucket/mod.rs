@@ -208,3 +208,21 @@ async fn create(ctx: &Ctx<'_>, b: &Bucket<'_>, object_lock: bool) -> Result<(), 
         }
     }
 }
+
+/// What would make the `access-log-bucket` step refuse, found before orgtrail's first write: the
+/// bucket in another region or another account's, or a policy that does not render.
+pub async fn preflight_access_log_bucket(ctx: &Ctx<'_>) -> Result<(), StepError> {
+    exists(ctx, &Bucket::new(ctx, &ctx.config.log_archive.access_log_bucket)).await?;
+    policy::render_access_log(ctx).map(drop)
+}
+
+/// What would make the `log-bucket` (or `enforce-encryption`) step refuse, found before orgtrail's
+/// first write: the bucket in another region or another account's, or a policy that would lock
+/// orgtrail out. The lock-out check only weighs denies that single out principals, which both
+/// phases share, so phase one (which needs no key ARN) stands for both.
+pub async fn preflight_log_bucket(ctx: &Ctx<'_>) -> Result<(), StepError> {
+    let b = Bucket::new(ctx, &ctx.config.log_archive.bucket);
+    exists(ctx, &b).await?;
+    let desired = policy::render_log_bucket(ctx, "", false)?;
+    policy::check_lockout(ctx, &b, &desired).await
+}
