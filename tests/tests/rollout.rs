@@ -102,19 +102,34 @@ async fn canary_failure_halts_the_rollout_and_resume_finishes_without_redoing_wo
     assert_eq!(report["report"]["run"], run.as_str(), "the same run resumed");
     assert_eq!(report["report"]["resumed"], true);
     assert_eq!(report["report"]["outcome"]["outcome"], "converged");
-    assert!(report["report"]["central"].as_array().unwrap().iter().all(|c| c["skipped_as_done"] == true), "central steps not redone");
+    assert_eq!(report["report"]["open"], false, "converged: the run is finished");
+    // The central steps are observed again on resume (never "done earlier"): nothing drifted, so no change.
+    let central = report["report"]["central"].as_array().unwrap();
+    assert_eq!(central.len(), 6, "{central:#?}");
+    for c in central {
+        assert_eq!(c["status"]["status"], "done", "{c}");
+        assert!(c["changes"].as_array().unwrap().iter().all(|ch| ch["action"] == "no-change"), "{c}");
+    }
+    assert!(report["api_calls"]["by_operation"].as_object().unwrap().keys().any(|op| op == "CloudTrail.GetTrailStatus"), "the trail was observed again");
     assert_eq!(report["api_calls"]["writes"], serde_json::json!({}), "nothing done is written again");
 
     let after = records(&sb, &run);
     assert_eq!(after.len(), before.len(), "no record lost or added");
+    let central_steps: Vec<String> = central.iter().map(|c| c["step"].as_str().unwrap().to_string()).collect();
+    let mut members_done_before = std::collections::BTreeSet::new();
     for ((target, step), (kind, attempts)) in &after {
         assert_eq!(kind, "done", "{target}/{step}");
         let (kind_before, attempts_before) = &before[&(target.clone(), step.clone())];
-        if kind_before == "done" {
+        if central_steps.contains(step) {
+            assert_eq!((kind_before.as_str(), *attempts), ("done", attempts_before + 1), "{target}/{step}: central steps are observed on every apply");
+        } else if kind_before == "done" {
             assert_eq!(attempts, attempts_before, "{target}/{step} was done and ran again");
             assert_eq!(*attempts, 1);
+            members_done_before.insert(target.clone());
         }
     }
+    let canary_first = plan["waves"][0]["accounts"][0].as_str().unwrap().to_string();
+    assert_eq!(members_done_before, std::collections::BTreeSet::from([canary_first]), "the canary's done account, not redone");
     assert_eq!(after[&(canary_bad.clone(), "assume-role".to_string())].1, 2, "the failed step was retried once");
     let st = status(&sb);
     for w in st["waves"].as_array().unwrap() {
