@@ -24,7 +24,7 @@ pub fn default_state_dir(config_path: &Path) -> PathBuf {
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
     pub new_run: bool,
-    /// Continue the unfinished run although the config changed since it started.
+    /// Continue the open run although the config changed since it started.
     pub accept_config_change: bool,
     pub only_wave: Option<String>,
     pub only_accounts: Option<Vec<String>>,

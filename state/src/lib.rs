@@ -1,7 +1,7 @@
 //! Durable, crash-safe, resumable records of orgtrail rollouts.
 //!
-//! One SQLite database (WAL mode) per state directory: a run per `apply --new-run` (or first
-//! apply), one row per (run, target, step) upserted in O(1), a directory lock naming its holder,
+//! One SQLite database (WAL mode) per state directory: runs, each open until it finishes (its
+//! outcome, a `RunOutcome`, decides), one row per (run, target, step) upserted in O(1), a directory lock naming its holder,
 //! and the organization the state belongs to. Nothing here knows about AWS: callers give it
 //! strings, and strings that look like credentials are refused before they reach the disk.
 mod error;

@@ -117,7 +117,14 @@ pub async fn enforce_encryption(ctx: &Ctx<'_>) -> StepResult {
         let fields = ENFORCEMENT_SIDS.iter().map(|s| format!("{s} (missing)")).collect();
         return Ok(Outcome { changes: vec![Change::update(policy::resource(&b), fields)] });
     };
-    let live_policy = policy::live(&b).await?;
+    let mut live_policy = policy::live(&b).await?;
+    if !ctx.apply {
+        // A plan writes nothing, so this step would see the policy the log-bucket step (just before it)
+        // puts when applying: its desired policy, phase two kept once reached. Without this, drift of a
+        // shared statement would be planned twice and written once: plan and apply must agree.
+        let enforce = live_policy.as_deref().is_some_and(policy::enforces_encryption);
+        live_policy = Some(policy::render_log_bucket(ctx, &key_arn, enforce)?.to_string());
+    }
     let desired = policy::render_log_bucket(ctx, &key_arn, true)?;
     policy::check_lockout(ctx, &b, &desired).await?;
     Ok(Outcome { changes: vec![policy::converge(&b, live_policy, &desired).await?] })
