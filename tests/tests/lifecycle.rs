@@ -45,8 +45,12 @@ fn writes(report: &Value) -> Value {
 async fn a_run_left_with_mfa_delete_is_finished_and_the_next_apply_repairs_drift() {
     // The default config: mfa_delete = true, which only the root user can turn on.
     let sb = Sandbox::new(3).await.unwrap();
+    // From nothing, too: what the first plan shows is what the first apply does.
+    let (_, plan) = orgtrail_json(&sb, &["plan"]);
     let (code, first) = orgtrail_json(&sb, &["apply"]);
     assert_eq!(code, 3, "only MFA Delete left: {first:#}");
+    let planned: BTreeMap<String, String> = changes(&plan["steps"]).into_iter().map(|(k, v)| (k.replace(" (KMS key alias/orgtrail: created by kms-key step)", ""), v)).collect();
+    assert_eq!(changes(&first["report"]["central"]), planned, "the first apply did what the first plan said");
     assert_eq!(first["report"]["outcome"], json!({"outcome": "converged", "manual_actions": 1}));
     assert_eq!((first["report"]["open"].clone(), first["report"]["why"].clone()), (json!(false), json!("converged, 1 manual action left")));
 
