@@ -51,23 +51,38 @@ impl Plan {
 pub enum PlanError {
     #[error("{path}:{line}: wave `{wave}`: {message}")]
     Wave { path: String, line: usize, wave: String, message: String },
-    /// `log_archive.account`, `organization.management_account` or `delegated_admin_account`
-    /// names an account that is not an active member (or not the management account).
-    #[error("{path}:{line}:{column}: {key} = \"{account}\": {message}{}", if snippet.is_empty() { String::new() } else { format!("\n{snippet}") })]
-    Account { path: String, line: usize, column: usize, key: &'static str, account: String, message: String, snippet: String },
+    #[error(transparent)]
+    Account(Box<AccountError>),
+}
+
+/// `log_archive.account`, `organization.management_account` or `delegated_admin_account` names
+/// an account that is not an active member (or not the management account).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{path}:{line}:{column}: {key} = \"{account}\": {message}{}", if snippet.is_empty() { String::new() } else { format!("\n{snippet}") })]
+pub struct AccountError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub key: &'static str,
+    pub account: String,
+    pub message: String,
+    /// The config line with a caret under the value.
+    pub snippet: String,
 }
 
 impl PlanError {
     /// The 1-based line of the config the error points at.
     pub fn line(&self) -> usize {
         match self {
-            PlanError::Wave { line, .. } | PlanError::Account { line, .. } => *line,
+            PlanError::Wave { line, .. } => *line,
+            PlanError::Account(a) => a.line,
         }
     }
 
     pub fn message(&self) -> &str {
         match self {
-            PlanError::Wave { message, .. } | PlanError::Account { message, .. } => message,
+            PlanError::Wave { message, .. } => message,
+            PlanError::Account(a) => &a.message,
         }
     }
 }
@@ -228,7 +243,7 @@ fn locate(config_path: &Path, key: &'static str, account: &str, message: String)
         crate::config::ConfigError::At(l) if !source.is_empty() => (l.line, l.column, l.snippet),
         _ => (0, 0, String::new()),
     };
-    PlanError::Account { path: config_path.display().to_string(), line, column, key, account: account.to_string(), message, snippet }
+    PlanError::Account(Box::new(AccountError { path: config_path.display().to_string(), line, column, key, account: account.to_string(), message, snippet }))
 }
 
 fn in_ou(a: &Account, ou: &str) -> bool {
@@ -308,7 +323,7 @@ mod tests {
         let path = dir.path().join("orgtrail.toml");
         std::fs::write(&path, text).unwrap();
         let e = plan(&parse(&path, text).unwrap(), &inventory(), &path).unwrap_err();
-        assert!(matches!(e, PlanError::Account { .. }), "{e:?}");
+        assert!(matches!(e, PlanError::Account(_)), "{e:?}");
         e.to_string().replace(&path.display().to_string(), "orgtrail.toml")
     }
 

@@ -206,7 +206,7 @@ impl Store {
             // The run `--new-run` replaces is never resumed again: say so rather than leave it "open".
             let latest: Option<(String, Option<String>)> = tx.query_row("SELECT id, outcome FROM runs ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
             if let Some((prev, outcome)) = latest {
-                let open = outcome.as_deref().map_or(true, |o| serde_json::from_str::<RunOutcome>(o).map_or(true, |o| o.is_open()));
+                let open = outcome.as_deref().is_none_or(|o| serde_json::from_str::<RunOutcome>(o).map_or(true, |o| o.is_open()));
                 if open {
                     let superseded = serde_json::to_string(&RunOutcome::Superseded { by: id.clone() }).expect("outcome serializes");
                     tx.execute("UPDATE runs SET outcome = ?2, closed = 1, updated_at = ?3 WHERE id = ?1", params![prev, superseded, now])?;

@@ -146,9 +146,12 @@ impl Lcg {
     }
 }
 
+/// (account, step, attempts)
+type DoneStep = (String, String, u32);
+
 /// The latest run, while open, and its member steps done so far (target, step, attempts), read from the state
 /// while an apply may be writing it (WAL: readers never block the writer).
-fn member_progress(db: &std::path::Path) -> Option<(String, Vec<(String, String, u32)>)> {
+fn member_progress(db: &std::path::Path) -> Option<(String, Vec<DoneStep>)> {
     let store = orgtrail_state::Store::open(db.parent()?).ok()?;
     let run = store.runs().ok()?.into_iter().next().filter(|r| r.open)?.id;
     let done = store.records(&run).ok()?.into_iter().filter(|r| r.wave != orgtrail::executor::CENTRAL_WAVE && r.status.kind() == "done").map(|r| (r.target, r.step, r.attempts)).collect();

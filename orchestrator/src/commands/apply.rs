@@ -246,11 +246,10 @@ fn print_summary(r: &ApplyReport, global: &Global, calls: u64, writes: u64, elap
     }
     let resume = resume_command(global);
     let verdict = match &r.outcome {
-        RunOutcome::Converged { manual_actions: 0 } => "converged; the run is finished (the next `apply` starts a new run)".to_string(),
-        RunOutcome::Converged { .. } | RunOutcome::NeedsManualAction => format!(
-            "{}: everything else converged, the manual action above is left; the run is finished (the next `apply` starts a new run, and confirms it once done)",
-            r.why
-        ),
+        RunOutcome::Converged { manual_actions: 0 } => "converged; the run is finished: the next `apply` starts a new run".to_string(),
+        RunOutcome::Converged { .. } | RunOutcome::NeedsManualAction => {
+            format!("{} (above); the run is finished: the next `apply` starts a new run, repairs any drift and confirms the manual action once done", r.why)
+        }
         RunOutcome::CentralFailed { step } => format!("central step {step} failed, no member wave started; fix it and resume with `{resume}`"),
         RunOutcome::Failed { .. } => format!("{}; fix them and resume with `{resume}`", r.why),
         RunOutcome::Halted { wave } => format!("halted in wave {wave}: later waves were not started; fix the failures and resume with `{resume}`"),
