@@ -186,3 +186,26 @@ async fn a_log_archive_account_outside_the_organization_is_bad_input_naming_the_
     let op = Operator::new(&sb);
     assert!(op.kms().describe_key().key_id("alias/orgtrail").send().await.is_err(), "nothing applied");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_policy_that_would_lock_orgtrail_out_is_refused_before_any_write() {
+    let sb = Sandbox::new(3).await.unwrap();
+    let la = sb.org.log_archive_account.clone();
+    // admin_roles without the role orgtrail runs as in the log-archive account.
+    let text = std::fs::read_to_string(sb.config_path()).unwrap();
+    let start = text.find("admin_roles = [").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    std::fs::write(sb.config_path(), format!("{}admin_roles = [\"arn:aws:iam::{la}:role/BreakGlass\"]{}", &text[..start], &text[end..])).unwrap();
+
+    let (code, plan) = orgtrail_json(&sb, &["plan"]);
+    assert_eq!(code, 1, "{plan:#}");
+    let step = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "log-bucket").unwrap();
+    assert_eq!(step["refused"], true, "{step}");
+    let (code, apply) = orgtrail_json(&sb, &["apply"]);
+    assert_eq!(code, 1, "{apply:#}");
+    assert_eq!(writes(&apply), json!({}), "refused before the first write: not even the key");
+    assert_eq!(apply["report"]["outcome"], json!({"outcome": "central-failed", "step": "log-bucket"}));
+    let reason = apply["report"]["central"][0]["status"]["reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("arn:aws:iam::{la}:role/OrganizationAccountAccessRole")), "names the principal locked out: {reason}");
+    assert!(Operator::new(&sb).kms().describe_key().key_id("alias/orgtrail").send().await.is_err(), "no key");
+}
