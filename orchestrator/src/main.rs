@@ -82,7 +82,7 @@ enum Command {
         #[arg(long)]
         members: bool,
     },
-    /// Converge: resume the unfinished run (or start one) and roll out wave by wave.
+    /// Converge: resume the open run (or start one) and roll out wave by wave.
     Apply(ApplyArgs),
     /// Runs, per-wave counts, failed accounts with reasons and AWS error codes.
     Status {
@@ -146,7 +146,7 @@ pub struct ApplyArgs {
     /// Start a new run instead of resuming the unfinished one.
     #[arg(long)]
     new_run: bool,
-    /// Resume the unfinished run although the config changed since it started.
+    /// Resume the open run although the config changed since it started.
     #[arg(long)]
     accept_config_change: bool,
     /// Only this wave.

@@ -46,13 +46,45 @@ impl Plan {
     }
 }
 
+/// A config that does not fit the live organization, pointing at the config line at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{path}:{line}: wave `{wave}`: {message}")]
-pub struct PlanError {
+pub enum PlanError {
+    #[error("{path}:{line}: wave `{wave}`: {message}")]
+    Wave { path: String, line: usize, wave: String, message: String },
+    #[error(transparent)]
+    Account(Box<AccountError>),
+}
+
+/// `log_archive.account`, `organization.management_account` or `delegated_admin_account` names
+/// an account that is not an active member (or not the management account).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{path}:{line}:{column}: {key} = \"{account}\": {message}{}", if snippet.is_empty() { String::new() } else { format!("\n{snippet}") })]
+pub struct AccountError {
     pub path: String,
     pub line: usize,
-    pub wave: String,
+    pub column: usize,
+    pub key: &'static str,
+    pub account: String,
     pub message: String,
+    /// The config line with a caret under the value.
+    pub snippet: String,
+}
+
+impl PlanError {
+    /// The 1-based line of the config the error points at.
+    pub fn line(&self) -> usize {
+        match self {
+            PlanError::Wave { line, .. } => *line,
+            PlanError::Account(a) => a.line,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            PlanError::Wave { message, .. } => message,
+            PlanError::Account(a) => &a.message,
+        }
+    }
 }
 
 /// The implicit single wave when the config has none: every targeted account, 20 at a time.
@@ -73,7 +105,8 @@ fn default_waves() -> Vec<Wave> {
 
 pub fn plan(config: &Config, inventory: &Inventory, config_path: &Path) -> Result<Plan, PlanError> {
     let mgmt = inventory.organization.management_account.as_str();
-    let err = |w: &Wave, message: String| PlanError { path: config_path.display().to_string(), line: w.line, wave: w.name.clone(), message };
+    check_accounts(config, inventory, config_path)?;
+    let err = |w: &Wave, message: String| PlanError::Wave { path: config_path.display().to_string(), line: w.line, wave: w.name.clone(), message };
     let mut untargeted = Vec::new();
     let mut pool: BTreeMap<&str, &Account> = BTreeMap::new();
     for a in &inventory.accounts {
@@ -144,6 +177,75 @@ pub fn plan(config: &Config, inventory: &Inventory, config_path: &Path) -> Resul
     Ok(Plan { waves, untargeted })
 }
 
+/// The accounts the central steps act in, checked against the live organization like wave
+/// accounts: a log archive (or delegated administrator) outside the organization, suspended or
+/// closing, must not get a bucket and a key; a `management_account` must be the organization's.
+pub fn check_accounts(config: &Config, inventory: &Inventory, config_path: &Path) -> Result<(), PlanError> {
+    let org = &inventory.organization;
+    let status = |id: &str| -> Option<String> {
+        if inventory.account(id).is_some() {
+            None
+        } else if let Some(s) = inventory.skipped.iter().find(|s| s.account.id == id) {
+            Some(format!("is not an active account of organization {}: {}", org.id, s.reason))
+        } else {
+            Some(format!("is not an account of organization {}", org.id))
+        }
+    };
+    let mut problems: Vec<(&'static str, &str, String)> = Vec::new();
+    if let Some(m) = status(&config.log_archive.account) {
+        problems.push(("log_archive.account", &config.log_archive.account, format!("{m}; the log-archive account must be an active member")));
+    }
+    if let Some(id) = &config.organization.management_account {
+        if id != &org.management_account {
+            problems.push(("management_account", id, format!("is not the management account of organization {} (that is {})", org.id, org.management_account)));
+        }
+    }
+    if let Some(id) = &config.organization.delegated_admin_account {
+        if let Some(m) = status(id) {
+            problems.push(("delegated_admin_account", id, format!("{m}; a CloudTrail delegated administrator must be an active member")));
+        } else if id == &org.management_account {
+            problems.push(("delegated_admin_account", id, "is the management account; a delegated administrator is a member account".into()));
+        }
+    }
+    let Some((key, account, message)) = problems.into_iter().next() else { return Ok(()) };
+    Err(locate(config_path, key, account, message))
+}
+
+/// The error at the config line of `key`. Only on this error path is the file read again: the
+/// resolved `Config` keeps no spans, the raw TOML does.
+fn locate(config_path: &Path, key: &'static str, account: &str, message: String) -> PlanError {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Spans {
+        organization: Org,
+        log_archive: LogArchive,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Org {
+        management_account: Option<toml::Spanned<toml::Value>>,
+        delegated_admin_account: Option<toml::Spanned<toml::Value>>,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct LogArchive {
+        account: Option<toml::Spanned<toml::Value>>,
+    }
+    let source = std::fs::read_to_string(config_path).unwrap_or_default();
+    let spans: Spans = toml::from_str(&source).unwrap_or_default();
+    let span = match key {
+        "log_archive.account" => spans.log_archive.account,
+        "management_account" => spans.organization.management_account,
+        _ => spans.organization.delegated_admin_account,
+    }
+    .map(|v| v.span());
+    let (line, column, snippet) = match crate::config::ConfigError::at(config_path, &source, span, "") {
+        crate::config::ConfigError::At(l) if !source.is_empty() => (l.line, l.column, l.snippet),
+        _ => (0, 0, String::new()),
+    };
+    PlanError::Account(Box::new(AccountError { path: config_path.display().to_string(), line, column, key, account: account.to_string(), message, snippet }))
+}
+
 fn in_ou(a: &Account, ou: &str) -> bool {
     if ou.starts_with("ou-") || ou.starts_with("r-") {
         a.ou_ids.iter().any(|id| id == ou)
@@ -205,11 +307,43 @@ mod tests {
         }
     }
 
-    fn config(waves: &str) -> Config {
-        let text = format!(
+    fn config_text(waves: &str) -> String {
+        format!(
             "exclude_accounts = []\n[organization]\nhome_region = \"us-east-1\"\n[log_archive]\naccount = \"200000000000\"\nbucket = \"logs-bucket-x\"\nadmin_roles = [\"arn:aws:iam::200000000000:role/Admin\"]\n[trail]\nname = \"org\"\n{waves}"
-        );
-        parse(Path::new("orgtrail.toml"), &text).unwrap()
+        )
+    }
+
+    fn config(waves: &str) -> Config {
+        parse(Path::new("orgtrail.toml"), &config_text(waves)).unwrap()
+    }
+
+    /// Plans the config text written to a file (errors locate their line in it): the error's text.
+    fn plan_file(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orgtrail.toml");
+        std::fs::write(&path, text).unwrap();
+        let e = plan(&parse(&path, text).unwrap(), &inventory(), &path).unwrap_err();
+        assert!(matches!(e, PlanError::Account(_)), "{e:?}");
+        e.to_string().replace(&path.display().to_string(), "orgtrail.toml")
+    }
+
+    #[test]
+    fn central_accounts_must_be_active_members_and_errors_name_the_config_line() {
+        let outside = config_text("").replace("account = \"200000000000\"", "account = \"222222222222\"");
+        let e = plan_file(&outside);
+        assert!(e.starts_with("orgtrail.toml:5:11: log_archive.account = \"222222222222\": is not an account of organization o-abcdefghij"), "{e}");
+        assert!(e.contains("\n") && e.contains("^"), "the line with a caret: {e}");
+        let suspended = config_text("").replace("account = \"200000000000\"", "account = \"900000000000\"");
+        assert!(plan_file(&suspended).contains("is not an active account of organization o-abcdefghij: account status is SUSPENDED"));
+        let mgmt = config_text("").replace("home_region = \"us-east-1\"\n", "home_region = \"us-east-1\"\nmanagement_account = \"200000000000\"\n");
+        let e = plan_file(&mgmt);
+        assert!(e.starts_with("orgtrail.toml:4:22: management_account = \"200000000000\": is not the management account of organization o-abcdefghij (that is 100000000000)"), "{e}");
+        let admin = config_text("").replace("home_region = \"us-east-1\"\n", "home_region = \"us-east-1\"\ndelegated_admin_account = \"333333333333\"\n");
+        assert!(plan_file(&admin).starts_with("orgtrail.toml:4:27: delegated_admin_account = \"333333333333\": is not an account"), "{}", plan_file(&admin));
+        let admin_is_mgmt = admin.replace("333333333333", "100000000000");
+        assert!(plan_file(&admin_is_mgmt).contains("is the management account"));
+        let fine = config_text("").replace("home_region = \"us-east-1\"\n", "home_region = \"us-east-1\"\nmanagement_account = \"100000000000\"\ndelegated_admin_account = \"300000000001\"\n");
+        assert!(plan(&parse(Path::new("x.toml"), &fine).unwrap(), &inventory(), Path::new("x.toml")).is_ok());
     }
 
     fn run(waves: &str) -> Result<Plan, PlanError> {
@@ -259,15 +393,15 @@ mod tests {
     #[test]
     fn plan_time_errors_name_the_wave_and_line() {
         let e = run("[[wave]]\nname = \"canary\"\naccounts = [\"123123123123\"]\n").unwrap_err();
-        assert_eq!((e.wave.as_str(), e.line), ("canary", 10));
+        assert!(matches!(&e, PlanError::Wave { wave, line: 10, .. } if wave == "canary"), "{e:?}");
         assert!(e.to_string().starts_with("orgtrail.toml:10: wave `canary`: account 123123123123 is not an active account"), "{e}");
         let e = run("[[wave]]\nname = \"prod\"\nous = [\"Root/Prod\"]\n").unwrap_err();
-        assert!(e.message.contains("OU Root/Prod does not exist"), "{e}");
+        assert!(e.message().contains("OU Root/Prod does not exist"), "{e}");
         let e = run("[[wave]]\nname = \"gone\"\naccounts = [\"900000000000\"]\n").unwrap_err();
-        assert!(e.message.contains("suspended"), "{e}");
+        assert!(e.message().contains("suspended"), "{e}");
         let e = run("[[wave]]\nname = \"a\"\nous = [\"Root/Sandbox\"]\n[[wave]]\nname = \"b\"\nous = [\"Root/Sandbox\"]\n").unwrap_err();
-        assert_eq!(e.wave, "b");
-        assert!(e.message.contains("selects no account"), "{e}");
+        assert!(matches!(&e, PlanError::Wave { wave, .. } if wave == "b"), "{e:?}");
+        assert!(e.message().contains("selects no account"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! `apply`: discover → plan → open the state (resume or start a run) → central steps → waves →
-//! finish the run. The CLI only parses flags and prints the `ApplyReport`.
+//! `apply`: discover → plan → open the state (resume the open run or start one) → central steps →
+//! waves → record the run's outcome. A run is open only while it is unfinished; a finished run
+//! (converged, whatever manual actions are left) is never resumed: the next `apply` starts a new
+//! run that observes everything again. The CLI only parses flags and prints the `ApplyReport`.
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use orgtrail_state::{LockHolder, NewRun, RunOutcome, StepStatus, Store};
@@ -21,10 +24,17 @@ pub fn default_state_dir(config_path: &Path) -> PathBuf {
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
     pub new_run: bool,
-    /// Continue the unfinished run although the config changed since it started.
+    /// Continue the open run although the config changed since it started.
     pub accept_config_change: bool,
     pub only_wave: Option<String>,
     pub only_accounts: Option<Vec<String>>,
+}
+
+impl ApplyOptions {
+    /// `--wave`/`--accounts`: this invocation works on part of the run.
+    pub fn restricted(&self) -> bool {
+        self.only_wave.is_some() || self.only_accounts.is_some()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -35,6 +45,9 @@ pub struct ApplyReport {
     pub stop: Stop,
     pub waves: Vec<WaveSummary>,
     pub outcome: RunOutcome,
+    /// Whether the next `apply` resumes this run (else it starts a new one), and why, in words.
+    pub open: bool,
+    pub why: String,
     pub state_dir: PathBuf,
 }
 
@@ -139,11 +152,12 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
-/// Decide the run: resume the unfinished one (same config), or start a new one with pending records.
+/// Decide the run: resume the open one (same config, or `--accept-config-change`), or start a new
+/// one with pending records. A finished run never blocks a config change: it is not resumed.
 fn open_run(store: &Store, config: &Config, config_path: &Path, inv: Option<&Inventory>, opts: &ApplyOptions) -> Result<(String, Inventory, Plan, bool), RolloutError> {
     let fingerprint = config::fingerprint(config);
     if !opts.new_run {
-        if let Some(run) = store.latest_unfinished_run()? {
+        if let Some(run) = store.latest_open_run()? {
             if run.config_fingerprint != fingerprint && !opts.accept_config_change {
                 return Err(RolloutError::ConfigChanged { run: run.id.clone(), path: config_path.display().to_string() });
             }
@@ -151,6 +165,10 @@ fn open_run(store: &Store, config: &Config, config_path: &Path, inv: Option<&Inv
             // resume of 10,000 accounts starts at once and never mixes two plans in one run.
             let inventory: Inventory = serde_json::from_str(&run.inventory_json).map_err(|e| RolloutError::Other(format!("run {}: stored inventory unreadable: {e}", run.id)))?;
             let plan: Plan = serde_json::from_str(&run.plan_json).map_err(|e| RolloutError::Other(format!("run {}: stored plan unreadable: {e}", run.id)))?;
+            if run.config_fingerprint != fingerprint {
+                // The accepted new config's central accounts must still be members of the organization.
+                crate::plan::check_accounts(config, &inventory, config_path)?;
+            }
             return Ok((run.id, inventory, plan, true));
         }
     }
@@ -179,7 +197,7 @@ pub struct Rollout<'a> {
 impl Rollout<'_> {
     /// Whether `apply` would resume (so discovery can be skipped).
     pub fn resumable(&self, opts: &ApplyOptions) -> Result<bool, RolloutError> {
-        Ok(!opts.new_run && self.store.latest_unfinished_run()?.is_some())
+        Ok(!opts.new_run && self.store.latest_open_run()?.is_some())
     }
 
     pub async fn apply(&self, inv: Option<&Inventory>, opts: &ApplyOptions) -> Result<ApplyReport, RolloutError> {
@@ -201,7 +219,7 @@ impl Rollout<'_> {
         } else {
             exec.run_waves(&plan, opts.only_wave.as_deref(), opts.only_accounts.as_deref()).await?
         };
-        let outcome = self.outcome(&run, &plan, &exec, stop, &waves)?;
+        let outcome = self.outcome(&run, &plan, &exec, stop, &central, &waves, opts)?;
         self.store.finish_run(&run, outcome.clone())?;
         Ok(ApplyReport {
             run,
@@ -209,34 +227,58 @@ impl Rollout<'_> {
             central,
             stop,
             waves: waves.iter().map(|(w, r)| WaveSummary::of(w.clone(), r)).collect(),
+            open: outcome.is_open(),
+            why: outcome.describe(),
             outcome,
             state_dir: PathBuf::new(),
         })
     }
 
     /// The run's outcome from the records (not just this invocation's work).
-    fn outcome(&self, run: &str, plan: &Plan, exec: &Executor<'_>, stop: Stop, waves: &[(String, WaveResult)]) -> Result<RunOutcome, RolloutError> {
+    #[allow(clippy::too_many_arguments)]
+    fn outcome(&self, run: &str, plan: &Plan, exec: &Executor<'_>, stop: Stop, central: &[CentralResult], waves: &[(String, WaveResult)], opts: &ApplyOptions) -> Result<RunOutcome, RolloutError> {
+        let last_wave = || waves.last().map(|(w, _)| w.clone()).unwrap_or_default();
         Ok(match stop {
             Stop::Cancelled => RunOutcome::Interrupted,
-            Stop::CentralFailed => RunOutcome::Failed,
-            Stop::Halted => RunOutcome::Halted { wave: waves.last().map(|(w, _)| w.clone()).unwrap_or_default() },
-            Stop::Paused => RunOutcome::Paused { wave: waves.last().map(|(w, _)| w.clone()).unwrap_or_default() },
+            Stop::CentralFailed => {
+                let step = central.iter().find(|c| matches!(c.status, StepStatus::Failed { .. })).map_or("", |c| c.step);
+                RunOutcome::CentralFailed { step: step.into() }
+            }
+            Stop::Halted => RunOutcome::Halted { wave: last_wave() },
+            Stop::Paused => RunOutcome::Paused { wave: last_wave() },
             Stop::Completed => {
                 // Every (target, step) of the run has a record from the start (pending), so one read
                 // of the records decides; a step the current config has but no record has is unfinished.
                 let (central, member) = (CentralStep::all(&exec.ctx), MemberStep::all(&exec.ctx));
                 let steps: Vec<&str> = central.iter().map(|s| s.name()).chain(member.iter().map(|s| s.name())).collect();
-                let expected = central.len() + plan.targets().len() * member.len();
                 let records = self.store.records(run)?;
-                let current: Vec<&StepStatus> = records.iter().filter(|r| steps.contains(&r.step.as_str())).map(|r| &r.status).collect();
-                let manual = current.iter().any(|s| matches!(s, StepStatus::NeedsManualAction { .. }));
-                let unfinished = current.len() < expected || current.iter().any(|s| !s.is_finished() && !matches!(s, StepStatus::NeedsManualAction { .. }));
-                if unfinished {
-                    RunOutcome::Failed
-                } else if manual {
-                    RunOutcome::NeedsManualAction
+                let current: Vec<&orgtrail_state::Record> = records.iter().filter(|r| steps.contains(&r.step.as_str())).collect();
+                let manual_actions = current.iter().filter(|r| matches!(r.status, StepStatus::NeedsManualAction { .. })).count();
+                let targets = plan.targets();
+                let (mut failed, mut unfinished) = (BTreeSet::new(), BTreeSet::new());
+                let mut recorded: BTreeMap<&str, usize> = BTreeMap::new();
+                for r in &current {
+                    *recorded.entry(r.target.as_str()).or_default() += 1;
+                    match &r.status {
+                        StepStatus::Failed { .. } => drop(failed.insert(r.target.as_str())),
+                        s if !s.is_finished() && !matches!(s, StepStatus::NeedsManualAction { .. }) => drop(unfinished.insert(r.target.as_str())),
+                        _ => {}
+                    }
+                }
+                // An account missing a record of a step the current config has (an accepted config change) is unfinished too.
+                unfinished.extend(targets.iter().map(String::as_str).filter(|t| recorded.get(t).copied().unwrap_or(0) < member.len()));
+                if !failed.is_empty() {
+                    RunOutcome::Failed { accounts: failed.len() }
+                } else if !unfinished.is_empty() {
+                    if opts.restricted() {
+                        RunOutcome::Restricted { pending_accounts: unfinished.len() }
+                    } else {
+                        // Every wave ran to its end, yet accounts are unfinished: count them as failed,
+                        // so the run stays open and the next apply retries them.
+                        RunOutcome::Failed { accounts: unfinished.len() }
+                    }
                 } else {
-                    RunOutcome::Converged
+                    RunOutcome::Converged { manual_actions }
                 }
             }
         })

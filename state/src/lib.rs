@@ -1,7 +1,7 @@
 //! Durable, crash-safe, resumable records of orgtrail rollouts.
 //!
-//! One SQLite database (WAL mode) per state directory: a run per `apply --new-run` (or first
-//! apply), one row per (run, target, step) upserted in O(1), a directory lock naming its holder,
+//! One SQLite database (WAL mode) per state directory: runs, each open until it finishes (its
+//! outcome, a `RunOutcome`, decides), one row per (run, target, step) upserted in O(1), a directory lock naming its holder,
 //! and the organization the state belongs to. Nothing here knows about AWS: callers give it
 //! strings, and strings that look like credentials are refused before they reach the disk.
 mod error;
@@ -13,7 +13,7 @@ mod store;
 pub use error::StateError;
 pub use lock::{force_unlock, format_millis, read_holder, LockGuard, LockHolder};
 pub use secrets::find_secret;
-pub use status::{RunOutcome, StepStatus};
+pub use status::{lifecycle, RunOutcome, StepStatus};
 pub use store::{NewRun, Record, RunSummary, Store, WaveCounts};
 
 /// Milliseconds since the Unix epoch: the one time format of the state.

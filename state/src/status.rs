@@ -48,26 +48,69 @@ impl StepStatus {
     }
 }
 
-/// How an `apply` invocation left its run. Only `Converged` closes a run: every other outcome
-/// leaves it to be resumed by the next `apply`.
+/// How an `apply` invocation left its run, and so whether the run is *open* (the next `apply`
+/// resumes it) or *finished* (the next `apply` starts a new run that observes everything again).
+/// A run is open only while it is unfinished; one whose every step ended done, skipped or
+/// needs-manual-action is finished (`Converged`), whatever manual actions are left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum RunOutcome {
-    Converged,
-    /// Failures recorded (central step failed, or accounts failed within tolerance).
-    Failed,
-    /// A wave's failures exceeded its tolerance; later waves were not started.
+    /// Finished: every step done, skipped or needs-manual-action (MFA Delete with the root user).
+    Converged {
+        #[serde(default)]
+        manual_actions: usize,
+    },
+    /// Open: a central step failed (or refused), so no member wave started.
+    CentralFailed { step: String },
+    /// Open: accounts failed within their waves' tolerance.
+    Failed {
+        #[serde(default)]
+        accounts: usize,
+    },
+    /// Open: a wave's failures exceeded its tolerance; later waves were not started.
     Halted { wave: String },
-    /// `pause_after` reached: the operator resumes with `apply`.
+    /// Open: `pause_after` reached; the operator continues with `apply`.
     Paused { wave: String },
-    /// Ctrl-C (or SIGTERM).
+    /// Open: `--wave`/`--accounts` ran part of the run; the other accounts are still pending.
+    Restricted { pending_accounts: usize },
+    /// Open: Ctrl-C (or SIGTERM).
     Interrupted,
-    /// All that is left needs an operator (MFA Delete with the root user).
+    /// Finished without converging: `apply --new-run` started `by` while this run was open.
+    Superseded { by: String },
+    /// Written by orgtrail before runs were finished by their outcome: a run that ended with only
+    /// manual actions left (their number was not recorded). Read as finished.
     NeedsManualAction,
 }
 
 impl RunOutcome {
-    pub fn closes_run(&self) -> bool {
-        matches!(self, RunOutcome::Converged)
+    /// Whether the next `apply` resumes this run (else it starts a new one).
+    pub fn is_open(&self) -> bool {
+        !matches!(self, RunOutcome::Converged { .. } | RunOutcome::Superseded { .. } | RunOutcome::NeedsManualAction)
+    }
+
+    /// Why the run is open or finished, for people: "converged, 1 manual action left".
+    pub fn describe(&self) -> String {
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        match self {
+            RunOutcome::Converged { manual_actions: 0 } => "converged".into(),
+            RunOutcome::Converged { manual_actions } => format!("converged, {} left", plural(*manual_actions, "manual action")),
+            RunOutcome::CentralFailed { step } => format!("central step {step} failed; no member wave started"),
+            RunOutcome::Failed { accounts } => format!("{} failed", plural(*accounts, "account")),
+            RunOutcome::Halted { wave } => format!("halted in wave {wave}: failures exceeded its tolerance"),
+            RunOutcome::Paused { wave } => format!("paused after wave {wave} (pause_after)"),
+            RunOutcome::Restricted { pending_accounts } => format!("restricted by --wave/--accounts; {} still pending", plural(*pending_accounts, "account")),
+            RunOutcome::Interrupted => "interrupted".into(),
+            RunOutcome::Superseded { by } => format!("superseded by {by} (--new-run) before it finished"),
+            RunOutcome::NeedsManualAction => "converged, manual actions left".into(),
+        }
+    }
+}
+
+/// A run's lifecycle as `status` shows it: open (resumed by the next `apply`) or finished, and why.
+/// `None` outcome: the first `apply` of the run is still going, or was killed.
+pub fn lifecycle(outcome: Option<&RunOutcome>) -> (bool, String) {
+    match outcome {
+        None => (true, "running, or killed before it recorded an outcome".into()),
+        Some(o) => (o.is_open(), o.describe()),
     }
 }

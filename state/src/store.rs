@@ -71,8 +71,11 @@ pub struct RunSummary {
     pub updated_at: u64,
     /// The last `apply`'s outcome; `None` while the first is still running (or was killed).
     pub outcome: Option<RunOutcome>,
-    /// Converged: `apply` starts a new run instead of resuming this one.
-    pub closed: bool,
+    /// Open: the next `apply` resumes this run. Finished (converged, or superseded by `--new-run`):
+    /// the next `apply` starts a new run. Decided by the outcome alone.
+    pub open: bool,
+    /// Why the run is open or finished, in words ("converged, 1 manual action left").
+    pub why: String,
     #[serde(skip)]
     pub inventory_json: String,
     #[serde(skip)]
@@ -200,6 +203,15 @@ impl Store {
             let tx = c.unchecked_transaction()?;
             let next: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs", [], |r| r.get(0))?;
             let id = format!("run-{next}");
+            // The run `--new-run` replaces is never resumed again: say so rather than leave it "open".
+            let latest: Option<(String, Option<String>)> = tx.query_row("SELECT id, outcome FROM runs ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            if let Some((prev, outcome)) = latest {
+                let open = outcome.as_deref().is_none_or(|o| serde_json::from_str::<RunOutcome>(o).map_or(true, |o| o.is_open()));
+                if open {
+                    let superseded = serde_json::to_string(&RunOutcome::Superseded { by: id.clone() }).expect("outcome serializes");
+                    tx.execute("UPDATE runs SET outcome = ?2, closed = 1, updated_at = ?3 WHERE id = ?1", params![prev, superseded, now])?;
+                }
+            }
             tx.execute(
                 "INSERT INTO runs (seq, id, config_fingerprint, config_path, org_id, started_at, updated_at, inventory_json, plan_json)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
@@ -210,10 +222,11 @@ impl Store {
         })
     }
 
-    /// The newest run that has not converged: what `apply` resumes.
-    pub fn latest_unfinished_run(&self) -> Result<Option<RunSummary>, StateError> {
+    /// The newest run, if it is open: what `apply` resumes. A finished newest run means the next
+    /// `apply` starts a new one (older open runs were superseded when it started).
+    pub fn latest_open_run(&self) -> Result<Option<RunSummary>, StateError> {
         let run = self.with(|c| c.query_row(&format!("{RUN_COLUMNS} FROM runs ORDER BY seq DESC LIMIT 1"), [], run_row).optional())?;
-        run.map(|r| self.decode_run(r)).transpose().map(|r| r.filter(|r| !r.closed))
+        run.map(|r| self.decode_run(r)).transpose().map(|r| r.filter(|r| r.open))
     }
 
     pub fn run(&self, id: &str) -> Result<RunSummary, StateError> {
@@ -224,7 +237,7 @@ impl Store {
     /// Every run, newest first, without their stored inventory and plan.
     pub fn runs(&self) -> Result<Vec<RunSummary>, StateError> {
         let rows = self.with(|c| {
-            let mut s = c.prepare("SELECT id, config_fingerprint, config_path, org_id, started_at, updated_at, outcome, closed, '', '' FROM runs ORDER BY seq DESC")?;
+            let mut s = c.prepare("SELECT id, config_fingerprint, config_path, org_id, started_at, updated_at, outcome, '', '' FROM runs ORDER BY seq DESC")?;
             let rows = s.query_map([], run_row)?.collect::<rusqlite::Result<Vec<_>>>();
             rows
         })?;
@@ -233,7 +246,7 @@ impl Store {
 
     pub fn finish_run(&self, id: &str, outcome: RunOutcome) -> Result<(), StateError> {
         let json = serde_json::to_string(&outcome).expect("outcome serializes");
-        let n = self.with(|c| c.execute("UPDATE runs SET outcome = ?2, closed = ?3, updated_at = ?4 WHERE id = ?1", params![id, json, outcome.closes_run(), now_millis() as i64]))?;
+        let n = self.with(|c| c.execute("UPDATE runs SET outcome = ?2, closed = ?3, updated_at = ?4 WHERE id = ?1", params![id, json, !outcome.is_open(), now_millis() as i64]))?;
         if n == 0 {
             return Err(StateError::NoSuchRun(id.into()));
         }
@@ -368,6 +381,7 @@ impl Store {
             .map(serde_json::from_str)
             .transpose()
             .map_err(|e| StateError::Decode { path: self.db_path.clone(), what: format!("outcome of {}", r.id), detail: e.to_string() })?;
+        let (open, why) = crate::status::lifecycle(outcome.as_ref());
         Ok(RunSummary {
             id: r.id,
             config_fingerprint: r.config_fingerprint,
@@ -376,14 +390,16 @@ impl Store {
             started_at: r.started_at as u64,
             updated_at: r.updated_at as u64,
             outcome,
-            closed: r.closed,
+            open,
+            why,
             inventory_json: r.inventory_json,
             plan_json: r.plan_json,
         })
     }
 }
 
-const RUN_COLUMNS: &str = "SELECT id, config_fingerprint, config_path, org_id, started_at, updated_at, outcome, closed, inventory_json, plan_json";
+// `closed` is still written (= finished) for readers of the table, but openness is decided by the outcome.
+const RUN_COLUMNS: &str = "SELECT id, config_fingerprint, config_path, org_id, started_at, updated_at, outcome, inventory_json, plan_json";
 
 struct RawRun {
     id: String,
@@ -393,7 +409,6 @@ struct RawRun {
     started_at: i64,
     updated_at: i64,
     outcome: Option<String>,
-    closed: bool,
     inventory_json: String,
     plan_json: String,
 }
@@ -407,9 +422,8 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
         started_at: r.get(4)?,
         updated_at: r.get(5)?,
         outcome: r.get(6)?,
-        closed: r.get(7)?,
-        inventory_json: r.get(8)?,
-        plan_json: r.get(9)?,
+        inventory_json: r.get(7)?,
+        plan_json: r.get(8)?,
     })
 }
 

@@ -34,20 +34,55 @@ fn records_survive_reopen_and_count_attempts() {
 }
 
 #[test]
-fn only_a_converged_run_is_closed() {
+fn a_run_is_open_until_it_finishes_and_manual_actions_do_not_keep_it_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let r1 = s.create_run(new_run("o-abc")).unwrap();
+    assert!(s.latest_open_run().unwrap().is_some_and(|r| r.open && r.outcome.is_none()), "killed before any outcome: open");
+    for open in [
+        RunOutcome::Halted { wave: "canary".into() },
+        RunOutcome::Paused { wave: "canary".into() },
+        RunOutcome::Interrupted,
+        RunOutcome::CentralFailed { step: "org-trail".into() },
+        RunOutcome::Failed { accounts: 2 },
+        RunOutcome::Restricted { pending_accounts: 7 },
+    ] {
+        s.finish_run(&r1, open.clone()).unwrap();
+        let run = s.latest_open_run().unwrap().unwrap_or_else(|| panic!("{open:?} stays open"));
+        assert_eq!((run.id.as_str(), run.outcome.as_ref()), (r1.as_str(), Some(&open)));
+        assert_eq!(run.why, open.describe());
+    }
+    s.finish_run(&r1, RunOutcome::Converged { manual_actions: 1 }).unwrap();
+    assert!(s.latest_open_run().unwrap().is_none(), "converged with a manual action left: finished");
+    let run = s.run(&r1).unwrap();
+    assert!(!run.open);
+    assert_eq!(run.why, "converged, 1 manual action left");
+    let r2 = s.create_run(new_run("o-abc")).unwrap();
+    assert_eq!(r2, "run-2");
+    assert_eq!(s.run(&r1).unwrap().outcome, Some(RunOutcome::Converged { manual_actions: 1 }), "a finished run is not superseded");
+    assert_eq!(s.runs().unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["run-2", "run-1"]);
+    assert!(matches!(s.finish_run("run-9", RunOutcome::Interrupted), Err(StateError::NoSuchRun(_))));
+}
+
+#[test]
+fn a_new_run_supersedes_the_open_one() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path()).unwrap();
     let r1 = s.create_run(new_run("o-abc")).unwrap();
     s.finish_run(&r1, RunOutcome::Halted { wave: "canary".into() }).unwrap();
-    let open = s.latest_unfinished_run().unwrap().expect("halted run stays open");
-    assert_eq!(open.id, r1);
-    assert_eq!(open.outcome, Some(RunOutcome::Halted { wave: "canary".into() }));
-    s.finish_run(&r1, RunOutcome::Converged).unwrap();
-    assert!(s.latest_unfinished_run().unwrap().is_none());
     let r2 = s.create_run(new_run("o-abc")).unwrap();
-    assert_eq!(r2, "run-2");
-    assert_eq!(s.runs().unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["run-2", "run-1"]);
-    assert!(matches!(s.finish_run("run-9", RunOutcome::Failed), Err(StateError::NoSuchRun(_))));
+    let old = s.run(&r1).unwrap();
+    assert_eq!(old.outcome, Some(RunOutcome::Superseded { by: r2.clone() }));
+    assert!(!old.open, "never resumed again");
+    assert_eq!(s.latest_open_run().unwrap().map(|r| r.id), Some(r2));
+}
+
+#[test]
+fn outcomes_written_by_earlier_versions_still_read() {
+    for (json, open) in [(r#"{"outcome":"converged"}"#, false), (r#"{"outcome":"needs-manual-action"}"#, false), (r#"{"outcome":"halted","wave":"w"}"#, true), (r#"{"outcome":"interrupted"}"#, true), (r#"{"outcome":"failed"}"#, true)] {
+        let o: RunOutcome = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        assert_eq!(o.is_open(), open, "{json}");
+    }
 }
 
 #[test]

@@ -165,7 +165,8 @@ async fn killed_on_machine_a_resumed_on_machine_b_redoes_nothing_before_the_last
     assert_eq!(report["report"]["run"], run.as_str(), "the same run continued");
     assert_eq!(report["report"]["resumed"], true);
     assert_eq!(report["report"]["outcome"]["outcome"], "converged");
-    assert!(report["report"]["central"].as_array().unwrap().iter().all(|c| c["skipped_as_done"] == true), "central steps not redone");
+    // Central steps are observed again on resume (issue 11); nothing drifted, so nothing written there.
+    assert!(report["report"]["central"].as_array().unwrap().iter().all(|c| c["changes"].as_array().unwrap().iter().all(|ch| ch["action"] == "no-change")), "central steps: no change");
 
     let (final_etag, final_run, finished) = remote_state(&sb).await.unwrap();
     assert_ne!(final_etag, checkpoint_etag);
@@ -174,7 +175,7 @@ async fn killed_on_machine_a_resumed_on_machine_b_redoes_nothing_before_the_last
     for r in &finished {
         assert_eq!(r.status.kind(), "done", "{}/{}", r.target, r.step);
         let before = &checkpoint_by_step[&(r.target.clone(), r.step.clone())];
-        if before.status.kind() == "done" {
+        if before.status.kind() == "done" && r.wave != "central" {
             assert_eq!((r.attempts, r.updated_at), (before.attempts, before.updated_at), "{}/{} was checkpointed done and ran again", r.target, r.step);
         }
     }

@@ -102,19 +102,34 @@ async fn canary_failure_halts_the_rollout_and_resume_finishes_without_redoing_wo
     assert_eq!(report["report"]["run"], run.as_str(), "the same run resumed");
     assert_eq!(report["report"]["resumed"], true);
     assert_eq!(report["report"]["outcome"]["outcome"], "converged");
-    assert!(report["report"]["central"].as_array().unwrap().iter().all(|c| c["skipped_as_done"] == true), "central steps not redone");
+    assert_eq!(report["report"]["open"], false, "converged: the run is finished");
+    // The central steps are observed again on resume (never "done earlier"): nothing drifted, so no change.
+    let central = report["report"]["central"].as_array().unwrap();
+    assert_eq!(central.len(), 6, "{central:#?}");
+    for c in central {
+        assert_eq!(c["status"]["status"], "done", "{c}");
+        assert!(c["changes"].as_array().unwrap().iter().all(|ch| ch["action"] == "no-change"), "{c}");
+    }
+    assert!(report["api_calls"]["by_operation"].as_object().unwrap().keys().any(|op| op == "CloudTrail.GetTrailStatus"), "the trail was observed again");
     assert_eq!(report["api_calls"]["writes"], serde_json::json!({}), "nothing done is written again");
 
     let after = records(&sb, &run);
     assert_eq!(after.len(), before.len(), "no record lost or added");
+    let central_steps: Vec<String> = central.iter().map(|c| c["step"].as_str().unwrap().to_string()).collect();
+    let mut members_done_before = std::collections::BTreeSet::new();
     for ((target, step), (kind, attempts)) in &after {
         assert_eq!(kind, "done", "{target}/{step}");
         let (kind_before, attempts_before) = &before[&(target.clone(), step.clone())];
-        if kind_before == "done" {
+        if central_steps.contains(step) {
+            assert_eq!((kind_before.as_str(), *attempts), ("done", attempts_before + 1), "{target}/{step}: central steps are observed on every apply");
+        } else if kind_before == "done" {
             assert_eq!(attempts, attempts_before, "{target}/{step} was done and ran again");
             assert_eq!(*attempts, 1);
+            members_done_before.insert(target.clone());
         }
     }
+    let canary_first = plan["waves"][0]["accounts"][0].as_str().unwrap().to_string();
+    assert_eq!(members_done_before, std::collections::BTreeSet::from([canary_first]), "the canary's done account, not redone");
     assert_eq!(after[&(canary_bad.clone(), "assume-role".to_string())].1, 2, "the failed step was retried once");
     let st = status(&sb);
     for w in st["waves"].as_array().unwrap() {
@@ -131,6 +146,18 @@ impl Lcg {
     }
 }
 
+/// (account, step, attempts)
+type DoneStep = (String, String, u32);
+
+/// The latest run, while open, and its member steps done so far (target, step, attempts), read from the state
+/// while an apply may be writing it (WAL: readers never block the writer).
+fn member_progress(db: &std::path::Path) -> Option<(String, Vec<DoneStep>)> {
+    let store = orgtrail_state::Store::open(db.parent()?).ok()?;
+    let run = store.runs().ok()?.into_iter().next().filter(|r| r.open)?.id;
+    let done = store.records(&run).ok()?.into_iter().filter(|r| r.wave != orgtrail::executor::CENTRAL_WAVE && r.status.kind() == "done").map(|r| (r.target, r.step, r.attempts)).collect();
+    Some((run, done))
+}
+
 fn spawn_apply(sb: &Sandbox, endpoint: &str) -> Child {
     sb.command(&["apply", "--json", "--endpoint-url", endpoint]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
 }
@@ -145,24 +172,40 @@ async fn kill_9_at_random_moments_loses_nothing_and_converges_like_a_clean_run()
     });
     println!("kill seed {seed} (ORGTRAIL_KILL_SEED replays it)");
     let mut rng = Lcg(seed);
+    let db = sb.dir.path().join("orgtrail.state/state.db");
     let mut kills = 0;
     let mut finished = false;
+    // (run, account, step) → attempts of the member steps done when a kill landed: never redone.
+    let mut done_at_kills: BTreeMap<(String, String, String), u32> = BTreeMap::new();
+    let mut kills_in_waves = 0;
     while kills < 12 && !finished {
         let mut child = spawn_apply(&sb, &proxy.url());
-        let wait = Duration::from_millis(300 + rng.below(if kills < 5 { 2500 } else { 6000 }));
-        let started = Instant::now();
+        // Even kills land at a random moment once the run exists (central steps or the first
+        // accounts), odd ones after a random number of further member steps are done: every phase.
+        let (after, more_done) = (Duration::from_millis(rng.below(1500)), 10 + rng.below(100) as usize);
+        let mut baseline: Option<(Instant, usize)> = None;
+        let spawned = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 assert_eq!(status.code(), Some(0), "an apply that ran to its end converged (after {kills} kills)");
                 finished = true;
                 break;
             }
-            if started.elapsed() >= wait {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                kills += 1;
-                println!("kill {kills} after {} ms", wait.as_millis());
-                break;
+            assert!(spawned.elapsed() < Duration::from_secs(300), "apply neither finished nor progressed");
+            if let Some((run, done)) = db.exists().then(|| member_progress(&db)).flatten() {
+                let (seen, done_then) = *baseline.get_or_insert((Instant::now(), done.len()));
+                let due = if kills % 2 == 0 { seen.elapsed() >= after } else { done.len() >= done_then + more_done };
+                if due {
+                    child.kill().unwrap(); // SIGKILL
+                    child.wait().unwrap();
+                    kills += 1;
+                    let (_, done) = member_progress(&db).expect("the run exists");
+                    let in_waves = !done.is_empty();
+                    kills_in_waves += usize::from(in_waves);
+                    println!("kill {kills} {} ms after the run was seen: {} member steps done{}", seen.elapsed().as_millis(), done.len(), if in_waves { " (in the waves)" } else { "" });
+                    done_at_kills.extend(done.into_iter().map(|(t, s, a)| ((run.clone(), t, s), a)));
+                    break;
+                }
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -171,6 +214,7 @@ async fn kill_9_at_random_moments_loses_nothing_and_converges_like_a_clean_run()
             finished = false;
         }
     }
+    assert!(kills_in_waves >= 2, "kills landed while accounts were being done: {kills_in_waves}");
     assert!(kills >= 5, "at least five kills ({kills})");
     if !finished {
         let out = sb.orgtrail(&["apply", "--json", "--endpoint-url", &proxy.url()]);
@@ -181,6 +225,15 @@ async fn kill_9_at_random_moments_loses_nothing_and_converges_like_a_clean_run()
     assert_eq!(st["run"]["outcome"]["outcome"], "converged", "{st:#}");
     let killed = records(&sb, &run);
     assert!(killed.values().all(|(k, _)| k == "done"), "every record done: {killed:?}");
+    let mut kept = 0;
+    for ((r, target, step), attempts) in &done_at_kills {
+        if r == &run {
+            assert_eq!(killed[&(target.clone(), step.clone())].1, u64::from(*attempts), "{target}/{step} was done at a kill and ran again");
+            kept += 1;
+        }
+    }
+    assert!(kept > 0, "member steps done before a kill were kept by the resumes");
+    println!("{kept} member steps done at kills, none redone");
 
     // A clean run over the same live organization: nothing to write, the same records.
     let clean = sb.orgtrail(&["apply", "--new-run", "--json"]);
@@ -192,6 +245,9 @@ async fn kill_9_at_random_moments_loses_nothing_and_converges_like_a_clean_run()
     let kinds = |m: &BTreeMap<(String, String), (String, u64)>| m.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect::<BTreeMap<_, _>>();
     assert_eq!(kinds(&killed), kinds(&clean_records), "same (target, step) records, all done");
     println!("{kills} kills; {} records; attempts beyond one: {}", killed.len(), killed.values().filter(|(_, a)| *a > 1).count());
+    for r in st["runs"].as_array().unwrap() {
+        println!("  {} {}: {}", r["id"].as_str().unwrap(), if r["open"] == true { "open" } else { "finished" }, r["why"].as_str().unwrap());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,7 +68,7 @@ async fn apply_remote(global: &Global, args: &ApplyArgs, config: &Config, url: S
     let local_lock = async {
         let guard = session.store.lock(&holder)?;
         // Named in the lock, so whoever is refused knows which run is going on.
-        let unfinished = if args.new_run { None } else { session.store.latest_unfinished_run()? };
+        let unfinished = if args.new_run { None } else { session.store.latest_open_run()? };
         let run = unfinished.map_or_else(|| format!("run-{}", session.store.runs().map_or(0, |r| r.len()) + 1), |r| r.id);
         session.lease.set_run(&run).await?;
         anyhow::Ok(guard)
@@ -159,10 +159,10 @@ async fn converge(global: &Global, args: &ApplyArgs, config: &Config, aws: &Aws,
 
 fn exit_code(outcome: &RunOutcome) -> u8 {
     match outcome {
-        RunOutcome::Converged | RunOutcome::Paused { .. } => 0,
-        RunOutcome::NeedsManualAction => exit::MANUAL_ACTION,
+        RunOutcome::Converged { manual_actions: 0 } | RunOutcome::Paused { .. } | RunOutcome::Restricted { .. } => 0,
+        RunOutcome::Converged { .. } | RunOutcome::NeedsManualAction => exit::MANUAL_ACTION,
         RunOutcome::Interrupted => exit::INTERRUPTED,
-        RunOutcome::Failed | RunOutcome::Halted { .. } => exit::FAILURES,
+        RunOutcome::CentralFailed { .. } | RunOutcome::Failed { .. } | RunOutcome::Halted { .. } | RunOutcome::Superseded { .. } => exit::FAILURES,
     }
 }
 
@@ -217,12 +217,11 @@ fn spawn_ctrl_c(cancel: Cancel, global: &Global, remote: Option<(Arc<Notify>, La
 fn print_summary(r: &ApplyReport, global: &Global, calls: u64, writes: u64, elapsed: Duration, location: &str) {
     println!("{} {}", if r.resumed { "resumed" } else { "started" }, r.run);
     for c in &r.central {
-        let note = if c.skipped_as_done { " (done earlier)" } else { "" };
         let line = match &c.status {
             StepStatus::NeedsManualAction { .. } => "NEEDS MANUAL ACTION (below)".to_string(),
             other => report::status_line(other),
         };
-        println!("  {:<20} {}  {line}{note}", c.step, c.target);
+        println!("  {:<20} {}  {line}", c.step, c.target);
     }
     for w in &r.waves {
         println!(
@@ -247,12 +246,17 @@ fn print_summary(r: &ApplyReport, global: &Global, calls: u64, writes: u64, elap
     }
     let resume = resume_command(global);
     let verdict = match &r.outcome {
-        RunOutcome::Converged => "converged".to_string(),
-        RunOutcome::Failed => format!("failures recorded; fix them and resume with `{resume}`"),
+        RunOutcome::Converged { manual_actions: 0 } => "converged; the run is finished: the next `apply` starts a new run".to_string(),
+        RunOutcome::Converged { .. } | RunOutcome::NeedsManualAction => {
+            format!("{} (above); the run is finished: the next `apply` starts a new run, repairs any drift and confirms the manual action once done", r.why)
+        }
+        RunOutcome::CentralFailed { step } => format!("central step {step} failed, no member wave started; fix it and resume with `{resume}`"),
+        RunOutcome::Failed { .. } => format!("{}; fix them and resume with `{resume}`", r.why),
         RunOutcome::Halted { wave } => format!("halted in wave {wave}: later waves were not started; fix the failures and resume with `{resume}`"),
         RunOutcome::Paused { wave } => format!("paused after wave {wave} (pause_after); continue with `{resume}`"),
+        RunOutcome::Restricted { .. } => format!("{}; the run stays open: `{resume}` continues it", r.why),
         RunOutcome::Interrupted => format!("interrupted; resume with `{resume}`"),
-        RunOutcome::NeedsManualAction => "everything else converged; the manual action above is left (apply again after it to confirm)".into(),
+        RunOutcome::Superseded { by } => format!("superseded by {by}"),
     };
     println!("\n{}: {verdict}", r.run);
     println!("{calls} API calls ({writes} writes) in {:.1}s; state in {}", elapsed.as_secs_f64(), location);

@@ -20,20 +20,29 @@ struct StepPlan {
     changes: Vec<Change>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// orgtrail's own refusal (not an AWS error): `apply` finds it too, before its first write.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    refused: bool,
 }
 
 impl StepPlan {
     fn of(step: &str, target: &str, r: Result<Outcome, StepError>) -> Self {
         match r {
-            Ok(o) => StepPlan { step: step.into(), target: target.into(), changes: o.changes, error: None },
-            Err(e) => StepPlan { step: step.into(), target: target.into(), changes: vec![], error: Some(e.to_string()) },
+            Ok(o) => StepPlan { step: step.into(), target: target.into(), changes: o.changes, error: None, refused: false },
+            Err(e) => StepPlan { step: step.into(), target: target.into(), changes: vec![], refused: matches!(e, StepError::Refused { .. }), error: Some(e.to_string()) },
         }
     }
 }
 
+/// Which run the next `apply` works in: the open one (resumed), or a new one after a finished run.
 #[derive(Serialize)]
 struct Resume {
     run: String,
+    /// true: `apply` resumes `run`; false: `run` is finished and `apply` starts a new run.
+    open: bool,
+    /// Why `run` is open or finished ("halted in wave canary: ...", "converged, 1 manual action left").
+    why: String,
+    /// Only for an open run: a changed config makes `apply` refuse to resume it.
     config_changed: bool,
 }
 
@@ -78,7 +87,8 @@ pub async fn plan(global: &Global, members: bool) -> Result<u8> {
         all.sort_by(|a, b| (&a.target, &a.step).cmp(&(&b.target, &b.step)));
         steps.extend(all);
     }
-    let resume = resume_info(global, &config)?;
+    let resume = resume_info(global, config)?;
+    let central_names: Vec<&str> = CentralStep::all(&ctx).iter().map(|s| s.name()).collect();
     let failed = steps.iter().any(|s| s.error.is_some());
     if global.json {
         report::print_json(&serde_json::json!({
@@ -116,12 +126,18 @@ pub async fn plan(global: &Global, members: bool) -> Result<u8> {
         if trail_missing {
             println!("\nmember accounts are checked once the organization trail exists: `apply` creates it, then checks each account in its wave");
         }
-        if let Some(r) = &resume {
-            println!(
-                "\n`apply` would resume {}{}",
+        match &resume {
+            Some(r) if r.open => println!(
+                "\n`apply` would resume {} ({}){}",
                 r.run,
-                if r.config_changed { ": the config CHANGED since it started — apply refuses unless --new-run or --accept-config-change" } else { " (same config)" }
-            );
+                r.why,
+                if r.config_changed { ": the config CHANGED since it started — apply refuses unless --new-run or --accept-config-change" } else { ", same config" }
+            ),
+            Some(r) => println!("\n`apply` would start a new run: {} is finished ({})", r.run, r.why),
+            None => {}
+        }
+        if let Some(s) = steps.iter().find(|s| s.refused && central_names.contains(&s.step.as_str())) {
+            println!("\n`apply` would refuse at {} before its first write (see the ERROR above)", s.step);
         }
     }
     Ok(if failed { crate::exit::FAILURES } else { 0 })
@@ -143,5 +159,7 @@ fn resume_info(global: &Global, config: &config::Config) -> Result<Option<Resume
         return Ok(None);
     }
     let store = Store::open(&dir)?;
-    Ok(store.latest_unfinished_run()?.map(|r| Resume { config_changed: r.config_fingerprint != config::fingerprint(config), run: r.id }))
+    let Some(latest) = store.runs()?.into_iter().next() else { return Ok(None) };
+    let config_changed = latest.open && latest.config_fingerprint != config::fingerprint(config);
+    Ok(Some(Resume { run: latest.id, open: latest.open, why: latest.why, config_changed }))
 }

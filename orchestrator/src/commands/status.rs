@@ -1,4 +1,5 @@
-//! `orgtrail status [RUN]`: runs, per-wave counts, failed targets with reason and AWS error code.
+//! `orgtrail status [RUN]`: runs (open or finished, and why), per-wave counts, failed targets with
+//! reason and AWS error code.
 use anyhow::Result;
 use orgtrail::remote_state::{Remote, RemoteState};
 use orgtrail::report::{self, table::Table};
@@ -60,10 +61,10 @@ fn report_on(global: &Global, store: &Store, location: &str, run: Option<&str>, 
         return Ok(0);
     }
     if !failed_only {
-        let mut t = Table::new(["RUN", "STARTED", "UPDATED", "OUTCOME"]);
+        // Open: the next `apply` resumes the run. Finished: the next `apply` starts a new one.
+        let mut t = Table::new(["RUN", "STARTED", "UPDATED", "STATE", "WHY"]);
         for r in &report.runs {
-            let outcome = r.outcome.as_ref().map_or("running or killed".to_string(), |o| serde_json::to_value(o).ok().and_then(|v| v["outcome"].as_str().map(String::from)).unwrap_or_default());
-            t.row([r.id.clone(), format_millis(r.started_at), format_millis(r.updated_at), outcome]);
+            t.row([r.id.clone(), format_millis(r.started_at), format_millis(r.updated_at), (if r.open { "open" } else { "finished" }).to_string(), r.why.clone()]);
         }
         print!("{}", t.render());
         if let Some(r) = &report.run {

@@ -1,7 +1,12 @@
 //! Runs a plan: the central steps (log-archive account, then management account), then the
 //! member waves in order. Every step result is recorded in the state store before the target's
-//! next step starts; on resume, done steps are skipped and everything else is re-run (each step is
-//! idempotent: it reads, compares and converges). The executor never prints: it reports to a `Sink`.
+//! next step starts. The central steps are observed (and converged) on every `apply`, resumed or
+//! not: they are a few dozen calls, and skipping them would hide drift behind "done earlier". On
+//! resume only member accounts already done in the run are skipped; everything else is re-run (each
+//! step is idempotent: it reads, compares and converges). Before the first central write, the
+//! preflight looks for what would make a step refuse, so a refused run writes nothing. The
+//! executor never prints: it reports to a `Sink`.
+pub mod preflight;
 pub mod waves;
 
 use orgtrail_state::{StepStatus, Store};
@@ -9,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::{LegacyTrails, TrailMode};
 use crate::plan::{Plan, PlannedWave};
-use crate::steps::{self, Ctx, StepError, StepResult};
+use crate::steps::{self, Change, Ctx, StepError, StepResult};
 pub use waves::{run_wave, AccountOutcome, Cancel, WaveResult};
 
 /// Where the central steps are recorded: a pseudo-wave before the member waves.
@@ -152,6 +157,10 @@ fn credentials_error(e: &(dyn std::error::Error + 'static)) -> crate::aws::AwsEr
     crate::aws::AwsError { operation: "STS.AssumeRole".into(), code: None, message: e.to_string() }
 }
 
+fn failed(e: &StepError) -> StepStatus {
+    StepStatus::Failed { reason: e.to_string(), error_code: e.code() }
+}
+
 /// Progress and event reporting. No method has a default: a sink that wraps another (the
 /// remote-state checkpoint sink) must forward every event, or counts built from pairs of events
 /// (accounts in flight) go wrong.
@@ -178,14 +187,13 @@ pub enum ExecError {
     State(#[from] orgtrail_state::StateError),
 }
 
-/// How a central step ended.
+/// How a central step ended, and what it changed (the same `Change`s `plan` reports).
 #[derive(Debug, Clone, Serialize)]
 pub struct CentralResult {
     pub target: String,
     pub step: &'static str,
     pub status: StepStatus,
-    /// Already done in an earlier attempt of this run: not run again.
-    pub skipped_as_done: bool,
+    pub changes: Vec<Change>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -226,35 +234,49 @@ impl Executor<'_> {
         Ok(self.store.record_many(&self.run, items)?)
     }
 
-    /// Run one step unless it is done already; record running, then its result, durably.
-    async fn step(&self, target: &str, wave: &str, step: &str, work: impl std::future::Future<Output = StepResult>) -> Result<(StepStatus, bool), ExecError> {
-        if let Some(status) = self.store.step_status(&self.run, target, step)?.filter(StepStatus::is_finished) {
-            return Ok((status, true));
+    /// Run one step and record running, then its result, durably. A member step already done in
+    /// this run (`skip_done`) is not run again; central steps always run.
+    async fn step(&self, target: &str, wave: &str, step: &str, skip_done: bool, work: impl std::future::Future<Output = StepResult>) -> Result<(StepStatus, Vec<Change>), ExecError> {
+        if skip_done {
+            if let Some(status) = self.store.step_status(&self.run, target, step)?.filter(StepStatus::is_finished) {
+                return Ok((status, Vec::new()));
+            }
         }
         self.store.record(&self.run, target, wave, step, &StepStatus::Running)?;
-        let status = match work.await {
-            Ok(outcome) => match outcome.manual_instructions() {
-                Some(instructions) => StepStatus::NeedsManualAction { instructions },
-                None => StepStatus::Done { detail: Some(outcome.summary()) },
-            },
-            Err(e) => StepStatus::Failed { reason: e.to_string(), error_code: e.code() },
+        let (status, changes) = match work.await {
+            Ok(outcome) => {
+                let status = match outcome.manual_instructions() {
+                    Some(instructions) => StepStatus::NeedsManualAction { instructions },
+                    None => StepStatus::Done { detail: Some(outcome.summary()) },
+                };
+                (status, outcome.changes)
+            }
+            Err(e) => (failed(&e), Vec::new()),
         };
         self.store.record(&self.run, target, wave, step, &status)?;
         self.sink.step_finished(target, step, &status);
-        Ok((status, false))
+        Ok((status, changes))
     }
 
     /// The central steps in order; stops at the first failure (later steps build on earlier ones).
+    /// A refusal the preflight finds is recorded on its step before anything is written.
     pub async fn run_central(&self) -> Result<Vec<CentralResult>, ExecError> {
+        let all = CentralStep::all(&self.ctx);
+        if let Err((s, e)) = preflight::check(&self.ctx, &all).await {
+            let (target, status) = (s.target(&self.ctx), failed(&e));
+            self.store.record(&self.run, &target, CENTRAL_WAVE, s.name(), &status)?;
+            self.sink.step_finished(&target, s.name(), &status);
+            return Ok(vec![CentralResult { target, step: s.name(), status, changes: Vec::new() }]);
+        }
         let mut results = Vec::new();
-        for s in CentralStep::all(&self.ctx) {
+        for s in all {
             if self.cancel.is_cancelled() {
                 break;
             }
             let target = s.target(&self.ctx);
-            let (status, skipped_as_done) = self.step(&target, CENTRAL_WAVE, s.name(), s.run(&self.ctx)).await?;
+            let (status, changes) = self.step(&target, CENTRAL_WAVE, s.name(), false, s.run(&self.ctx)).await?;
             let failed = matches!(status, StepStatus::Failed { .. });
-            results.push(CentralResult { target, step: s.name(), status, skipped_as_done });
+            results.push(CentralResult { target, step: s.name(), status, changes });
             if failed {
                 break;
             }
@@ -272,7 +294,7 @@ impl Executor<'_> {
     async fn run_account_steps(&self, wave: &str, account: &str) -> Result<AccountOutcome, ExecError> {
         let mut manual = false;
         for s in MemberStep::all(&self.ctx) {
-            let (status, _) = self.step(account, wave, s.name(), s.run(&self.ctx, account)).await?;
+            let (status, _) = self.step(account, wave, s.name(), true, s.run(&self.ctx, account)).await?;
             match status {
                 StepStatus::Failed { reason, error_code } => return Ok(AccountOutcome::Failed { step: s.name().into(), reason, code: error_code }),
                 StepStatus::NeedsManualAction { .. } => manual = true,

@@ -363,24 +363,16 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     let ours = ctx.trail_arn();
     let trails = describe(&ct, &acting, true).await?;
     let others = other_org_trails(&trails, &ours);
+    existing_trail_refusal(ctx, &acting, &others)?;
     let management = if others.is_empty() {
         true
     } else {
-        let names: Vec<&str> = others.iter().filter_map(|t| t.trail_arn()).collect();
         match ctx.config.trail.existing_org_trail {
-            ExistingOrgTrail::Refuse => return Err(StepError::refused(&acting, trail_resource(&ours), refusal(&names))),
             ExistingOrgTrail::Adopt => return adopt(ctx, &ct, &acting, others.into_iter().cloned().collect()).await,
-            ExistingOrgTrail::DataEventsOnly => false,
+            ExistingOrgTrail::Refuse | ExistingOrgTrail::DataEventsOnly => false,
         }
     };
     let spec = TrailSpec::new(ctx, &acting, ours.clone(), true, lookup_key(ctx).await?, management);
-    if spec.selectors.is_empty() {
-        return Err(StepError::refused(
-            &acting,
-            trail_resource(&ours),
-            "the trail would log nothing: management events are left to the existing organization trail (existing_org_trail = \"data-events-only\") and [trail.data_events] s3 = \"none\"",
-        ));
-    }
     let mut outcome = Outcome::default();
     if let Some(name) = &spec.sns_topic {
         outcome.push(topic::converge(ctx, &conf, &acting, name, &ours).await?);
@@ -388,6 +380,36 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     let live = trails.into_iter().find(|t| t.trail_arn() == Some(ours.as_str()));
     outcome.changes.extend(converge_trail(ctx, &ct, &spec, live).await?.changes);
     Ok(outcome)
+}
+
+/// The refusal the `org-trail` step will give, found before orgtrail's first write (the executor's
+/// preflight) and by the step itself: another organization trail under `existing_org_trail =
+/// "refuse"`, or a data-events-only trail that would log nothing.
+pub async fn preflight(ctx: &Ctx<'_>) -> Result<(), StepError> {
+    let acting = ctx.caller.account.clone();
+    let ct = ctx.aws.cloudtrail(&in_region(ctx.aws.base(), ctx.home_region()));
+    let trails = describe(&ct, &acting, true).await?;
+    existing_trail_refusal(ctx, &acting, &other_org_trails(&trails, &ctx.trail_arn()))
+}
+
+fn existing_trail_refusal(ctx: &Ctx<'_>, acting: &str, others: &[&LiveTrail]) -> Result<(), StepError> {
+    let ours = ctx.trail_arn();
+    let names: Vec<&str> = others.iter().filter_map(|t| t.trail_arn()).collect();
+    let management = match ctx.config.trail.existing_org_trail {
+        _ if others.is_empty() => true,
+        ExistingOrgTrail::Refuse => return Err(StepError::refused(acting, trail_resource(&ours), refusal(&names))),
+        ExistingOrgTrail::Adopt => return Ok(()),
+        ExistingOrgTrail::DataEventsOnly => false,
+    };
+    if !desired_selectors(&ctx.config.trail, ctx.partition(), &ctx.config.log_archive.bucket, management).is_empty() {
+        return Ok(());
+    }
+    let reason = if management {
+        "the trail would log nothing: [trail] management_events and [trail.data_events] s3 are both \"none\""
+    } else {
+        "the trail would log nothing: management events are left to the existing organization trail (existing_org_trail = \"data-events-only\") and [trail.data_events] s3 = \"none\""
+    };
+    Err(StepError::refused(acting, trail_resource(&ours), reason))
 }
 
 fn refusal(existing: &[&str]) -> String {

@@ -224,3 +224,17 @@ pub async fn delegation_plan(ctx: &Ctx<'_>) -> Option<StepResult> {
         }),
     )
 }
+
+/// The step's refusal, found before orgtrail's first write (executor preflight): from a delegated
+/// administrator, trusted access off or the caller unregistered, which only the management
+/// account can fix. The same check a plan shows as a manual action.
+pub async fn preflight(ctx: &Ctx<'_>) -> Result<(), StepError> {
+    if ctx.caller.account == ctx.management_account() {
+        return Ok(());
+    }
+    let outcome = delegated_preflight(ctx).await?;
+    match outcome.changes.into_iter().find(|c| matches!(c.action, Action::ManualAction { .. })) {
+        Some(Change { resource, action: Action::ManualAction { instructions } }) => Err(StepError::refused(&ctx.caller.account, resource, instructions)),
+        _ => Ok(()),
+    }
+}

@@ -34,7 +34,7 @@ fn main() {
     drop(store);
     let t = Instant::now();
     let store = Store::open(&dir).expect("reopen");
-    let open = store.latest_unfinished_run().expect("query").expect("run is open");
+    let open = store.latest_open_run().expect("query").expect("run is open");
     let records = store.records(&open.id).expect("records");
     println!("resume: reopen + load {} records in {:.3} s", records.len(), t.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&dir);

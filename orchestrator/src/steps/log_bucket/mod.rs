@@ -133,7 +133,14 @@ pub async fn enforce_encryption(ctx: &Ctx<'_>) -> StepResult {
         let fields = ENFORCEMENT_SIDS.iter().map(|s| format!("{s} (missing)")).collect();
         return Ok(Outcome { changes: vec![Change::update(policy::resource(&b), fields)] });
     };
-    let live_policy = policy::live(&b).await?;
+    let mut live_policy = policy::live(&b).await?;
+    if !ctx.apply {
+        // A plan writes nothing, so this step would see the policy the log-bucket step (just before it)
+        // puts when applying: its desired policy, phase two kept once reached. Without this, drift of a
+        // shared statement would be planned twice and written once: plan and apply must agree.
+        let enforce = live_policy.as_deref().is_some_and(policy::enforces_encryption);
+        live_policy = Some(policy::render_log_bucket(ctx, &key_arn, enforce)?.to_string());
+    }
     let desired = policy::render_log_bucket(ctx, &key_arn, true)?;
     policy::check_lockout(ctx, &b, &desired).await?;
     Ok(Outcome { changes: vec![policy::converge(&b, live_policy, &desired).await?] })
@@ -223,4 +230,22 @@ async fn create(ctx: &Ctx<'_>, b: &Bucket<'_>, object_lock: bool) -> Result<(), 
             }
         }
     }
+}
+
+/// What would make the `access-log-bucket` step refuse, found before orgtrail's first write: the
+/// bucket in another region or another account's, or a policy that does not render.
+pub async fn preflight_access_log_bucket(ctx: &Ctx<'_>) -> Result<(), StepError> {
+    exists(ctx, &Bucket::new(ctx, &ctx.config.log_archive.access_log_bucket)).await?;
+    policy::render_access_log(ctx).map(drop)
+}
+
+/// What would make the `log-bucket` (or `enforce-encryption`) step refuse, found before orgtrail's
+/// first write: the bucket in another region or another account's, or a policy that would lock
+/// orgtrail out. The lock-out check only weighs denies that single out principals, which both
+/// phases share, so phase one (which needs no key ARN) stands for both.
+pub async fn preflight_log_bucket(ctx: &Ctx<'_>) -> Result<(), StepError> {
+    let b = Bucket::new(ctx, &ctx.config.log_archive.bucket);
+    exists(ctx, &b).await?;
+    let desired = policy::render_log_bucket(ctx, "", false)?;
+    policy::check_lockout(ctx, &b, &desired).await
 }

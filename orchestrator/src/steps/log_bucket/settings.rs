@@ -103,16 +103,17 @@ async fn versioning(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), Step
         return Ok(());
     }
     fields.push("versioning".into());
-    if !b.apply {
-        return Ok(());
-    }
-    // With MFA Delete on, every versioning change needs the root user's MFA: say so instead of failing on AccessDenied.
+    // With MFA Delete on, every versioning change needs the root user's MFA: say so instead of failing
+    // on AccessDenied, in a plan too (plan and apply agree).
     if live.mfa_delete() == Some(&MfaDeleteStatus::Enabled) {
         return Err(b.refuse(format!(
             "versioning is suspended and MFA Delete is enabled, so only the root user with its MFA device can re-enable it: \
              aws s3api put-bucket-versioning --bucket {} --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa \"SERIAL CODE\"",
             b.name
         )));
+    }
+    if !b.apply {
+        return Ok(());
     }
     // MfaDelete is left out: S3 keeps its current value.
     let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
