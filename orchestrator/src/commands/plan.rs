@@ -130,7 +130,7 @@ fn action_text(a: &Action) -> String {
         Action::Update { fields } => format!("update: {}", fields.join(", ")),
         Action::NoChange => "no change".into(),
         Action::Delete => "delete".into(),
-        Action::ManualAction { instructions } => format!("manual action: {}", instructions.lines().next().unwrap_or("")),
+        Action::ManualAction { instructions } => format!("manual action: {}", instructions.trim_end()),
     }
 }
 
