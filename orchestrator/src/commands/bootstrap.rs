@@ -43,22 +43,25 @@ pub fn render_bootstrap(global: &Global, args: &BootstrapArgs) -> Result<u8> {
     let config = crate::load_config(global, true)?.expect("required");
     let trusted = trusted_account(&config, args.management_account.as_deref(), &global.config.display().to_string())?;
     let member = member_template(&config, &trusted)?;
-    let template = if args.stack_set.is_empty() { member } else { stack_set_template(&config, &member, &args.stack_set)? };
+    let (template, how) = if args.stack_set.is_empty() {
+        (member, "as a service-managed StackSet (docs/quickstart.md, \"Bootstrap the member role\")")
+    } else {
+        (stack_set_template(&config, &member, &args.stack_set)?, "as one stack in the management account (docs/quickstart.md, \"One stack instead\")")
+    };
     for warning in warnings(&config) {
         eprintln!("warning: {warning}");
     }
     let format = args.format.unwrap_or(if global.json { Format::Json } else { Format::Yaml });
-    super::docs::write_stdout(render(&template, format, &global.config.display().to_string())?.as_bytes())?;
+    super::docs::write_stdout(render(&template, format, &global.config.display().to_string(), how)?.as_bytes())?;
     Ok(0)
 }
 
 /// The template as text: YAML with a comment header saying where it came from, or pretty JSON.
-pub fn render(template: &Value, format: Format, config_path: &str) -> Result<String> {
+pub fn render(template: &Value, format: Format, config_path: &str, how: &str) -> Result<String> {
     Ok(match format {
         Format::Json => serde_json::to_string_pretty(template)? + "\n",
         Format::Yaml => format!(
-            "# orgtrail's member role, rendered by `orgtrail render-bootstrap` from {config_path}.\n\
-             # Deploy it as a service-managed StackSet: docs/quickstart.md, \"Bootstrap the member role\".\n{}",
+            "# orgtrail's member role, rendered by `orgtrail render-bootstrap` from {config_path}.\n# Deploy it {how}.\n{}",
             quote_dates(&serde_norway::to_string(template)?)
         ),
     })
