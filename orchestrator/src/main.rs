@@ -329,7 +329,7 @@ async fn accounts(global: &Global, check: bool, with_tags: bool) -> Result<u8> {
             "elapsed_seconds": started.elapsed().as_secs_f64(),
         }))?;
     } else {
-        let mut t = Table::new(["ACCOUNT", "NAME", "OU PATH", "STATUS", "TAGS", "ACCESS"]);
+        let mut t = Table::new(["ACCOUNT", "NAME", "OU PATH", "STATUS", "TAGS", "ACCESS"]).keep_whole([0, 3]);
         let access_of = |id: &str| access.as_ref().and_then(|a| a.iter().find(|r| r.account == id));
         for a in &inventory.accounts {
             let tags = a.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
