@@ -143,7 +143,7 @@ fn rendered(config: &Path) -> Value {
 }
 
 #[test]
-fn minimal_config_renders_the_read_only_member_role_and_the_log_archive_statements() {
+fn bootstrap_of_a_minimal_config_renders_the_read_only_member_role_and_the_log_archive_statements() {
     let dir = tempfile::tempdir().unwrap();
     let t = rendered(&write_config(dir.path(), MINIMAL));
     let values = [
@@ -181,7 +181,7 @@ fn minimal_config_renders_the_read_only_member_role_and_the_log_archive_statemen
 }
 
 #[test]
-fn full_config_renders_every_statement_and_binds_the_external_id_to_a_noecho_parameter() {
+fn bootstrap_of_a_full_config_renders_every_statement_and_binds_the_external_id_to_a_noecho_parameter() {
     let dir = tempfile::tempdir().unwrap();
     let t = rendered(&write_config(dir.path(), &full()));
     let values = [
@@ -213,7 +213,7 @@ fn full_config_renders_every_statement_and_binds_the_external_id_to_a_noecho_par
 }
 
 #[test]
-fn stack_set_form_deploys_service_managed_with_automatic_deployment_and_the_same_member_template() {
+fn bootstrap_stack_set_form_deploys_service_managed_with_automatic_deployment_and_the_same_member_template() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &full());
     let member = rendered(&config);
@@ -238,7 +238,7 @@ fn stack_set_form_deploys_service_managed_with_automatic_deployment_and_the_same
 }
 
 #[test]
-fn refuses_without_a_trusted_account_or_with_the_organizations_default_role() {
+fn bootstrap_refuses_without_a_trusted_account_or_with_the_organizations_default_role() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &MINIMAL.replace("management_account = \"111111111111\"\n", ""));
     let out = orgtrail(&["--config", config.to_str().unwrap(), "render-bootstrap"]);
