@@ -60,10 +60,7 @@ pub fn render_bootstrap(global: &Global, args: &BootstrapArgs) -> Result<u8> {
 pub fn render(template: &Value, format: Format, config_path: &str, how: &str) -> Result<String> {
     Ok(match format {
         Format::Json => serde_json::to_string_pretty(template)? + "\n",
-        Format::Yaml => format!(
-            "# orgtrail's member role, rendered by `orgtrail render-bootstrap` from {config_path}.\n# Deploy it {how}.\n{}",
-            quote_dates(&serde_norway::to_string(template)?)
-        ),
+        Format::Yaml => format!("# orgtrail's member role, rendered by `orgtrail render-bootstrap` from {config_path}.\n# Deploy it {how}.\n{}", quote_dates(&serde_norway::to_string(template)?)),
     })
 }
 
@@ -116,11 +113,7 @@ fn warnings(config: &Config) -> Vec<String> {
     if la.admin_roles.iter().any(|r| r.contains(&la.account) && r.ends_with(&role)) {
         return vec![];
     }
-    vec![format!(
-        "[log_archive] admin_roles has no arn:{}:iam::{}{role}: apply refuses a bucket policy that would lock that role out; add it",
-        config.partition(),
-        la.account
-    )]
+    vec![format!("[log_archive] admin_roles has no arn:{}:iam::{}{role}: apply refuses a bucket policy that would lock that role out; add it", config.partition(), la.account)]
 }
 
 /// The stack each account runs: the role, its member policy, and the log-archive policy there only.
@@ -200,10 +193,8 @@ pub fn stack_set_template(config: &Config, member: &Value, targets: &[String]) -
         ),
         ("TemplateBody", s(&serde_json::to_string(member)?)),
     ]);
-    let mut template = map([
-        ("AWSTemplateFormatVersion", s("2010-09-09")),
-        ("Description", s("orgtrail bootstrap: a service-managed StackSet that creates orgtrail's member role across the organization")),
-    ]);
+    let mut template =
+        map([("AWSTemplateFormatVersion", s("2010-09-09")), ("Description", s("orgtrail bootstrap: a service-managed StackSet that creates orgtrail's member role across the organization"))]);
     if config.access.external_id.is_some() {
         let passed = map([("ParameterKey", s("ExternalId")), ("ParameterValue", map([("Ref", s("ExternalId"))]))]);
         props.as_mapping_mut().expect("a map").insert(s("Parameters"), Value::Sequence(vec![passed]));
