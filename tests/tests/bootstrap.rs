@@ -171,6 +171,7 @@ fn bootstrap_of_a_minimal_config_renders_the_read_only_member_role_and_the_log_a
     assert_eq!(trust, &want_trust, "no external id: no condition");
     assert_eq!(trust["Statement"][0]["Principal"]["AWS"], "arn:aws:iam::111111111111:root");
     assert!(t.get("Parameters").is_none(), "no parameter without an external id: {t}");
+    assert_eq!(t["Outputs"]["RoleArn"]["Value"], json!({ "Fn::GetAtt": ["MemberRole", "Arn"] }));
 
     let la = &t["Resources"]["LogArchivePolicy"];
     assert_eq!(la["Type"], "AWS::IAM::RolePolicy");

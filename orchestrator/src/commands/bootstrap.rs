@@ -153,7 +153,7 @@ pub fn member_template(config: &Config, trusted_account: &str) -> Result<Value> 
     }
     fields.insert(s("Conditions"), map([("IsLogArchiveAccount", is_log_archive)]));
     fields.insert(s("Resources"), map([("MemberRole", role), ("LogArchivePolicy", la_policy)]));
-    fields.insert(s("Outputs"), map([("RoleArn", map([("Description", s("The role orgtrail assumes")), ("Value", map([("Fn::GetAtt", s("MemberRole.Arn"))]))]))]));
+    fields.insert(s("Outputs"), map([("RoleArn", map([("Description", s("The role orgtrail assumes")), ("Value", map([("Fn::GetAtt", Value::Sequence(vec![s("MemberRole"), s("Arn")]))]))]))]));
     Ok(template)
 }
 
