@@ -312,3 +312,19 @@ fn every_command_help_has_a_description_and_an_example() {
     }
     assert!(checked >= 16, "checked {checked} commands");
 }
+
+/// The sandbox's commands and flags say what they do, with an example.
+#[test]
+fn sandbox_help_describes_run_up_and_port() {
+    let sandbox = orgtrail_bin().with_file_name("sandbox");
+    let help = |args: &[&str]| stdout(&Command::new(&sandbox).args(args).output().expect("running sandbox"));
+    let top = help(&["--help"]);
+    assert!(top.lines().any(|l| l.trim_start().starts_with("run ") && l.contains("Start the emulator")), "{top}");
+    assert!(top.lines().any(|l| l.trim_start().starts_with("up ") && l.contains("Start the emulator")), "{top}");
+    for sub in ["run", "up"] {
+        let text = help(&[sub, "--help"]);
+        assert!(text.contains("Example:\n  sandbox "), "sandbox {sub} --help has no example:\n{text}");
+    }
+    let up = help(&["up", "--help"]);
+    assert!(up.lines().any(|l| l.contains("--port <PORT>") && l.contains("Loopback port")), "{up}");
+}
