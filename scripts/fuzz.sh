@@ -38,7 +38,7 @@ set +e
 status=$?
 set -e
 runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
-cov="$(grep -o 'cov: [0-9]*' "$log" | tail -1 | tr -dc 0-9)"
+cov="$(grep -o 'cov: [0-9]*' "$log" | tail -1 | tr -dc 0-9 || true)"
 if [[ $status -ne 0 ]]; then
     # The crash report, without the recommended-dictionary dump.
     sed '/^###### Recommended dictionary/,/^###### End of recommended dictionary/d' "$log" | tail -40 >&2
