@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 // orgtrail's config module is self-contained (serde, toml, thiserror): compiled here on its own.
 #[path = "../../orchestrator/src/config/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod config;
 
 use config::ConfigError;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use orgtrail::access::{check_access, AccessOutcome};
 use orgtrail::aws::{Aws, AwsOptions, RoleSpec};
 use orgtrail::config::{self, Config, ConfigError};
@@ -22,7 +22,12 @@ mod exit {
 mod commands;
 
 #[derive(Parser)]
-#[command(name = "orgtrail", version, about = "Roll out AWS CloudTrail across an AWS Organization in safe, resumable waves")]
+#[command(
+    name = "orgtrail",
+    version,
+    about = "Roll out AWS CloudTrail across an AWS Organization in safe, resumable waves",
+    after_help = "Example:\n  orgtrail init && orgtrail accounts --check-access && orgtrail plan && orgtrail apply\n\nDocs: README.md, docs/quickstart.md, docs/operations.md"
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -62,12 +67,14 @@ pub struct Global {
 #[derive(Subcommand)]
 enum Command {
     /// Write a commented example config.
+    #[command(after_help = "Example:\n  orgtrail init --config orgtrail.toml")]
     Init {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
     },
     /// List the organization's accounts with OU path, status and tags.
+    #[command(after_help = "Example:\n  orgtrail accounts --check-access")]
     Accounts {
         /// Assume the role in every account and report ok / access denied / other.
         #[arg(long)]
@@ -77,14 +84,17 @@ enum Command {
         no_tags: bool,
     },
     /// Show what apply would change (read-only): central resources, waves, untargeted accounts.
+    #[command(after_help = "Example:\n  orgtrail plan --members")]
     Plan {
         /// Also check every targeted member account (assumes the role in each).
         #[arg(long)]
         members: bool,
     },
     /// Converge: resume the open run (or start one) and roll out wave by wave.
+    #[command(after_help = "Example:\n  orgtrail apply --wave canary")]
     Apply(ApplyArgs),
-    /// Runs, per-wave counts, failed accounts with reasons and AWS error codes.
+    /// Show the runs, per-wave counts, and failed accounts with reasons and AWS error codes.
+    #[command(after_help = "Example:\n  orgtrail status --failed")]
     Status {
         /// A run id (default: the latest run).
         run: Option<String>,
@@ -92,14 +102,17 @@ enum Command {
         #[arg(long)]
         failed: bool,
     },
-    /// Print the bucket and key policies apply would put.
+    /// Print the bucket and key policies apply would put (read-only).
+    #[command(after_help = "Example:\n  orgtrail render-policies > policies.txt")]
     RenderPolicies,
-    /// Remote state (--state s3://...): pull, push, show.
+    /// Pull, push or show the shared rollout state in S3 (--state s3://...).
+    #[command(after_help = "Example:\n  orgtrail --state s3://my-state-bucket/orgtrail state show")]
     State {
         #[command(subcommand)]
         action: commands::state::StateAction,
     },
     /// Audit the live organization against the baseline (read-only): PASS / FAIL / NOT-APPLICABLE / MANUAL per control.
+    #[command(after_help = "Example:\n  orgtrail verify --format sarif --output verify.sarif")]
     Verify {
         /// Output format (default: table, or json with --json).
         #[arg(long, value_enum)]
@@ -110,6 +123,7 @@ enum Command {
     },
     /// Make an account a CloudTrail delegated administrator (run with the management account's
     /// credentials): enables trusted access if needed and registers it. Idempotent.
+    #[command(after_help = "Example:\n  orgtrail delegate --account 333333333333 --dry-run")]
     Delegate {
         /// The member account (default: the config's delegated_admin_account).
         #[arg(long)]
@@ -118,16 +132,34 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// MFA Delete on the log bucket and the access-log bucket (needs the log-archive account's root user).
+    /// Turn on MFA Delete on the log bucket and the access-log bucket (needs the log-archive account's root user).
+    #[command(after_help = "Example:\n  orgtrail mfa-delete enable --mfa-serial arn:aws:iam::222222222222:mfa/root-account-mfa-device --mfa-code 123456")]
     MfaDelete {
         #[command(subcommand)]
         action: MfaDeleteAction,
+    },
+    /// Print the CloudFormation template that creates orgtrail's member role in every account (a service-managed StackSet).
+    #[command(after_help = "Examples:\n  orgtrail render-bootstrap > orgtrail-bootstrap.yaml\n  orgtrail render-bootstrap --stack-set r-abcd > orgtrail-bootstrap-stackset.yaml\n\nDeploying it: docs/quickstart.md")]
+    RenderBootstrap(commands::bootstrap::BootstrapArgs),
+    /// Print the shell completion script for orgtrail.
+    #[command(after_help = "Examples:\n  orgtrail completions bash > ~/.local/share/bash-completion/completions/orgtrail\n  orgtrail completions zsh > ~/.zfunc/_orgtrail\n  orgtrail completions fish > ~/.config/fish/completions/orgtrail.fish")]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a directory.
+    #[command(after_help = "Examples:\n  orgtrail man | man -l -\n  orgtrail man --dir ~/.local/share/man/man1")]
+    Man {
+        /// Write orgtrail.1 and orgtrail-COMMAND.1 for every subcommand into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
 #[derive(Subcommand)]
 enum MfaDeleteAction {
     /// Enable MFA Delete, with the root user's credentials of the log-archive account.
+    #[command(after_help = "Example:\n  AWS_PROFILE=log-archive-root orgtrail mfa-delete enable --mfa-serial arn:aws:iam::222222222222:mfa/root-account-mfa-device --mfa-code 123456")]
     Enable {
         /// The root user's MFA device (arn:aws:iam::ACCOUNT:mfa/root-account-mfa-device or its serial).
         #[arg(long)]
@@ -244,6 +276,9 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Verify { format, output } => commands::verify::verify(&cli.global, *format, output.as_deref()).await,
         Command::Delegate { account, dry_run } => commands::delegate::delegate(&cli.global, account.as_deref(), *dry_run).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code, bucket } } => mfa_delete_enable(&cli.global, mfa_serial, mfa_code, bucket.as_deref()).await,
+        Command::RenderBootstrap(args) => commands::bootstrap::render_bootstrap(&cli.global, args),
+        Command::Completions { shell } => commands::docs::completions(*shell, &mut Cli::command()),
+        Command::Man { dir } => commands::docs::man(Cli::command(), dir.as_deref()),
     }
 }
 
@@ -310,7 +345,7 @@ async fn accounts(global: &Global, check: bool, with_tags: bool) -> Result<u8> {
             "elapsed_seconds": started.elapsed().as_secs_f64(),
         }))?;
     } else {
-        let mut t = Table::new(["ACCOUNT", "NAME", "OU PATH", "STATUS", "TAGS", "ACCESS"]);
+        let mut t = Table::new(["ACCOUNT", "NAME", "OU PATH", "STATUS", "TAGS", "ACCESS"]).keep_whole([0, 3]);
         let access_of = |id: &str| access.as_ref().and_then(|a| a.iter().find(|r| r.account == id));
         for a in &inventory.accounts {
             let tags = a.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");

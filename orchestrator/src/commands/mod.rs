@@ -1,6 +1,8 @@
 //! One module per rollout subcommand; the small ones stay in main.rs.
 pub mod apply;
 pub mod delegate;
+pub mod bootstrap;
+pub mod docs;
 pub mod plan;
 pub mod policies;
 pub mod state;

@@ -100,18 +100,26 @@ pub async fn plan(global: &Global, members: bool) -> Result<u8> {
             "api_calls": { "total": aws.metrics.total(), "writes": aws.metrics.write_calls(), "by_operation": aws.metrics.snapshot() },
         }))?;
     } else {
-        let mut t = Table::new(["STEP", "ACCOUNT", "RESOURCE", "ACTION"]);
+        let mut t = Table::new(["STEP", "ACCOUNT", "RESOURCE", "ACTION"]).keep_whole([0, 1]);
+        let mut manual = Vec::new();
         for s in &steps {
             if let Some(e) = &s.error {
                 t.row([s.step.clone(), s.target.clone(), "-".into(), format!("ERROR: {e}")]);
             }
             for c in &s.changes {
                 t.row([s.step.clone(), s.target.clone(), c.resource.clone(), action_text(&c.action)]);
+                if let Action::ManualAction { instructions } = &c.action {
+                    manual.push((s, c, instructions));
+                }
             }
         }
         print!("{}", t.render());
+        // Whole, below the table: prose wraps at the width, the commands in it stay on one line to copy.
+        for (s, c, instructions) in manual {
+            println!("\nmanual action: {} in {}, {}:\n{}", s.step, s.target, c.resource, report::table::wrap_prose(instructions.trim_end(), "  ").trim_end());
+        }
         println!();
-        let mut t = Table::new(["WAVE", "ACCOUNTS", "CONCURRENCY", "TOLERANCE", "PAUSE AFTER", "FIRST ACCOUNTS"]);
+        let mut t = Table::new(["WAVE", "ACCOUNTS", "CONCURRENCY", "TOLERANCE", "PAUSE AFTER", "FIRST ACCOUNTS"]).keep_whole(0..5);
         for w in &plan.waves {
             let first = w.accounts.iter().take(3).cloned().collect::<Vec<_>>().join(",") + if w.accounts.len() > 3 { ",…" } else { "" };
             t.row([w.name.clone(), w.accounts.len().to_string(), w.max_concurrency.to_string(), w.failure_tolerance.to_string(), w.pause_after.to_string(), first]);
@@ -124,16 +132,19 @@ pub async fn plan(global: &Global, members: bool) -> Result<u8> {
             }
         }
         if trail_missing {
-            println!("\nmember accounts are checked once the organization trail exists: `apply` creates it, then checks each account in its wave");
+            print!("\n{}", report::table::wrap_prose("member accounts are checked once the organization trail exists: `apply` creates it, then checks each account in its wave", ""));
         }
         match &resume {
-            Some(r) if r.open => println!(
-                "\n`apply` would resume {} ({}){}",
-                r.run,
-                r.why,
-                if r.config_changed { ": the config CHANGED since it started — apply refuses unless --new-run or --accept-config-change" } else { ", same config" }
-            ),
-            Some(r) => println!("\n`apply` would start a new run: {} is finished ({})", r.run, r.why),
+            Some(r) if r.open => {
+                let text = format!(
+                    "`apply` would resume {} ({}){}",
+                    r.run,
+                    r.why,
+                    if r.config_changed { ": the config CHANGED since it started — apply refuses unless --new-run or --accept-config-change" } else { ", same config" }
+                );
+                print!("\n{}", report::table::wrap_prose(&text, ""));
+            }
+            Some(r) => print!("\n{}", report::table::wrap_prose(&format!("`apply` would start a new run: {} is finished ({})", r.run, r.why), "")),
             None => {}
         }
         if let Some(s) = steps.iter().find(|s| s.refused && central_names.contains(&s.step.as_str())) {
@@ -149,7 +160,7 @@ fn action_text(a: &Action) -> String {
         Action::Update { fields } => format!("update: {}", fields.join(", ")),
         Action::NoChange => "no change".into(),
         Action::Delete => "delete".into(),
-        Action::ManualAction { instructions } => format!("manual action: {}", instructions.lines().next().unwrap_or("")),
+        Action::ManualAction { .. } => "manual action (below)".into(),
     }
 }
 

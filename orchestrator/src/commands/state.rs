@@ -14,11 +14,14 @@ use crate::{BadInput, Global};
 #[derive(Subcommand)]
 pub enum StateAction {
     /// Download the remote state into the working copy (--state-dir, else orgtrail's cache for the URL).
+    #[command(after_help = "Example:\n  orgtrail --state s3://my-state-bucket/orgtrail state pull")]
     Pull,
     /// Upload the working copy; refused if the remote state changed since it was pulled (or, for
     /// a state that never came from there, if the remote has any state).
+    #[command(after_help = "Example:\n  orgtrail --state s3://my-state-bucket/orgtrail state push")]
     Push,
-    /// The remote state object (ETag, size, last modified) and the lock holder.
+    /// Show the remote state object (ETag, size, last modified) and the lock holder.
+    #[command(after_help = "Example:\n  orgtrail --state s3://my-state-bucket/orgtrail state show")]
     Show,
 }
 

@@ -62,14 +62,14 @@ fn report_on(global: &Global, store: &Store, location: &str, run: Option<&str>, 
     }
     if !failed_only {
         // Open: the next `apply` resumes the run. Finished: the next `apply` starts a new one.
-        let mut t = Table::new(["RUN", "STARTED", "UPDATED", "STATE", "WHY"]);
+        let mut t = Table::new(["RUN", "STARTED", "UPDATED", "STATE", "WHY"]).keep_whole(0..4);
         for r in &report.runs {
             t.row([r.id.clone(), format_millis(r.started_at), format_millis(r.updated_at), (if r.open { "open" } else { "finished" }).to_string(), r.why.clone()]);
         }
         print!("{}", t.render());
         if let Some(r) = &report.run {
             println!("\n{} (config {}):", r.id, r.config_path);
-            let mut t = Table::new(["WAVE", "TARGETS", "DONE", "FAILED", "MANUAL", "RUNNING", "PENDING"]);
+            let mut t = Table::new(["WAVE", "TARGETS", "DONE", "FAILED", "MANUAL", "RUNNING", "PENDING"]).keep_whole(0..7);
             for w in &report.waves {
                 t.row([w.wave.clone(), w.targets.to_string(), w.done.to_string(), w.failed.to_string(), w.needs_manual_action.to_string(), w.running.to_string(), w.pending.to_string()]);
             }
@@ -78,7 +78,7 @@ fn report_on(global: &Global, store: &Store, location: &str, run: Option<&str>, 
     }
     if !report.failed.is_empty() {
         println!("\nfailed:");
-        let mut t = Table::new(["TARGET", "WAVE", "STEP", "CODE", "ATTEMPTS", "REASON"]);
+        let mut t = Table::new(["TARGET", "WAVE", "STEP", "CODE", "ATTEMPTS", "REASON"]).keep_whole(0..5);
         for r in &report.failed {
             if let orgtrail_state::StepStatus::Failed { reason, error_code } = &r.status {
                 t.row([r.target.clone(), r.wave.clone(), r.step.clone(), error_code.clone().unwrap_or_default(), r.attempts.to_string(), reason.clone()]);
@@ -88,7 +88,7 @@ fn report_on(global: &Global, store: &Store, location: &str, run: Option<&str>, 
     }
     for r in &report.needs_manual_action {
         if let orgtrail_state::StepStatus::NeedsManualAction { instructions } = &r.status {
-            println!("\nneeds manual action ({} {}):\n{instructions}", r.target, r.step);
+            println!("\nneeds manual action ({} {}):\n{}", r.target, r.step, report::table::wrap_prose(instructions.trim_end(), "").trim_end());
         }
     }
     Ok(0)

@@ -29,15 +29,21 @@ struct Common {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Start the emulator, seed the organization, run COMMAND against it, then stop the emulator.
+    #[command(after_help = "COMMAND gets AWS_ENDPOINT_URL, AWS_REGION, test credentials and ORGTRAIL_SANDBOX_DIR=DIR in its environment;\nsandbox exits with its exit code.\n\nExample:\n  sandbox run --accounts 200 --dir .sandbox -- ./target/debug/orgtrail -c .sandbox/orgtrail.toml plan")]
     Run {
         #[command(flatten)]
         common: Common,
-        #[arg(trailing_var_arg = true, required = true)]
+        /// The command to run against the sandbox, and its arguments (after `--`).
+        #[arg(trailing_var_arg = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Start the emulator and seed the organization, print the environment to export, wait for Ctrl-C.
+    #[command(after_help = "Example:\n  sandbox up --accounts 200 --port 5000\n  # in another shell, with the printed exports:\n  orgtrail -c .sandbox/orgtrail.toml accounts")]
     Up {
         #[command(flatten)]
         common: Common,
+        /// Loopback port for the emulator (default: a free port).
         #[arg(long)]
         port: Option<u16>,
     },

@@ -30,7 +30,7 @@ pub fn render(report: &Report, format: Format, config_path: &str) -> String {
 /// many accounts collapsed into one row (the JSON, JUnit and SARIF outputs keep every finding).
 pub fn table(report: &Report) -> String {
     const COLLAPSE_OVER: usize = 3;
-    let mut t = Table::new(["CONTROL", "STATUS", "ACCOUNT", "RESOURCE", "EVIDENCE"]);
+    let mut t = Table::new(["CONTROL", "STATUS", "ACCOUNT", "RESOURCE", "EVIDENCE"]).keep_whole(0..3);
     let mut done = std::collections::BTreeSet::new();
     for f in &report.findings {
         let id = f.control.id();
