@@ -47,6 +47,7 @@ session_duration_seconds = 7200
 account = "222222222222"
 bucket = "org-logs-222222222222"
 access_log_bucket = "org-logs-222222222222-access"
+access_log_encryption = "sse-kms"
 admin_roles = ["arn:aws:iam::222222222222:role/OrgtrailExecution"]
 [trail]
 name = "org-trail"
@@ -193,6 +194,7 @@ fn bootstrap_of_a_full_config_renders_every_statement_and_binds_the_external_id_
         ("bucket", "org-logs-222222222222"),
         ("access_log_bucket", "org-logs-222222222222-access"),
         ("kms_alias", "alias/orgtrail"),
+        ("access_log_kms_alias", "alias/orgtrail-access-logs"),
         ("trail_name", "org-trail"),
         ("role_name", "OrgtrailExecution"),
         ("sns_topic", "org-trail-delivery"),
@@ -210,7 +212,7 @@ fn bootstrap_of_a_full_config_renders_every_statement_and_binds_the_external_id_
     assert_eq!(props["AssumeRolePolicyDocument"], want_trust, "the delegated administrator is trusted, with the external id");
     let p = &t["Parameters"]["ExternalId"];
     assert_eq!((p["Type"].as_str(), p["NoEcho"].as_bool()), (Some("String"), Some(true)), "{p}");
-    assert_eq!(t["Resources"]["LogArchivePolicy"]["Properties"]["PolicyDocument"], expected_policy("log-archive-account.json", &values, &[]));
+    assert_eq!(t["Resources"]["LogArchivePolicy"]["Properties"]["PolicyDocument"], expected_policy("log-archive-account.json", &values, &["KmsAccessLogAlias"]));
 }
 
 #[test]

@@ -120,7 +120,7 @@ fn warnings(config: &Config) -> Vec<String> {
 pub fn member_template(config: &Config, trusted_account: &str) -> Result<Value> {
     let values = placeholders(config, trusted_account);
     let member = policy(MEMBER, &values, |sid| optional_member_statement(config, sid)).context("templates/iam/member-account.json")?;
-    let log_archive = policy(LOG_ARCHIVE, &values, |sid| bail!("unexpected optional statement {sid}")).context("templates/iam/log-archive-account.json")?;
+    let log_archive = policy(LOG_ARCHIVE, &values, |sid| optional_log_archive_statement(config, sid)).context("templates/iam/log-archive-account.json")?;
     let trust = trust_policy(config, &values).context("templates/iam/member-role-trust-policy.json")?;
     let role_name = config.access.role_name.as_str();
     let role = map([
@@ -217,6 +217,13 @@ fn optional_member_statement(config: &Config, sid: &str) -> Result<bool> {
     })
 }
 
+fn optional_log_archive_statement(config: &Config, sid: &str) -> Result<bool> {
+    Ok(match sid {
+        "KmsAccessLogAlias" => config.log_archive.access_log_kms_alias.is_some(),
+        other => bail!("optional statement {other} has no rule in render-bootstrap"),
+    })
+}
+
 fn placeholders(config: &Config, trusted_account: &str) -> Vec<(&'static str, Option<String>)> {
     let la = &config.log_archive;
     vec![
@@ -227,6 +234,7 @@ fn placeholders(config: &Config, trusted_account: &str) -> Vec<(&'static str, Op
         ("bucket", Some(la.bucket.clone())),
         ("access_log_bucket", Some(la.access_log_bucket.clone())),
         ("kms_alias", Some(la.kms_alias.clone())),
+        ("access_log_kms_alias", la.access_log_kms_alias.clone()),
         ("trail_name", Some(config.trail.name.clone())),
         ("role_name", Some(config.access.role_name.clone())),
         ("sns_topic", config.trail.sns_topic.clone()),
