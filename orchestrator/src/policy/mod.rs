@@ -3,6 +3,7 @@
 //!
 //! The documents live as JSON templates in `templates/` so they can be reviewed as policies, not code.
 mod compare;
+mod detection;
 mod error;
 mod lockout;
 mod render;
@@ -14,3 +15,4 @@ pub use compare::{diff_policies, normalize_policy, NormalizedPolicy, PolicyDiff}
 pub use error::{LockoutError, PolicyError};
 pub use lockout::{check_not_locked_out, principal_arn_for, PROTECTED_ACTIONS};
 pub use render::{render_access_log_bucket_policy, render_bucket_policy, render_key_policy, PolicyContext, TrailMode};
+pub use detection::{render_alarm_topic_policy, render_logs_role_policy, render_logs_role_trust, render_scp, scp_denies, KeyUsers, ScpContext};
