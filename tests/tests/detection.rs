@@ -297,3 +297,65 @@ async fn fidelity_patches_for_detection_are_active() {
     let g = logs.describe_log_groups().log_group_name_prefix("g").send().await.unwrap();
     assert_eq!(g.log_groups()[0].kms_key_id(), Some("arn:aws:kms:us-east-1:111111111111:key/k"));
 }
+
+/// `orgtrail verify --json`: (exit code, control ids failing, the report).
+fn verify(sb: &Sandbox) -> (i32, BTreeSet<String>, Value) {
+    let out = sb.orgtrail(&["verify", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("verify not JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
+    let failing = v["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "FAIL" || f["status"] == "ERROR").map(|f| f["control"].as_str().unwrap().to_string()).collect();
+    (out.status.code().unwrap(), failing, v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_passes_each_detection_control_after_apply_and_fails_exactly_the_broken_one() {
+    let sb = sandbox("").await;
+    run_json(&sb, &["apply", "--json"]);
+    let (code, failing, v) = verify(&sb);
+    assert_eq!((code, failing.clone()), (0, BTreeSet::new()), "{v:#}");
+    let status = |v: &Value, c: &str| -> Vec<String> { v["findings"].as_array().unwrap().iter().filter(|f| f["control"] == c).map(|f| f["status"].as_str().unwrap().to_string()).collect() };
+    let mut ids: Vec<String> = (1..=15).map(|i| format!("CIS.4.{i}")).collect();
+    ids.extend(["CloudTrail.5".to_string(), "OrgTrail.TamperProtectionSCP".to_string()]);
+    for id in &ids {
+        assert_eq!(status(&v, id), vec!["PASS"], "{id} passes once");
+    }
+
+    let conf = home(&sb);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    let cw = aws_sdk_cloudwatch::Client::new(&conf);
+    let ct = aws_sdk_cloudtrail::Client::new(&conf);
+    let orgs = aws_sdk_organizations::Client::new(&sb.conf);
+    // One break per control family; each fails exactly its control.
+    logs.delete_metric_filter().log_group_name(GROUP).filter_name("orgtrail-cis-4.3-root-account-usage").send().await.unwrap();
+    assert_eq!(verify(&sb).1, BTreeSet::from(["CIS.4.3".to_string()]));
+    cw.put_metric_alarm()
+        .alarm_name("orgtrail-cis-4.7-cmk-disable-or-deletion")
+        .metric_name("DisableOrDeleteCMK")
+        .namespace("CISBenchmark")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify(&sb).1, BTreeSet::from(["CIS.4.3".to_string(), "CIS.4.7".to_string()]), "an alarm that notifies nobody fails");
+    ct.update_trail().name(trail_arn(&sb)).cloud_watch_logs_log_group_arn("").cloud_watch_logs_role_arn("").send().await.unwrap();
+    let (id, targets, _) = scp_state(&sb).await;
+    orgs.detach_policy().policy_id(id.unwrap()).target_id(targets.iter().next().unwrap()).send().await.unwrap();
+    let (code, failing, _) = verify(&sb);
+    assert_eq!(code, 1);
+    assert_eq!(failing, ["CIS.4.3", "CIS.4.7", "CloudTrail.5", "OrgTrail.TamperProtectionSCP"].iter().map(|s| s.to_string()).collect::<BTreeSet<_>>());
+    // The same findings in JUnit and SARIF.
+    let junit = stdout(&sb.orgtrail(&["verify", "--format", "junit"]));
+    for id in ["CIS.4.3", "CIS.4.7", "CloudTrail.5", "OrgTrail.TamperProtectionSCP"] {
+        let suite = junit.split("<testsuite ").find(|s| s.starts_with(&format!("name=\"{id}\""))).unwrap_or_else(|| panic!("{id} suite in {junit}"));
+        assert!(suite.contains("<failure "), "{id} fails in JUnit");
+    }
+    let sarif: Value = serde_json::from_str(&stdout(&sb.orgtrail(&["verify", "--format", "sarif"]))).unwrap();
+    let failed: BTreeSet<String> = sarif["runs"][0]["results"].as_array().unwrap().iter().filter(|r| r["kind"] == "fail").map(|r| r["ruleId"].as_str().unwrap().to_string()).collect();
+    assert_eq!(failed, failing);
+    // apply repairs all four; verify passes again.
+    run_json(&sb, &["apply", "--new-run", "--json"]);
+    assert_eq!(verify(&sb).1, BTreeSet::new());
+}
