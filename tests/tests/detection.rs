@@ -176,6 +176,22 @@ async fn apply_creates_every_detection_resource_and_a_second_apply_writes_nothin
         assert!(writes.as_object().unwrap().keys().any(|k| k.ends_with(op)), "{op} in {writes}");
     }
 
+    // render-policies shows what apply put: the SCP, and the key statements for the new key users.
+    let rendered = run_json(&sb, &["render-policies", "--json"]);
+    let sids = |doc: &Value| -> BTreeSet<String> { doc["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap().to_string()).collect() };
+    assert!(sids(&rendered["scp"]).contains("ProtectLogBucketVersioning"), "{rendered:#}");
+    assert!(sids(&rendered["key_policy"]).is_superset(&BTreeSet::from(["AllowCloudWatchLogsEncrypt".to_string(), "AllowCloudWatchAlarmsEncryptedTopic".to_string()])));
+    let (policy_id, _, _) = scp_state(&sb).await;
+    let live = aws_sdk_organizations::Client::new(&sb.conf).describe_policy().policy_id(policy_id.unwrap()).send().await.unwrap();
+    let live: Value = serde_json::from_str(live.policy().unwrap().content().unwrap()).unwrap();
+    assert_eq!(sids(&live), sids(&rendered["scp"]), "the SCP in Organizations is the rendered one");
+    let a = test_aws(&sb);
+    let kms = a.kms(&a.session(&sb.org.log_archive_account).to_builder().region(aws_config::Region::new("us-east-1")).build());
+    let key_policy: Value = serde_json::from_str(&kms.get_key_policy().key_id(key_arn(&sb).await).policy_name("default").send().await.unwrap().policy.unwrap()).unwrap();
+    let logs_stmt = key_policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "AllowCloudWatchLogsEncrypt").expect("key policy lets CloudWatch Logs use the key");
+    assert_eq!(logs_stmt["Principal"]["Service"], "logs.us-east-1.amazonaws.com");
+    assert_eq!(logs_stmt["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"], format!("arn:aws:logs:us-east-1:{}:log-group:{GROUP}", sb.org.management_account).as_str());
+
     let again = run_json(&sb, &["apply", "--new-run", "--json"]);
     assert_eq!(again["api_calls"]["writes"], serde_json::json!({}), "a converged organization takes no write");
     assert_eq!(again["report"]["outcome"]["outcome"], "converged");

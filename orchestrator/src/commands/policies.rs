@@ -17,13 +17,22 @@ pub async fn render(global: &Global) -> Result<u8> {
     let bucket = render_bucket_policy(&pctx)?;
     let key = render_key_policy(&pctx)?;
     let access = config.log_archive.access_logging.then(|| render_access_log_bucket_policy(&pctx)).transpose()?;
+    // Issue 15: the tamper-protection SCP (with [protection]), the CloudTrail-to-Logs role and the alarm topic.
+    let detection = orgtrail::steps::detection::render_for_review(&ctx, &key_arn)?;
     if global.json {
-        report::print_json(&serde_json::json!({ "bucket_policy": bucket, "key_policy": key, "access_log_bucket_policy": access }))?;
+        let mut doc = serde_json::json!({ "bucket_policy": bucket, "key_policy": key, "access_log_bucket_policy": access });
+        for (name, _, policy) in &detection {
+            doc[*name] = policy.clone();
+        }
+        report::print_json(&doc)?;
     } else {
         println!("# bucket policy of s3://{}\n{}\n", config.log_archive.bucket, serde_json::to_string_pretty(&bucket)?);
         println!("# key policy of {key_arn}\n{}\n", serde_json::to_string_pretty(&key)?);
         if let Some(a) = access {
             println!("# bucket policy of s3://{}\n{}", config.log_archive.access_log_bucket, serde_json::to_string_pretty(&a)?);
+        }
+        for (_, title, policy) in &detection {
+            println!("\n# {title}\n{}", serde_json::to_string_pretty(policy)?);
         }
     }
     Ok(0)

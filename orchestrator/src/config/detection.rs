@@ -113,6 +113,8 @@ pub(super) struct RawDetection<'a> {
     pub monitoring: Option<&'a S<RawMonitoring>>,
     pub protection: Option<&'a S<RawProtection>>,
     pub s3_data_events: EventScope,
+    /// `[trail] mode = "organization"`: the detection features build on the organization trail.
+    pub organization_mode: bool,
 }
 
 /// `[trail.cloudwatch_logs]` given as an existing pair: the `Trail` model's field.
@@ -145,6 +147,13 @@ pub(super) fn existing_pair(c: &Checker, raw: Option<&S<RawCloudWatchLogs>>, par
 }
 
 pub(super) fn detection(c: &Checker, raw: RawDetection<'_>, existing: Option<&CloudWatchLogs>) -> R<Detection> {
+    if !raw.organization_mode {
+        let spans = [raw.insights.map(|v| v.span()), raw.network_events.map(|v| v.span()), raw.monitoring.map(|v| v.span()), raw.protection.map(|v| v.span())];
+        let managed_logs = raw.cloudwatch_logs.filter(|_| existing.is_none()).map(|v| v.span());
+        if let Some(span) = managed_logs.into_iter().chain(spans.into_iter().flatten()).next() {
+            return Err(c.err(span, "[trail.cloudwatch_logs] (retention_days/log_group), [trail.insights], [trail.network_events], [monitoring] and [protection] build on the organization trail: they need [trail] mode = \"organization\""));
+        }
+    }
     let log_group = match raw.cloudwatch_logs {
         Some(_) if existing.is_some() => None,
         Some(cw) => Some(managed_log_group(c, cw.get_ref())?),
@@ -299,6 +308,13 @@ mod tests {
             assert!(text.contains(want), "{want}: {text}");
             assert!(e.line().is_some() && e.column().is_some(), "{text}");
         }
+    }
+
+    #[test]
+    fn account_mode_refuses_the_organization_trail_features() {
+        let text = EXAMPLE.replace("mode = \"organization\"", "mode = \"account\"").replacen("\n[trail]\n", "\n[protection]\n\n[trail]\n", 1);
+        let e = parse(Path::new("orgtrail.toml"), &text).expect_err("refused");
+        assert!(e.to_string().contains("need [trail] mode = \"organization\"") && e.line().is_some(), "{e}");
     }
 
     #[test]

@@ -67,6 +67,7 @@ impl Checker<'_> {
                 monitoring: raw.monitoring.as_ref(),
                 protection: raw.protection.as_ref(),
                 s3_data_events: trail.s3_data_events,
+                organization_mode: trail.mode == TrailMode::Organization,
             },
             trail.cloudwatch_logs.as_ref(),
         )?;

@@ -102,6 +102,25 @@ pub fn network_selectors(ctx: &Ctx<'_>) -> Vec<Selector> {
         .collect()
 }
 
+/// The detection policies this config would apply, for `render-policies`: (JSON key, title, document).
+pub fn render_for_review(ctx: &Ctx<'_>, key_arn: &str) -> Result<Vec<(&'static str, String, serde_json::Value)>, crate::policy::PolicyError> {
+    let sc = scp_context(ctx, key_arn);
+    let d = &ctx.config.detection;
+    let mut out = Vec::new();
+    if d.protection.is_some() {
+        let targets = d.protection.as_ref().map_or(String::new(), |p| if p.targets.is_empty() { "the organization root".into() } else { p.targets.join(", ") });
+        out.push(("scp", format!("service control policy {SCP_NAME}, attached to {targets} (SCPs never apply to the management account)"), crate::policy::render_scp(&sc)?));
+    }
+    if d.log_group.is_some() {
+        out.push(("cloudwatch_logs_role_trust_policy", format!("trust policy of role {LOGS_ROLE_NAME}"), crate::policy::render_logs_role_trust(&sc)?));
+        out.push(("cloudwatch_logs_role_policy", format!("inline policy {LOGS_ROLE_POLICY} of role {LOGS_ROLE_NAME}"), crate::policy::render_logs_role_policy(&sc)?));
+    }
+    if d.alarms.is_some() {
+        out.push(("alarm_topic_policy", format!("policy of SNS topic {}", sc.topic_arn), crate::policy::render_alarm_topic_policy(&sc)?));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
