@@ -88,7 +88,10 @@ pub fn scp_context(ctx: &Ctx<'_>, key_arn: &str) -> ScpContext {
 /// Network activity event selectors: one per event source (CloudTrail takes one eventSource value
 /// per NetworkActivity selector), optionally only VPC endpoint denials.
 pub fn network_selectors(ctx: &Ctx<'_>) -> Vec<Selector> {
-    let Some(n) = &ctx.config.detection.network_events else { return Vec::new() };
+    ctx.config.detection.network_events.as_ref().map(selectors_for).unwrap_or_default()
+}
+
+pub fn selectors_for(n: &crate::config::NetworkEvents) -> Vec<Selector> {
     let one = |v: &str| BTreeMap::from([("Equals", BTreeSet::from([v.to_string()]))]);
     n.sources
         .iter()
@@ -123,6 +126,26 @@ pub fn render_for_review(ctx: &Ctx<'_>, key_arn: &str) -> Result<Vec<(&'static s
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn network_selectors_one_per_source_and_merged_with_the_others() {
+        use crate::steps::org_trail::selectors::{desired_selectors, same_set};
+        let text = crate::config::EXAMPLE.replacen("\n[trail]\n", "\n[trail]\nnetwork_events = { sources = [\"s3.amazonaws.com\", \"kms.amazonaws.com\"], vpce_denied_only = true }\n", 1);
+        let config = crate::config::parse(std::path::Path::new("t.toml"), &text).unwrap();
+        let sel = super::selectors_for(config.detection.network_events.as_ref().unwrap());
+        assert_eq!(sel.len(), 2, "one selector per event source");
+        for (s, source) in sel.iter().zip(["kms.amazonaws.com", "s3.amazonaws.com"]) {
+            let eq = |f: &str| s.fields[f]["Equals"].iter().cloned().collect::<Vec<_>>();
+            assert_eq!((eq("eventCategory"), eq("eventSource"), eq("errorCode")), (vec!["NetworkActivity".to_string()], vec![source.to_string()], vec!["VpceAccessDenied".to_string()]));
+        }
+        let base = desired_selectors(&config.trail, "aws", "logs", true);
+        let mut merged = base.clone();
+        merged.extend(sel);
+        assert_eq!(merged.len(), base.len() + 2);
+        assert!(!same_set(Some(&base), &merged), "a trail without them differs");
+        let no_filter = crate::config::NetworkEvents { sources: vec!["kms.amazonaws.com".into()], vpce_denied_only: false };
+        assert!(!super::selectors_for(&no_filter)[0].fields.contains_key("errorCode"));
+    }
+
     #[test]
     fn step_names_are_stable() {
         // Recorded in the state: renaming one would orphan the records of earlier runs.

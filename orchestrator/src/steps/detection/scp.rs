@@ -94,7 +94,8 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     }
 
     // The policy itself.
-    let existing = if enabled { find_policy(ctx).await.map_err(fail("Organizations.ListPolicies"))? } else { None };
+    // Looked up even with the type off: a policy made before the type was disabled is reused, not duplicated.
+    let existing = find_policy(ctx).await.map_err(fail("Organizations.ListPolicies"))?;
     let content = scp.to_string();
     let policy_id = match existing {
         None => {
