@@ -235,6 +235,11 @@ async fn drift_of_each_detection_resource_is_planned_with_its_fields_and_repaire
     ] {
         assert!(changes.contains(want), "plan shows {want}:\n{changes}");
     }
+    // The table plan names the same fields.
+    let table = stdout(&sb.orgtrail(&["plan"]));
+    for want in ["retentionInDays (30 -> 365)", "cloudtrail-to-cloudwatch-logs (missing)", "CloudWatchLogsLogGroupArn", "SCPs never apply to the management account"] {
+        assert!(table.contains(want), "table plan shows {want}:\n{table}");
+    }
     let repair = run_json(&sb, &["apply", "--new-run", "--json"]);
     assert_eq!(repair["report"]["outcome"]["outcome"], "converged", "{repair:#}");
     assert_converged(&sb).await;
