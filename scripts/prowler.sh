@@ -2,7 +2,7 @@
 # Prowler (pinned) in its own git-ignored venv, for the detection evidence (issue 15):
 #   scripts/prowler.sh install        # idempotent
 #   scripts/prowler.sh run ARGS...    # prowler ARGS with the venv's interpreter
-# tests/tests/detection.rs runs it against the emulator when ORGTRAIL_PROWLER=1.
+# tests/tests/detection.rs (prowler_*, an ignored test: run it with -- --ignored) runs it against the emulator.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="$ROOT/.tools/prowler"

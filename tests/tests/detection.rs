@@ -382,15 +382,13 @@ async fn verify_passes_each_detection_control_after_apply_and_fails_exactly_the_
 }
 
 /// Prowler's CloudWatch and CloudTrail checks against the emulator after apply (evidence for issue
-/// 15). Opt-in: ORGTRAIL_PROWLER=1 installs the pinned Prowler into .tools/prowler (scripts/prowler.sh).
-/// `cloudtrail_cloudwatch_logging_enabled` reads LatestCloudWatchLogsDeliveryTime, which an
-/// emulator that delivers nothing never sets: it is reported, not asserted.
+/// 15). Opt-in (`-- --ignored`): it installs the pinned Prowler into .tools/prowler itself
+/// (scripts/prowler.sh, PyPI). `cloudtrail_cloudwatch_logging_enabled` reads
+/// LatestCloudWatchLogsDeliveryTime, which an emulator that delivers nothing never sets: it is
+/// reported, not asserted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "installs Prowler from PyPI: cargo test -p orgtrail-tests --test detection prowler -- --ignored --nocapture"]
 async fn prowler_cloudwatch_checks_pass_against_the_emulator_after_apply() {
-    if std::env::var("ORGTRAIL_PROWLER").as_deref() != Ok("1") {
-        eprintln!("skipped: set ORGTRAIL_PROWLER=1 to run Prowler (scripts/prowler.sh installs it)");
-        return;
-    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
     let install = std::process::Command::new(root.join("scripts/prowler.sh")).arg("install").output().unwrap();
     assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
