@@ -221,6 +221,11 @@ async fn drift_of_each_detection_resource_is_planned_with_its_fields_and_repaire
     let orgs = aws_sdk_organizations::Client::new(&sb.conf);
     let (id, targets, _) = scp_state(&sb).await;
     orgs.detach_policy().policy_id(id.clone().unwrap()).target_id(targets.iter().next().unwrap()).send().await.unwrap();
+    // ...and someone trims the SCP (drops the statement that protects the log objects).
+    let live = orgs.describe_policy().policy_id(id.clone().unwrap()).send().await.unwrap();
+    let mut content: Value = serde_json::from_str(live.policy().unwrap().content().unwrap()).unwrap();
+    content["Statement"].as_array_mut().unwrap().retain(|st| st["Sid"] != "ProtectLogObjects");
+    orgs.update_policy().policy_id(id.clone().unwrap()).content(content.to_string()).send().await.unwrap();
 
     let plan = run_json(&sb, &["plan", "--json"]);
     let changes = planned_changes(&plan).join("\n");
@@ -232,6 +237,7 @@ async fn drift_of_each_detection_resource_is_planned_with_its_fields_and_repaire
         "ApiErrorRateInsight/Management (missing)",
         "(CloudWatch Logs): update [\"CloudWatchLogsLogGroupArn\",\"CloudWatchLogsRoleArn\"]",
         "scp-attachment orgtrail-tamper-protection -> r-",
+        "Content ProtectLogObjects (missing)",
     ] {
         assert!(changes.contains(want), "plan shows {want}:\n{changes}");
     }
@@ -244,6 +250,8 @@ async fn drift_of_each_detection_resource_is_planned_with_its_fields_and_repaire
     assert_eq!(repair["report"]["outcome"]["outcome"], "converged", "{repair:#}");
     assert_converged(&sb).await;
     assert_eq!(scp_state(&sb).await.1.len(), 1, "SCP attached again");
+    let repaired = orgs.describe_policy().policy_id(id.unwrap()).send().await.unwrap();
+    assert!(repaired.policy().unwrap().content().unwrap().contains("ProtectLogObjects"), "SCP content restored");
     let quiet = run_json(&sb, &["apply", "--new-run", "--json"]);
     assert_eq!(quiet["api_calls"]["writes"], serde_json::json!({}), "repaired for good");
 }
