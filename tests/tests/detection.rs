@@ -172,6 +172,8 @@ async fn apply_creates_every_detection_resource_and_a_second_apply_writes_nothin
     assert!(id.is_some());
     assert_eq!(targets, BTreeSet::from([root]));
     let writes = &first["api_calls"]["writes"];
+    let detection_writes: Vec<String> = writes.as_object().unwrap().iter().filter(|(k, _)| ["CloudWatch", "IAM", "Organizations", "CloudTrail.PutInsightSelectors", "CloudTrail.UpdateTrail", "SNS"].iter().any(|p| k.starts_with(p))).map(|(k, v)| format!("{k}={v}")).collect();
+    println!("first apply, detection writes: {}", detection_writes.join(" "));
     for op in ["CreateLogGroup", "CreateRole", "PutRolePolicy", "PutInsightSelectors", "PutMetricFilter", "PutMetricAlarm", "EnablePolicyType", "CreatePolicy", "AttachPolicy"] {
         assert!(writes.as_object().unwrap().keys().any(|k| k.ends_with(op)), "{op} in {writes}");
     }
@@ -194,6 +196,7 @@ async fn apply_creates_every_detection_resource_and_a_second_apply_writes_nothin
 
     let again = run_json(&sb, &["apply", "--new-run", "--json"]);
     assert_eq!(again["api_calls"]["writes"], serde_json::json!({}), "a converged organization takes no write");
+    println!("second apply: {} calls, writes {}", again["api_calls"]["total"]["calls"], again["api_calls"]["writes"]);
     assert_eq!(again["report"]["outcome"]["outcome"], "converged");
 }
 
