@@ -23,7 +23,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn operations() -> BTreeSet<String> {
     let mut files = Vec::new();
     rust_files(&root().join("orchestrator/src"), &mut files);
-    let services = ["Organizations", "STS", "CloudTrail", "S3", "KMS", "SNS", "Account"];
+    let services = ["Organizations", "STS", "CloudTrail", "S3", "KMS", "SNS", "Account", "IAM", "CloudWatchLogs", "CloudWatch"];
     let mut ops = BTreeSet::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
@@ -55,7 +55,9 @@ fn action(op: &str) -> Option<String> {
         "S3.PutPublicAccessBlock" => "PutBucketPublicAccessBlock",
         _ => name,
     };
-    Some(format!("{}:{renamed}", svc.to_ascii_lowercase()))
+    // CloudWatch Logs' IAM prefix is `logs`.
+    let prefix = if svc == "CloudWatchLogs" { "logs".to_string() } else { svc.to_ascii_lowercase() };
+    Some(format!("{prefix}:{renamed}"))
 }
 
 fn granted() -> BTreeSet<String> {

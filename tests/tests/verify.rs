@@ -183,7 +183,10 @@ async fn after_apply_all_controls_pass_but_mfa_delete_is_manual_and_verify_never
     assert_eq!(mfa["status"], "MANUAL");
     assert!(mfa["evidence"].as_str().unwrap().contains("MFADelete=Disabled") && mfa["evidence"].as_str().unwrap().contains("orgtrail mfa-delete enable"), "{mfa}");
     assert_eq!(statuses_of(&v, "CloudTrail.5"), vec!["NOT-APPLICABLE"], "no CloudWatch Logs configured");
-    for f in findings(&v).iter().filter(|f| f["control"] != "CIS.2.1.2" && f["control"] != "CloudTrail.5") {
+    // Issue 15's controls without [monitoring] / [protection]: reported, not applicable.
+    let detection = |f: &Value| f["control"].as_str().is_some_and(|c| c.starts_with("CIS.4.") || c == "OrgTrail.TamperProtectionSCP");
+    assert!(findings(&v).iter().filter(|f| detection(f)).all(|f| f["status"] == "NOT-APPLICABLE"), "{v:#}");
+    for f in findings(&v).iter().filter(|f| f["control"] != "CIS.2.1.2" && f["control"] != "CloudTrail.5" && !detection(f)) {
         assert_eq!(f["status"], "PASS", "{f}");
     }
     assert_eq!(finding(&v, "KMS.4")["evidence"], "KeyRotationEnabled=true");
@@ -390,7 +393,8 @@ async fn junit_and_sarif_outputs_carry_the_findings() {
     assert_eq!(xml.matches("<testcase ").count(), total);
     assert_eq!(xml.matches("</testcase>").count(), total);
     assert_eq!(xml.matches("<failure ").count(), 1);
-    assert_eq!(xml.matches("<skipped ").count(), 2, "MANUAL and NOT-APPLICABLE are skipped");
+    // MFA Delete (MANUAL); CloudTrail.5, CIS 4.1-4.15 and the SCP (NOT-APPLICABLE: not configured).
+    assert_eq!(xml.matches("<skipped ").count(), 2 + 16, "MANUAL and NOT-APPLICABLE are skipped");
     assert!(xml.contains("<testsuite name=\"CloudTrail.4\" tests=\"1\" failures=\"1\""), "{xml}");
     let failure = xml.split("<testcase ").find(|c| c.contains("<failure ")).unwrap();
     assert!(failure.contains("classname=\"CloudTrail.4\"") && failure.contains("LogFileValidationEnabled=false"), "{failure}");

@@ -69,6 +69,8 @@ fn short_service(service: &str) -> &str {
         "s3" | "S3" => "S3",
         "kms" | "KMS" => "KMS",
         "cloudtrail" | "CloudTrail" => "CloudTrail",
+        // One word, as orgtrail's own operation names spell it (`CloudWatchLogs.PutMetricFilter`).
+        "CloudWatch Logs" | "logs" => "CloudWatchLogs",
         other => other,
     }
 }

@@ -193,4 +193,21 @@ impl Aws {
     pub fn sts_in(&self, conf: &SdkConfig) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
     }
+    // Detection (issue 15): the CloudTrail-to-CloudWatch-Logs role, the log group and its metric
+    // filters, the CIS alarms. Per-account services: standard retries.
+    pub fn iam(&self, conf: &SdkConfig) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+    }
+
+    pub fn logs(&self, conf: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::from_conf(aws_sdk_cloudwatchlogs::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+    }
+
+    pub fn cloudwatch(&self, conf: &SdkConfig) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::from_conf(aws_sdk_cloudwatch::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+    }
+
+    pub fn sns(&self, conf: &SdkConfig) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+    }
 }

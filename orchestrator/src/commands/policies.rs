@@ -22,13 +22,19 @@ pub async fn render(global: &Global) -> Result<u8> {
         (Some(alias), true) => Some((alias, render_access_log_key_policy(&pctx)?)),
         _ => None,
     };
+    // Issue 15: the tamper-protection SCP (with [protection]), the CloudTrail-to-Logs role and the alarm topic.
+    let detection = orgtrail::steps::detection::render_for_review(&ctx, &key_arn)?;
     if global.json {
-        report::print_json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "bucket_policy": bucket,
             "key_policy": key,
             "access_log_bucket_policy": access,
             "access_log_key_policy": access_key.as_ref().map(|(_, p)| p),
-        }))?;
+        });
+        for (name, _, policy) in &detection {
+            doc[*name] = policy.clone();
+        }
+        report::print_json(&doc)?;
     } else {
         println!("# bucket policy of s3://{}\n{}\n", config.log_archive.bucket, serde_json::to_string_pretty(&bucket)?);
         println!("# key policy of {key_arn}\n{}\n", serde_json::to_string_pretty(&key)?);
@@ -37,6 +43,9 @@ pub async fn render(global: &Global) -> Result<u8> {
         }
         if let Some((alias, p)) = access_key {
             println!("# key policy of {alias} (access-log bucket)\n{}", serde_json::to_string_pretty(&p)?);
+        }
+        for (_, title, policy) in &detection {
+            println!("\n# {title}\n{}", serde_json::to_string_pretty(policy)?);
         }
     }
     Ok(0)

@@ -1,5 +1,6 @@
 //! `orgtrail.toml`: parsed with serde + toml (unknown keys rejected), then validated in a second
 //! stage that resolves defaults and points every error at the file, line and column at fault.
+mod detection;
 mod error;
 mod model;
 mod raw;

@@ -1,6 +1,8 @@
 //! The validated, resolved configuration the rest of orgtrail works from: plain types, no spans.
 use std::collections::BTreeMap;
 
+pub use super::detection::{Alarms, Detection, Insights, ManagedLogGroup, NetworkEvents, Protection};
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Config {
     pub organization: Organization,
@@ -11,6 +13,8 @@ pub struct Config {
     pub exclude_ous: Vec<String>,
     pub waves: Vec<Wave>,
     pub state: StateConfig,
+    /// CloudWatch Logs, Insights, network activity events, CIS alarms, the SCP (issue 15).
+    pub detection: Detection,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -23,6 +23,8 @@ pub struct RawConfig {
     pub waves: Vec<S<RawWave>>,
     #[serde(default)]
     pub state: RawState,
+    pub monitoring: Option<S<RawMonitoring>>,
+    pub protection: Option<S<RawProtection>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,18 +102,15 @@ pub struct RawTrail {
     pub existing_org_trail: Option<S<String>>,
     pub legacy_trails: Option<S<String>>,
     pub sns_topic: Option<S<String>>,
-    pub cloudwatch_logs: Option<RawCloudWatchLogs>,
+    pub cloudwatch_logs: Option<S<RawCloudWatchLogs>>,
     pub delivery_check: Option<bool>,
     #[serde(default)]
     pub data_events: RawDataEvents,
+    pub insights: Option<S<RawInsights>>,
+    pub network_events: Option<S<RawNetworkEvents>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCloudWatchLogs {
-    pub log_group_arn: S<String>,
-    pub role_arn: S<String>,
-}
+pub use super::detection::{RawCloudWatchLogs, RawInsights, RawMonitoring, RawNetworkEvents, RawProtection};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

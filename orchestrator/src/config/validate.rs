@@ -15,11 +15,11 @@ pub(super) struct Checker<'a> {
 type R<T> = Result<T, ConfigError>;
 
 impl Checker<'_> {
-    fn err(&self, span: Range<usize>, msg: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, span: Range<usize>, msg: impl Into<String>) -> ConfigError {
         ConfigError::at(self.path, self.source, Some(span), msg)
     }
 
-    fn check(&self, v: &S<String>, rule: impl Fn(&str) -> Result<(), String>) -> R<String> {
+    pub(super) fn check(&self, v: &S<String>, rule: impl Fn(&str) -> Result<(), String>) -> R<String> {
         rule(v.get_ref()).map_err(|m| self.err(v.span(), m))?;
         Ok(v.get_ref().clone())
     }
@@ -34,7 +34,7 @@ impl Checker<'_> {
         }
     }
 
-    fn choice<T: Copy>(&self, v: &Option<S<String>>, default: T, choices: &[(&str, T)], what: &str) -> R<T> {
+    pub(super) fn choice<T: Copy>(&self, v: &Option<S<String>>, default: T, choices: &[(&str, T)], what: &str) -> R<T> {
         let Some(v) = v else { return Ok(default) };
         choices.iter().find(|(name, _)| name == v.get_ref()).map(|(_, t)| *t).ok_or_else(|| {
             let names: Vec<String> = choices.iter().map(|(n, _)| format!("\"{n}\"")).collect();
@@ -58,7 +58,20 @@ impl Checker<'_> {
             },
             checkpoint_interval_seconds: self.int(&raw.state.checkpoint_interval_seconds, 30, 1..86_401, "state.checkpoint_interval_seconds")? as u32,
         };
-        Ok(Config { organization, access, log_archive, trail, exclude_accounts, exclude_ous, waves, state })
+        let detection = super::detection::detection(
+            self,
+            super::detection::RawDetection {
+                cloudwatch_logs: raw.trail.cloudwatch_logs.as_ref(),
+                insights: raw.trail.insights.as_ref(),
+                network_events: raw.trail.network_events.as_ref(),
+                monitoring: raw.monitoring.as_ref(),
+                protection: raw.protection.as_ref(),
+                s3_data_events: trail.s3_data_events,
+                organization_mode: trail.mode == TrailMode::Organization,
+            },
+            trail.cloudwatch_logs.as_ref(),
+        )?;
+        Ok(Config { organization, access, log_archive, trail, exclude_accounts, exclude_ous, waves, state, detection })
     }
 
     fn organization(&self, raw: &RawOrganization) -> R<Organization> {
@@ -210,15 +223,7 @@ impl Checker<'_> {
 
     fn trail(&self, raw: &RawTrail, partition: &str) -> R<Trail> {
         let scope = [("all", EventScope::All), ("read", EventScope::Read), ("write", EventScope::Write), ("none", EventScope::None)];
-        let cloudwatch_logs = match &raw.cloudwatch_logs {
-            Some(c) => Some(CloudWatchLogs {
-                log_group_arn: self.check(&c.log_group_arn, |s| {
-                    if s.starts_with(&format!("arn:{partition}:logs:")) && s.contains(":log-group:") { Ok(()) } else { Err(format!("`{s}` is not a CloudWatch Logs log group ARN (arn:{partition}:logs:REGION:ACCOUNT:log-group:NAME:*)")) }
-                })?,
-                role_arn: self.check(&c.role_arn, |s| rules::role_arn(s, partition))?,
-            }),
-            None => None,
-        };
+        let cloudwatch_logs = super::detection::existing_pair(self, raw.cloudwatch_logs.as_ref(), partition)?;
         Ok(Trail {
             name: self.check(&raw.name, rules::trail_name)?,
             mode: self.choice(&raw.mode, TrailMode::Organization, &[("organization", TrailMode::Organization), ("account", TrailMode::Account)], "trail mode")?,
@@ -296,7 +301,7 @@ pub fn default_access_log_bucket(bucket: &str) -> String {
     format!("{}{suffix}", bucket[..keep].trim_end_matches(['-', '.']))
 }
 
-fn sns_topic_name(s: &str) -> Result<(), String> {
+pub(super) fn sns_topic_name(s: &str) -> Result<(), String> {
     if (1..=256).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b)) {
         Ok(())
     } else {

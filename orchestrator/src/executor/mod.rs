@@ -30,6 +30,11 @@ pub enum CentralStep {
     OrgTrail,
     EnforceEncryption,
     MfaDelete,
+    // Detection and tamper protection (issue 15), after EnforceEncryption.
+    CloudWatchLogs,
+    TrailInsights,
+    CisAlarms,
+    TamperProtectionScp,
 }
 
 impl CentralStep {
@@ -42,6 +47,10 @@ impl CentralStep {
             CentralStep::OrgTrail => "org-trail",
             CentralStep::EnforceEncryption => "enforce-encryption",
             CentralStep::MfaDelete => "mfa-delete",
+            CentralStep::CloudWatchLogs => steps::detection::log_group::STEP,
+            CentralStep::TrailInsights => steps::detection::insights::STEP,
+            CentralStep::CisAlarms => steps::detection::alarms::STEP,
+            CentralStep::TamperProtectionScp => steps::detection::scp::STEP,
         }
     }
 
@@ -57,6 +66,11 @@ impl CentralStep {
             v.extend([CentralStep::TrustedAccess, CentralStep::OrgTrail]);
         }
         v.push(CentralStep::EnforceEncryption);
+        if ctx.config.trail.mode == TrailMode::Organization {
+            let d = &ctx.config.detection;
+            let on = [(d.log_group.is_some(), CentralStep::CloudWatchLogs), (d.insights.is_some(), CentralStep::TrailInsights), (d.alarms.is_some(), CentralStep::CisAlarms), (d.protection.is_some(), CentralStep::TamperProtectionScp)];
+            v.extend(on.into_iter().filter(|(yes, _)| *yes).map(|(_, s)| s));
+        }
         if ctx.config.log_archive.mfa_delete {
             v.push(CentralStep::MfaDelete);
         }
@@ -66,6 +80,7 @@ impl CentralStep {
     pub fn target(self, ctx: &Ctx<'_>) -> String {
         match self {
             CentralStep::TrustedAccess | CentralStep::OrgTrail => ctx.management_account().to_string(),
+            CentralStep::CloudWatchLogs | CentralStep::TrailInsights | CentralStep::CisAlarms | CentralStep::TamperProtectionScp => ctx.management_account().to_string(),
             _ => ctx.config.log_archive.account.clone(),
         }
     }
@@ -79,6 +94,10 @@ impl CentralStep {
             CentralStep::OrgTrail => steps::org_trail::converge(ctx).await,
             CentralStep::EnforceEncryption => steps::log_bucket::enforce_encryption(ctx).await,
             CentralStep::MfaDelete => steps::mfa_delete::verify(ctx).await,
+            CentralStep::CloudWatchLogs => steps::detection::log_group::converge(ctx).await,
+            CentralStep::TrailInsights => steps::detection::insights::converge(ctx).await,
+            CentralStep::CisAlarms => steps::detection::alarms::converge(ctx).await,
+            CentralStep::TamperProtectionScp => steps::detection::scp::converge(ctx).await,
         }
     }
 }

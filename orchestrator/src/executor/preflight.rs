@@ -17,7 +17,14 @@ pub async fn check(ctx: &Ctx<'_>, central: &[CentralStep]) -> Result<(), (Centra
             // The key step runs first: its own refusals (an unusable key) come before any write.
             // Enforce-encryption's lock-out check is the log bucket's (the same deny statements);
             // MFA Delete never refuses.
-            CentralStep::KmsKey | CentralStep::EnforceEncryption | CentralStep::MfaDelete => Ok(()),
+            CentralStep::TamperProtectionScp => steps::detection::scp::preflight(ctx).await,
+            // The detection steps below refuse nothing that depends on another step's writes.
+            CentralStep::KmsKey
+            | CentralStep::EnforceEncryption
+            | CentralStep::MfaDelete
+            | CentralStep::CloudWatchLogs
+            | CentralStep::TrailInsights
+            | CentralStep::CisAlarms => Ok(()),
         };
         found.map_err(|e| (s, e))?;
     }

@@ -42,7 +42,8 @@ const ACCESS_LOG_KEY_TEMPLATE: &str = include_str!("../../../templates/access-lo
 /// roles, so the policy does not pin one.
 const REMOTE_STATE_TEMPLATE: &str = include_str!("../../../templates/remote-state-bucket-policy.json");
 
-const KNOWN_FLAGS: &[&str] = &["organization", "account", "enforce_encryption", "readers"];
+// `cloudwatch_logs`, `alarm_topic`: the key-policy statements of issue 15's detection features.
+const KNOWN_FLAGS: &[&str] = &["organization", "account", "enforce_encryption", "readers", "cloudwatch_logs", "alarm_topic"];
 
 /// Which kind of trail writes into the log-archive bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +72,8 @@ pub struct PolicyContext {
     pub admin_role_arns: Vec<String>,
     pub mode: TrailMode,
     /// Phase two: add the denies that refuse objects not encrypted with the log key.
-    pub enforce_encryption: bool,
+    pub enforce_encryption: bool,    /// Detection (issue 15): what else uses the key (CloudWatch Logs, the alarm topic).
+    pub key_users: super::detection::KeyUsers,
 }
 
 impl PolicyContext {
@@ -151,6 +153,8 @@ impl PolicyContext {
         if !self.reader_role_arns.is_empty() {
             flags.insert("readers");
         }
+        let mut scalars = scalars.to_vec();
+        self.key_users.add_vars(self, &mut scalars, &mut flags);
         Vars {
             scalars: scalars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             lists: lists.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),

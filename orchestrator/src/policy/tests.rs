@@ -24,6 +24,7 @@ fn ctx() -> PolicyContext {
         admin_role_arns: vec![ADMIN.into(), "arn:aws:iam::*:role/BreakGlass*".into()],
         mode: TrailMode::Organization,
         enforce_encryption: false,
+        key_users: Default::default(),
     }
 }
 

@@ -155,6 +155,7 @@ impl StepError {
 pub type StepResult = Result<Outcome, StepError>;
 
 pub mod account_trail;
+pub mod detection;
 pub mod kms_key;
 pub mod log_bucket;
 pub mod member_checks;

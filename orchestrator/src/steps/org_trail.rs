@@ -84,7 +84,14 @@ impl TrailSpec {
             key,
             sns_topic: ctx.config.trail.sns_topic.clone(),
             cloudwatch: ctx.config.trail.cloudwatch_logs.clone(),
-            selectors: desired_selectors(&ctx.config.trail, ctx.partition(), &la.bucket, management),
+            selectors: {
+                let mut s = desired_selectors(&ctx.config.trail, ctx.partition(), &la.bucket, management);
+                // Issue 15: network activity selectors join the organization trail's.
+                if organization {
+                    s.extend(super::detection::network_selectors(ctx));
+                }
+                s
+            },
         }
     }
 }
@@ -378,6 +385,12 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
         outcome.push(topic::converge(ctx, &conf, &acting, name, &ours).await?);
     }
     let live = trails.into_iter().find(|t| t.trail_arn() == Some(ours.as_str()));
+    // Issue 15: with a managed log group the cloudwatch-logs step owns the trail's CloudWatch Logs
+    // fields (the group and role must exist first): this step leaves them as it finds them.
+    let mut spec = spec;
+    if ctx.config.detection.log_group.is_some() {
+        spec.cloudwatch = live.as_ref().and_then(|t| Some(CloudWatchLogs { log_group_arn: t.cloud_watch_logs_log_group_arn()?.to_string(), role_arn: t.cloud_watch_logs_role_arn()?.to_string() }));
+    }
     outcome.changes.extend(converge_trail(ctx, &ct, &spec, live).await?.changes);
     Ok(outcome)
 }

@@ -17,10 +17,14 @@ pub enum Control {
     Kms4,
     OrgTrailReach,
     OrgTrailNoDuplicate,
+    /// CIS AWS Foundations 4.1–4.15: a metric filter and alarm per recommendation (index 1..=15).
+    Cis4(u8),
+    /// The tamper-protection SCP exists as rendered and is attached where configured.
+    TamperProtectionScp,
 }
 
 impl Control {
-    pub const ALL: [Control; 13] = [
+    pub const ALL: [Control; 29] = [
         Control::CloudTrail1,
         Control::CloudTrail2,
         Control::CloudTrail4,
@@ -34,6 +38,22 @@ impl Control {
         Control::Kms4,
         Control::OrgTrailReach,
         Control::OrgTrailNoDuplicate,
+        Control::Cis4(1),
+        Control::Cis4(2),
+        Control::Cis4(3),
+        Control::Cis4(4),
+        Control::Cis4(5),
+        Control::Cis4(6),
+        Control::Cis4(7),
+        Control::Cis4(8),
+        Control::Cis4(9),
+        Control::Cis4(10),
+        Control::Cis4(11),
+        Control::Cis4(12),
+        Control::Cis4(13),
+        Control::Cis4(14),
+        Control::Cis4(15),
+        Control::TamperProtectionScp,
     ];
 
     pub fn id(self) -> &'static str {
@@ -51,6 +71,8 @@ impl Control {
             Control::Kms4 => "KMS.4",
             Control::OrgTrailReach => "OrgTrail.Reach",
             Control::OrgTrailNoDuplicate => "OrgTrail.NoDuplicate",
+            Control::Cis4(n) => CIS4_IDS.get(usize::from(n).wrapping_sub(1)).copied().unwrap_or("CIS.4.?"),
+            Control::TamperProtectionScp => "OrgTrail.TamperProtectionSCP",
         }
     }
 
@@ -73,6 +95,8 @@ impl Control {
             Control::Kms4 => "The log encryption key has automatic rotation enabled",
             Control::OrgTrailReach => "The organization trail reaches the account (visible and logging from it)",
             Control::OrgTrailNoDuplicate => "No trail of the account logs management events a second time",
+            Control::Cis4(n) => crate::steps::detection::cis::FILTERS.get(usize::from(n).wrapping_sub(1)).map_or("CIS 4.x", |f| f.title),
+            Control::TamperProtectionScp => "The tamper-protection SCP is intact and attached (never binds the management account)",
         }
     }
 
@@ -82,10 +106,16 @@ impl Control {
             Control::MfaDelete => "the log-archive account's root user runs `orgtrail mfa-delete enable --mfa-serial SERIAL --mfa-code CODE`",
             Control::OrgTrailNoDuplicate => "stop or delete the duplicate trail, or set [trail] legacy_trails = \"stop\" or \"delete\" and run `orgtrail apply`",
             Control::CloudTrail5 => "set [trail.cloudwatch_logs] and run `orgtrail apply`",
+            Control::Cis4(_) => "set [monitoring] alarms = \"cis\" (with [trail.cloudwatch_logs]) and run `orgtrail apply`",
+            Control::TamperProtectionScp => "set [protection] scp = true and run `orgtrail apply`",
             _ => "run `orgtrail apply` to converge the setting back to the baseline",
         }
     }
 }
+
+const CIS4_IDS: [&str; 15] = [
+    "CIS.4.1", "CIS.4.2", "CIS.4.3", "CIS.4.4", "CIS.4.5", "CIS.4.6", "CIS.4.7", "CIS.4.8", "CIS.4.9", "CIS.4.10", "CIS.4.11", "CIS.4.12", "CIS.4.13", "CIS.4.14", "CIS.4.15",
+];
 
 impl Serialize for Control {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -85,6 +85,7 @@ pub fn context(mode: Mode, readers: bool, enforce: bool) -> PolicyContext {
             Mode::Account => TrailMode::Account { account_ids: vec![MEMBER.into(), MEMBER2.into()] },
         },
         enforce_encryption: enforce,
+        key_users: Default::default(),
     }
 }
 

@@ -36,6 +36,7 @@ pub fn policy_context(ctx: &Ctx<'_>, key_arn: &str, enforce_encryption: bool) ->
             ConfigTrailMode::Account => TrailMode::Account { account_ids: ctx.targets.to_vec() },
         },
         enforce_encryption,
+        key_users: crate::steps::detection::key_users(ctx),
     }
 }
 
