@@ -55,6 +55,26 @@ def done_accounts(state_dir):
         return 0
 
 
+def state_costs(state_dir):
+    """What opening the state costs at this size, timed here on the same file: the `PRAGMA
+    quick_check` orgtrail's Store::open runs (it reads every page), and loading the run's stored
+    inventory and plan (what a resume reads instead of rediscovering)."""
+    db = state_dir / "state.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        t0 = time.monotonic()
+        check = con.execute("PRAGMA quick_check").fetchone()[0]
+        t1 = time.monotonic()
+        inv, plan = con.execute("SELECT inventory_json, plan_json FROM runs ORDER BY seq DESC LIMIT 1").fetchone()
+        json.loads(inv), json.loads(plan)
+        t2 = time.monotonic()
+        records = con.execute("SELECT count(*) FROM records").fetchone()[0]
+    finally:
+        con.close()
+    return {"db_bytes": db.stat().st_size, "records": records, "quick_check": check, "quick_check_seconds": round(t1 - t0, 3),
+            "load_inventory_and_plan_seconds": round(t2 - t1, 3)}
+
+
 def latest_plan(state_dir):
     con = sqlite3.connect(f"file:{state_dir / 'state.db'}?mode=ro", uri=True)
     try:
@@ -150,7 +170,8 @@ def run_size(args, bins, n, work):
                 "note": "from process start; includes config load, state open and lock, STS.GetCallerIdentity and "
                         "Organizations.DescribeOrganization (2 calls through the proxy's latency), skipping done central steps",
             }
-            log(f"{n} accounts: resume: first member call {t_first}s after start; apply exited {rc} after {r.wall:.1f}s")
+            res["resume"]["state_costs"] = state_costs(state)
+            log(f"{n} accounts: resume: first member call {t_first}s after start; apply exited {rc} after {r.wall:.1f}s; state: {res['resume']['state_costs']}")
         moto_cpu = cpu_seconds(sb.moto_pid) - moto0
         res["proxy_stats"] = proxy.stop()
         reports = [json.loads(Path(sb.dir / f"apply-{i + 1}.json").read_text()) for i in range(len(parts)) if Path(sb.dir / f"apply-{i + 1}.json").stat().st_size]
