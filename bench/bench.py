@@ -171,6 +171,7 @@ def run_size(args, bins, n, work):
                         "Organizations.DescribeOrganization (2 calls through the proxy's latency), skipping done central steps",
             }
             res["resume"]["state_costs"] = state_costs(state)
+            (sb.dir / "apply-2.err").write_text("".join(f"{t:8.3f} {l}\n" for t, l in r.lines))
             log(f"{n} accounts: resume: first member call {t_first}s after start; apply exited {rc} after {r.wall:.1f}s; state: {res['resume']['state_costs']}")
         moto_cpu = cpu_seconds(sb.moto_pid) - moto0
         res["proxy_stats"] = proxy.stop()
