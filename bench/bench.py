@@ -18,139 +18,20 @@ Standard library only. See docs/performance.md for the model behind the lower bo
 import argparse
 import json
 import math
-import os
-import re
 import shutil
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
-MEMBER_OPS = ["STS.AssumeRole", "Account.ListRegions", "CloudTrail.DescribeTrails", "CloudTrail.GetTrailStatus", "CloudTrail.GetEventSelectors"]
-REGION_CONCURRENCY = 4  # orchestrator/src/steps/member_checks.rs REGION_CONCURRENCY
+from common import Proxy, Sandbox, Timed, cpu_seconds, loadavg, log, machine, orgtrail_env
+from discovery import discovery_table, run_discovery
+from peer import peer_table, run_peer
+
+MEMBER_OPS = ["STS.AssumeRole", "Account.ListRegions", "CloudTrail.ListTrails", "CloudTrail.GetTrailStatus", "CloudTrail.GetEventSelectors",
+              "CloudTrail.GetTrail"]
+REGION_CONCURRENCY = 4  # orchestrator/src/steps/member_checks.rs REGION_CONCURRENCY: reads of one account at once
 ORG_RATE = 10  # access.organizations_calls_per_second default (sandbox config does not set it)
-
-
-def log(msg):
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def loadavg():
-    return Path("/proc/loadavg").read_text().split()[:3]
-
-
-def machine():
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
-    mem = next((int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")), 0)
-    return {"nproc": os.cpu_count(), "cpu": cpu, "mem_gib": round(mem / 1024 / 1024, 1), "kernel": os.uname().release}
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process (all its threads), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid):
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(c) for c in (task / "children").read_text().split()]
-    return out
-
-
-class Timed:
-    """A child process whose stderr lines are timestamped on arrival (seconds since spawn)."""
-
-    def __init__(self, cmd, env, stdout_path):
-        self.lines = []
-        self.start = time.monotonic()
-        self.stdout = open(stdout_path, "wb")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.stdout, stderr=subprocess.PIPE)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            self.lines.append((time.monotonic() - self.start, raw.decode(errors="replace").rstrip()))
-
-    def wait(self):
-        _, status, usage = os.wait4(self.proc.pid, 0)
-        self.wall = time.monotonic() - self.start
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
-        self.reader.join(5)
-        self.stdout.close()
-        self.maxrss_kib = usage.ru_maxrss
-        self.cpu = usage.ru_utime + usage.ru_stime
-        return self.proc.returncode
-
-    def first(self, pattern):
-        rx = re.compile(pattern)
-        return next(((t, l) for t, l in self.lines if rx.search(l)), (None, None))
-
-
-class Sandbox:
-    def __init__(self, bins, n, work, moto_perf):
-        self.dir = work / f"org-{n}"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        env = dict(os.environ)
-        if moto_perf:
-            here = str(Path(__file__).resolve().parent / "moto_perf")
-            env["PYTHONPATH"] = here + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-            env["ORGTRAIL_BENCH_MOTO_PERF"] = "1"
-        self.err_path = self.dir / "sandbox.err"
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen([str(bins / "sandbox"), "up", "--accounts", str(n), "--dir", str(self.dir), "--port", str(self.port)],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=open(self.err_path, "wb"))
-        while "sandbox: running" not in self.err_path.read_text(errors="replace"):
-            if self.proc.poll() is not None:
-                raise SystemExit(f"sandbox exited: {self.err_path.read_text()}")
-            time.sleep(0.5)
-        self.seed_seconds = time.monotonic() - t0
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.moto_pid = children(self.proc.pid)[0]
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-class Proxy:
-    def __init__(self, bins, upstream, latency_ms):
-        self.proc = subprocess.Popen([str(bins / "fault-proxy"), "--upstream", upstream, "--latency-ms", str(latency_ms)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.url = self.proc.stdout.readline().decode().strip()
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            _, err = self.proc.communicate(timeout=10)
-            return json.loads(err.decode() or "{}")
-        except Exception:
-            self.proc.kill()
-            return {}
-
-
-def orgtrail_env(extra=None):
-    env = dict(os.environ)
-    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-                "AWS_EC2_METADATA_DISABLED": "true", "ORGTRAIL_LOG": "warn,orgtrail=info"})
-    env.pop("AWS_PROFILE", None)
-    env.update(extra or {})
-    return env
 
 
 def apply_cmd(bins, sb, state_dir, endpoint, new_run=False):
@@ -172,6 +53,26 @@ def done_accounts(state_dir):
             con.close()
     except sqlite3.Error:
         return 0
+
+
+def state_costs(state_dir):
+    """What opening the state costs at this size, timed here on the same file: the `PRAGMA
+    quick_check` orgtrail's Store::open runs (it reads every page), and loading the run's stored
+    inventory and plan (what a resume reads instead of rediscovering)."""
+    db = state_dir / "state.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        t0 = time.monotonic()
+        check = con.execute("PRAGMA quick_check").fetchone()[0]
+        t1 = time.monotonic()
+        inv, plan = con.execute("SELECT inventory_json, plan_json FROM runs ORDER BY seq DESC LIMIT 1").fetchone()
+        json.loads(inv), json.loads(plan)
+        t2 = time.monotonic()
+        records = con.execute("SELECT count(*) FROM records").fetchone()[0]
+    finally:
+        con.close()
+    return {"db_bytes": db.stat().st_size, "records": records, "quick_check": check, "quick_check_seconds": round(t1 - t0, 3),
+            "load_inventory_and_plan_seconds": round(t2 - t1, 3)}
 
 
 def latest_plan(state_dir):
@@ -202,8 +103,11 @@ def lower_bound(ops, plan, latency_s):
 def lower_bound_of(ops, waves, latency_s):
     accounts = sum(n for _, n, _ in waves)
     per = {op: ops.get(op, {}).get("calls", 0) / max(1, accounts) for op in MEMBER_OPS}
-    depth = (round(per["STS.AssumeRole"]) + round(per["Account.ListRegions"]) + math.ceil(round(per["CloudTrail.DescribeTrails"]) / REGION_CONCURRENCY)
-             + round(per["CloudTrail.GetTrailStatus"]) + round(per["CloudTrail.GetEventSelectors"]))
+    # AssumeRole, then one round: ListRegions, ListTrails (home), GetTrailStatus and GetEventSelectors
+    # of the expected trail at once; then ListTrails in enabled opt-in regions and the reads of own
+    # trails, REGION_CONCURRENCY at a time (none in the sandbox).
+    depth = (round(per["STS.AssumeRole"]) + 1 + math.ceil(max(0, round(per["CloudTrail.ListTrails"]) - 1) / REGION_CONCURRENCY)
+             + math.ceil(round(per["CloudTrail.GetTrail"]) / REGION_CONCURRENCY))
     # Central steps and start-up: every call of an operation members never make (their few
     # member-operation calls are left out, so this stays a lower bound; so are calls redone after a kill).
     org = sum(o["calls"] for op, o in ops.items() if op.startswith("Organizations."))
@@ -230,6 +134,10 @@ def run_size(args, bins, n, work):
     res["seed_seconds"] = round(sb.seed_seconds, 1)
     log(f"{n} accounts: seeded in {sb.seed_seconds:.1f}s; moto pid {sb.moto_pid}")
     try:
+        if n in args.discovery or n in args.throttled_discovery:
+            res["discovery"] = run_discovery(args, bins, sb, n)
+        if args.discovery_only:
+            return res
         proxy = Proxy(bins, sb.endpoint, args.latency_ms)
         state = sb.dir / "state"
         shutil.rmtree(state, ignore_errors=True)  # a state of an earlier run's organization is refused
@@ -262,7 +170,9 @@ def run_size(args, bins, n, work):
                 "note": "from process start; includes config load, state open and lock, STS.GetCallerIdentity and "
                         "Organizations.DescribeOrganization (2 calls through the proxy's latency), skipping done central steps",
             }
-            log(f"{n} accounts: resume: first member call {t_first}s after start; apply exited {rc} after {r.wall:.1f}s")
+            res["resume"]["state_costs"] = state_costs(state)
+            (sb.dir / "apply-2.err").write_text("".join(f"{t:8.3f} {l}\n" for t, l in r.lines))
+            log(f"{n} accounts: resume: first member call {t_first}s after start; apply exited {rc} after {r.wall:.1f}s; state: {res['resume']['state_costs']}")
         moto_cpu = cpu_seconds(sb.moto_pid) - moto0
         res["proxy_stats"] = proxy.stop()
         reports = [json.loads(Path(sb.dir / f"apply-{i + 1}.json").read_text()) for i in range(len(parts)) if Path(sb.dir / f"apply-{i + 1}.json").stat().st_size]
@@ -328,9 +238,14 @@ def table(results):
     for name, f in rows[1:]:
         out.append(f"| {name} | " + " | ".join(str(f(r)) for r in results) + " |")
     ops = sorted({op for r in results for op in r["by_operation"]})
-    out += ["", "| API calls by operation | " + " | ".join(f"{r['accounts']:,}" for r in results) + " |", "|---|" + "---|" * len(results)]
+    out += ["", "| API calls by operation (per member account) | " + " | ".join(f"{r['accounts']:,}" for r in results) + " |", "|---|" + "---|" * len(results)]
     for op in ops:
-        out.append(f"| {op} | " + " | ".join(str(r["by_operation"].get(op, {}).get("calls", 0)) for r in results) + " |")
+        def cell(r):
+            n = r["by_operation"].get(op, {}).get("calls", 0)
+            return f"{n} ({n / r['lower_bound']['accounts']:.2f})" if op in MEMBER_OPS else str(n)
+        out.append(f"| {op} | " + " | ".join(cell(r) for r in results) + " |")
+    per = [sum(r["by_operation"].get(op, {}).get("calls", 0) for op in MEMBER_OPS) / r["lower_bound"]["accounts"] for r in results]
+    out.append("| **member calls per account** | " + " | ".join(f"**{p:.2f}**" for p in per) + " |")
     return "\n".join(out)
 
 
@@ -340,6 +255,10 @@ def main():
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--resume-size", type=int, default=None, help="the size whose run is killed half-way and resumed (default: the largest; 0: none)")
     ap.add_argument("--zero-latency", default="1000", help="sizes also run once straight to the emulator (comma-separated; '' for none)")
+    ap.add_argument("--peer-size", type=int, default=300, help="member accounts of the botocove peer comparison (0: none)")
+    ap.add_argument("--discovery", default="1000,10000", help="sizes whose `accounts --no-tags` is timed first (comma-separated)")
+    ap.add_argument("--throttled-discovery", default="1000", help="sizes whose discovery is also timed under 30%% throttling")
+    ap.add_argument("--discovery-only", action="store_true", help="only the discovery figures (no apply)")
     ap.add_argument("--plain-moto", action="store_true", help="without bench/moto_perf (moto's O(accounts) key lookup per call)")
     ap.add_argument("--bin", default="target/release")
     ap.add_argument("--work", default="target/bench")
@@ -348,7 +267,7 @@ def main():
     args = ap.parse_args()
     if args.report:
         results = json.loads(Path(args.report).read_text())
-        for r in results["runs"]:
+        for r in (r for r in results["runs"] if "lower_bound" in r):
             waves = [(w["wave"], w["accounts"], w["max_concurrency"]) for w in r["lower_bound"]["waves"]]
             r["lower_bound"] = lower_bound_of(r["by_operation"], waves, r["latency_ms"] / 1000)
             r["ratio_to_latency_bound"] = round(r["wall_seconds"] / r["lower_bound"]["seconds"], 2)
@@ -358,11 +277,18 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",") if s]
     args.resume_size = max(sizes) if args.resume_size is None else args.resume_size
     args.zero_latency = [int(s) for s in args.zero_latency.split(",") if s]
+    args.discovery = [int(s) for s in args.discovery.split(",") if s]
+    args.throttled_discovery = [int(s) for s in args.throttled_discovery.split(",") if s]
     bins = Path(args.bin).resolve()
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    results = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "moto_perf_patch": not args.plain_moto, "runs": []}
-    log(f"machine: {results['machine']}; load {loadavg()}")
+    results = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "moto_perf_patch": not args.plain_moto,
+               "binary_bytes": (bins / "orgtrail").stat().st_size, "runs": []}
+    log(f"machine: {results['machine']}; load {loadavg()}; orgtrail binary {results['binary_bytes']:,} bytes")
+    if args.peer_size:
+        results["peer"] = run_peer(args, bins, args.peer_size, work)
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=2))
     for n in sizes:
         results["runs"].append(run_size(args, bins, n, work))
         if args.out:
@@ -371,8 +297,13 @@ def main():
 
 
 def summary(results):
-    print(json.dumps({k: v for k, v in results.items() if k != "runs"}))
-    for r in results["runs"]:
+    print(json.dumps({k: v for k, v in results.items() if k not in ("runs", "peer")}))
+    if "peer" in results:
+        print(peer_table(results["peer"]) + "\n")
+    if "binary_bytes" in results:
+        print(f"release binary (stripped): {results['binary_bytes'] / 1e6:.1f} MB\n")
+    runs = [r for r in results["runs"] if "wall_seconds" in r]
+    for r in runs:
         lb = r["lower_bound"]
         print(f"\n== {r['accounts']} accounts, {r['latency_ms']} ms per call: wall {r['wall_seconds']} s, {r['api_calls']} calls, "
               f"{r['calls_per_second']} calls/s, peak RSS {r['peak_rss_mib']} MiB, outcome {r['outcome']}, exit {r['exit_codes']}")
@@ -385,7 +316,9 @@ def summary(results):
         if "zero_latency" in r:
             print(f"   no latency: {r['zero_latency']}")
     print()
-    print(table(results["runs"]))
+    if runs:
+        print(table(runs))
+    print("\n" + discovery_table(results["runs"]))
 
 
 if __name__ == "__main__":

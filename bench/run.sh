@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# orgtrail rollout benchmark: 1,000 and 10,000 sandbox accounts behind a 50 ms-per-call fault proxy.
+# orgtrail benchmarks: the botocove peer over 300 accounts, then rollouts of 1,000 and 10,000 sandbox
+# accounts behind a 50 ms-per-call fault proxy (with discovery timed first, and under 30% throttling).
 #   bench/run.sh [--no-build] [bench.py options: --sizes 1000,10000 --latency-ms 50 --resume-size N
-#                 --zero-latency 1000 --plain-moto --out FILE]
+#                 --zero-latency 1000 --peer-size 300 --discovery 1000,10000 --throttled-discovery 1000
+#                 --discovery-only --plain-moto --out FILE]
+# The peer (botocove, pinned) is installed into bench/.venv-peer by bench/peer/install.sh.
 # Builds the release binaries (unless --no-build), copies them aside (a concurrent build cannot
 # swap them mid-run), runs bench/bench.py and prints its table. Results JSON: target/bench/results.json.
 # Needs the emulator's virtualenv (scripts/bootstrap-emulator.sh). See docs/performance.md.

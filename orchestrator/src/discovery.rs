@@ -1,7 +1,8 @@
 //! Organization → Inventory. The OU tree is walked top-down and concurrently
 //! (ListOrganizationalUnitsForParent + ListAccountsForParent), so the number of Organizations calls
 //! grows with OUs and pages, never with accounts; tags cost one call per account and are fetched
-//! only when asked for. Every call waits for the client-side rate limit first.
+//! only when asked for (a wave selects by tag, or `accounts --tags`), as many at once as keep the
+//! client-side rate limit busy. Every call waits for that limit first.
 use std::collections::BTreeMap;
 
 use aws_sdk_organizations::types::AccountStatus;
@@ -12,6 +13,12 @@ use crate::aws::{aws_err, Aws, AwsError};
 
 /// How many OUs are listed at once; the rate limiter bounds the call rate on top of this.
 const OU_CONCURRENCY: usize = 8;
+
+/// Tag listings in flight: one second's worth of the rate limit (so the limit, not the round
+/// trip, is what bounds them at up to 1 s of latency), at least OU_CONCURRENCY, at most 256.
+fn tag_concurrency(aws: &Aws) -> usize {
+    (aws.organizations_rate() as usize).clamp(OU_CONCURRENCY, 256)
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Account {
@@ -126,7 +133,7 @@ pub async fn discover(aws: &Aws, opts: &DiscoverOptions) -> Result<Inventory, Di
     if opts.with_tags {
         let tagged: Vec<(usize, BTreeMap<String, String>)> = futures::stream::iter(accounts.iter().enumerate())
             .map(|(i, a)| async move { list_tags(aws, &a.id).await.map(|t| (i, t)) })
-            .buffer_unordered(OU_CONCURRENCY)
+            .buffer_unordered(tag_concurrency(aws))
             .try_collect()
             .await?;
         for (i, tags) in tagged {

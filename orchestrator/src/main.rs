@@ -79,7 +79,10 @@ enum Command {
         /// Assume the role in every account and report ok / access denied / other.
         #[arg(long)]
         check_access: bool,
-        /// Skip ListTagsForResource (one Organizations call per account).
+        /// Fetch and show tags (one Organizations call per account) also with --check-access or --json.
+        #[arg(long, conflicts_with = "no_tags")]
+        tags: bool,
+        /// Never fetch tags (the table's TAGS column stays empty).
         #[arg(long)]
         no_tags: bool,
     },
@@ -267,7 +270,9 @@ fn init_logging(verbose: u8) {
 async fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Init { force } => init(&cli.global.config, *force),
-        Command::Accounts { check_access, no_tags } => accounts(&cli.global, *check_access, !*no_tags).await,
+        // Tags cost one call per account: the plain table shows them; --check-access and --json
+        // consumers get them only with --tags.
+        Command::Accounts { check_access, tags, no_tags } => accounts(&cli.global, *check_access, *tags || !(*no_tags || *check_access || cli.global.json)).await,
         Command::Plan { members } => commands::plan::plan(&cli.global, *members).await,
         Command::Apply(args) => commands::apply::apply(&cli.global, args).await,
         Command::Status { run, failed } => commands::status::status(&cli.global, run.as_deref(), *failed).await,
@@ -340,6 +345,7 @@ async fn accounts(global: &Global, check: bool, with_tags: bool) -> Result<u8> {
             "accounts": inventory.accounts,
             "skipped": inventory.skipped,
             "ous": inventory.ous,
+            "tags_fetched": inventory.tags_fetched,
             "access": access,
             "api_calls": { "discovery": discovery_calls, "by_operation": aws.metrics.snapshot() },
             "elapsed_seconds": started.elapsed().as_secs_f64(),

@@ -84,6 +84,20 @@ async fn accounts_command_prints_table_and_json_with_access_check() {
     let mgmt = access.iter().find(|a| a["account"] == sb.org.management_account.as_str()).unwrap();
     assert_eq!(mgmt["via"], "base-credentials");
     assert!(v["api_calls"]["discovery"]["calls"].as_u64().unwrap() > 0);
+    // Tags are not fetched for --check-access / --json consumers that did not ask for them.
+    assert_eq!(v["tags_fetched"], false);
+    assert!(v["api_calls"]["by_operation"].get("Organizations.ListTagsForResource").is_none(), "{}", v["api_calls"]);
+    assert!(v["accounts"].as_array().unwrap().iter().all(|a| a["tags"].as_object().unwrap().is_empty()));
+
+    let tagged = sb.orgtrail(&["accounts", "--tags", "--json"]);
+    assert!(tagged.status.success(), "{}", stderr(&tagged));
+    let t: serde_json::Value = serde_json::from_str(&stdout(&tagged)).unwrap();
+    assert_eq!(t["tags_fetched"], true);
+    assert_eq!(t["api_calls"]["by_operation"]["Organizations.ListTagsForResource"]["calls"], 27);
+    let la = t["accounts"].as_array().unwrap().iter().find(|a| a["id"] == sb.org.log_archive_account.as_str()).unwrap();
+    assert_eq!(la["tags"]["role"], "log-archive");
+    let both = sb.orgtrail(&["accounts", "--tags", "--no-tags"]);
+    assert_eq!(both.status.code(), Some(2), "conflicting flags are a usage error: {}", stderr(&both));
 
     let table = sb.orgtrail(&["accounts"]);
     assert!(table.status.success(), "{}", stderr(&table));

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_under_throttling_5xx_and_resets_converges_like_a_clean_run() {
-    let sb = Sandbox::new(8).await.unwrap();
+    // 16 members: enough calls (about 5 per member since the ListTrails search, issue 14) for the
+    // seeded draws to inject every kind of fault.
+    let sb = Sandbox::new(16).await.unwrap();
     let text = std::fs::read_to_string(sb.config_path()).unwrap().replace("mfa_delete = true", "mfa_delete = false");
     std::fs::write(sb.config_path(), text).unwrap();
     let mut plan = FaultPlan::seeded(11);

@@ -1,5 +1,5 @@
 //! Issue 4: member-side checks (organization trail visible and logging, duplicate management-event
-//! trails in every enabled region), legacy-trail actions gated on the organization-trail check, the
+//! trails in every enabled region, found with ListTrails: issue 14), legacy-trail actions gated on the organization-trail check, the
 //! delivery check, and the fidelity patches the member side depends on. Against the patched moto.
 use std::path::Path;
 
@@ -313,6 +313,94 @@ async fn fidelity_account_list_regions() {
     let a = aws(&w.sb);
     let regions = member_checks::enabled_regions(&w.ctx(&a, false), &w.member()).await.unwrap();
     assert_eq!(regions.len(), 17, "{regions:?}");
-    assert_eq!(regions[0], "us-east-1");
-    assert!(!regions.iter().any(|r| r == "me-south-1"), "opt-in regions are not enabled by default");
+    assert_eq!(regions[0].name, "us-east-1");
+    assert!(regions.iter().all(|r| !r.opt_in), "{regions:?}");
+    assert!(!regions.iter().any(|r| r.name == "me-south-1"), "opt-in regions are not enabled by default");
+    enable_region(&w, "me-south-1").await;
+    let regions = member_checks::enabled_regions(&w.ctx(&a, false), &w.member()).await.unwrap();
+    assert_eq!(regions.iter().filter(|r| r.opt_in).map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["me-south-1"]);
+}
+
+/// Enables an opt-in region for the member account (Account API EnableRegion, its own role).
+async fn enable_region(w: &World, region: &str) {
+    let a = aws(&w.sb);
+    let account = aws_sdk_account::Client::new(&a.session(&w.member()));
+    account.enable_region().region_name(region).send().await.unwrap();
+}
+
+// ---- ListTrails: one call finds the account's trails in every region (docs/design.md) ----
+
+/// (l) ListTrails from the home region names the account's single-region trails of other regions
+/// with their home region; moto alone lists only the called region's and multi-region ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fidelity_list_trails_names_trails_of_every_region() {
+    let w = World::new(1, "").await;
+    w.converge_org_trail().await;
+    let (multi, single) = legacy_trails(&w).await;
+    let a = aws(&w.sb);
+    let listed: Vec<(String, String)> = w
+        .member_ct(&a, "us-east-1")
+        .list_trails()
+        .send()
+        .await
+        .unwrap()
+        .trails
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.trail_arn.unwrap_or_default(), t.home_region.unwrap_or_default()))
+        .collect();
+    for (arn, home) in [(&single, "eu-west-1"), (&multi, "us-east-1")] {
+        assert!(listed.iter().any(|(a, h)| a == arn && h == home), "{arn} (home {home}) not in {listed:?}");
+    }
+    let m = w.member();
+    assert_eq!(listed.iter().filter(|(a, _)| a.contains(&format!(":{m}:"))).count(), 4, "each own trail once: {listed:?}");
+    // Stricter than AWS documents (it is silent): a trail homed in an enabled opt-in region is
+    // listed when ListTrails is asked there.
+    enable_region(&w, "me-south-1").await;
+    a.s3(&a.session(&m)).create_bucket().bucket(format!("optin-{m}")).send().await.unwrap();
+    let bahrain = w.member_ct(&a, "me-south-1");
+    let arn = bahrain.create_trail().name("legacy-bahrain").s3_bucket_name(format!("optin-{m}")).send().await.unwrap().trail_arn.unwrap();
+    let in_region = bahrain.list_trails().send().await.unwrap().trails.unwrap_or_default();
+    assert!(in_region.iter().any(|t| t.trail_arn.as_deref() == Some(arn.as_str()) && t.home_region.as_deref() == Some("me-south-1")), "{in_region:?}");
+}
+
+/// The per-account cost of the member check with no legacy trails, by operation: one AssumeRole,
+/// ListRegions, ListTrails, and the organization trail's status and selectors (a count, not a time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_check_costs_five_calls_without_legacy_trails() {
+    let w = World::new(2, "").await;
+    w.converge_org_trail().await;
+    let a = aws(&w.sb);
+    member_checks::check_member(&w.ctx(&a, true), &w.member()).await.unwrap();
+    let calls: std::collections::BTreeMap<String, u64> = a.metrics.snapshot().into_iter().map(|(op, c)| (op, c.calls)).collect();
+    let want: std::collections::BTreeMap<String, u64> =
+        [("STS.AssumeRole", 1), ("Account.ListRegions", 1), ("CloudTrail.ListTrails", 1), ("CloudTrail.GetTrailStatus", 1), ("CloudTrail.GetEventSelectors", 1)]
+            .into_iter()
+            .map(|(op, n)| (op.to_string(), n))
+            .collect();
+    assert_eq!(calls, want);
+}
+
+/// A duplicate homed in an enabled opt-in region is found (ListTrails asked there too), and the
+/// account's calls grow only by that region's ListTrails and the duplicate's own reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_in_an_opt_in_region_is_found() {
+    let w = World::new(1, "").await;
+    w.converge_org_trail().await;
+    let m = w.member();
+    enable_region(&w, "me-south-1").await;
+    let a = aws(&w.sb);
+    a.s3(&a.session(&m)).create_bucket().bucket(format!("optin-{m}")).send().await.unwrap();
+    let bahrain = w.member_ct(&a, "me-south-1");
+    let arn = bahrain.create_trail().name("legacy-bahrain").s3_bucket_name(format!("optin-{m}")).send().await.unwrap().trail_arn.unwrap();
+    bahrain.start_logging().name(&arn).send().await.unwrap();
+
+    let a = aws(&w.sb);
+    let f = member_checks::inspect_member(&w.ctx(&a, false), &m).await.unwrap();
+    assert_eq!(f.listed_in, vec!["us-east-1", "me-south-1"]);
+    assert_eq!(f.duplicates, vec![member_checks::LegacyTrail { arn: arn.clone(), name: "legacy-bahrain".into(), home_region: "me-south-1".into(), multi_region: false }]);
+    let calls = a.metrics.snapshot();
+    assert_eq!(calls["CloudTrail.ListTrails"].calls, 2, "{calls:?}");
+    assert_eq!(calls["CloudTrail.GetTrail"].calls, 1, "{calls:?}");
+    assert!(!calls.contains_key("CloudTrail.DescribeTrails"), "{calls:?}");
 }

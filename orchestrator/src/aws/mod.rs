@@ -1,6 +1,6 @@
 //! AWS client construction: one base config (default chain, `--profile`, `--region`,
-//! `--endpoint-url`), adaptive retries, timeouts, call metrics on every client, a client-side rate
-//! limit for Organizations, and per-account sessions through AssumeRole.
+//! `--endpoint-url`), standard retries with jittered backoff, timeouts, call metrics on every
+//! client, a client-side rate limit for Organizations, and per-account sessions through AssumeRole.
 pub mod credentials;
 pub mod errors;
 pub mod metrics;
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
+use aws_sdk_organizations::config::retry::{RetryPartition, TokenBucket};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -47,24 +48,57 @@ pub struct Aws {
     path_style: bool,
     pub metrics: CallMetrics,
     org_limiter: Arc<DefaultDirectRateLimiter>,
+    org_rate: u32,
     sts: aws_sdk_sts::Client,
     orgs: aws_sdk_organizations::Client,
     role: Option<RoleSpec>,
     assume_permits: Arc<Semaphore>,
     sessions: Arc<Mutex<HashMap<String, SdkConfig>>>,
+    partitions: Arc<Partitions>,
+}
+
+/// One retry partition (and so one retry quota) per service for the whole run, shared by every
+/// client of that service (clients are built per call site).
+struct Partitions {
+    s3: RetryPartition,
+    kms: RetryPartition,
+    cloudtrail: RetryPartition,
+    sts: RetryPartition,
+}
+
+/// A retry partition whose quota is not spent on throttles: the SDK's default charges 5 of 500
+/// tokens per retried throttle, process-wide per service, so a throttled 1,000-account rollout
+/// (AWS throttles these APIs per account) would empty it and fail calls with "retry quota
+/// exceeded". Throttles are bounded instead by the attempts and backoff below (and, for
+/// Organizations, the client-side rate limit); other retried errors still spend the quota, which
+/// stops retry storms against a failing service.
+fn partition(name: &'static str) -> RetryPartition {
+    RetryPartition::custom(name).token_bucket(TokenBucket::builder().throttling_retry_cost(0).build()).build()
 }
 
 pub const MAX_ATTEMPTS: u32 = 8;
 
 /// Retries of the per-account services (STS, S3, KMS, CloudTrail): standard mode, jittered
-/// exponential backoff, the attempts and initial backoff of the base config. Organizations keeps
-/// the SDK's adaptive mode (one organization, one client, throttled hard). Adaptive mode here
-/// would be wrong: its client-side rate limiter is one per service for the whole process, so a
-/// throttle in one account would slow every account's calls, while AWS throttles these APIs per
-/// account (measured: 4 accounts under 30% throttling took 137 s adaptive).
+/// exponential backoff, the attempts and initial backoff of the base config. Not adaptive mode:
+/// its client-side rate limiter is one per service for the whole process, so a throttle in one
+/// account would slow every account's calls, while AWS throttles these APIs per account
+/// (measured: 4 accounts under 30% throttling took 137 s adaptive).
 fn per_account_retry(conf: &SdkConfig) -> RetryConfig {
     let (attempts, initial) = conf.retry_config().map_or((MAX_ATTEMPTS, Duration::from_millis(200)), |r| (r.max_attempts(), r.initial_backoff()));
     RetryConfig::standard().with_max_attempts(attempts).with_initial_backoff(initial).with_max_backoff(Duration::from_secs(20))
+}
+
+/// Organizations: standard mode, full-jitter exponential backoff from 100 ms capped at 2 s, 10
+/// attempts. The client-side rate limit (`organizations_permit`) already keeps the request rate
+/// under AWS's quota, so a throttle there is a momentary burst (or another client sharing the
+/// organization's quota), not a signal to slow down for long: the SDK's adaptive mode, which
+/// also halves its own send rate on each throttle and ramps it back slowly, collapsed discovery
+/// under a steady 30% throttle (199 s for 28 calls). Pages of one OU are fetched one after the
+/// other, so every long backoff stalls discovery's critical path; 2 s is past a one-second
+/// throttling window, and 10 attempts leave 0.3^10 = 6e-6 as the chance of a call failing at a
+/// steady 30% throttle (docs/performance.md).
+fn organizations_retry() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(10).with_initial_backoff(Duration::from_millis(100)).with_max_backoff(Duration::from_secs(2))
 }
 
 impl Aws {
@@ -72,7 +106,7 @@ impl Aws {
     pub async fn load(opts: &AwsOptions, home_region: &str, organizations_calls_per_second: u32) -> Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(opts.region.clone().unwrap_or_else(|| home_region.to_string())))
-            .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS).with_initial_backoff(Duration::from_millis(200)))
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_initial_backoff(Duration::from_millis(200)))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
@@ -93,9 +127,20 @@ impl Aws {
         let metrics = CallMetrics::default();
         let path_style = base.endpoint_url().is_some();
         let rate = NonZeroU32::new(organizations_calls_per_second.max(1)).expect("non-zero");
-        let sts = aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&base).retry_config(per_account_retry(&base)).interceptor(MetricsInterceptor(metrics.clone())).build());
+        let partitions = Partitions { s3: partition("orgtrail-s3"), kms: partition("orgtrail-kms"), cloudtrail: partition("orgtrail-cloudtrail"), sts: partition("orgtrail-sts") };
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&base)
+                .retry_config(per_account_retry(&base))
+                .retry_partition(partitions.sts.clone())
+                .interceptor(MetricsInterceptor(metrics.clone()))
+                .build(),
+        );
         let orgs = aws_sdk_organizations::Client::from_conf(
-            aws_sdk_organizations::config::Builder::from(&base).interceptor(MetricsInterceptor(metrics.clone())).build(),
+            aws_sdk_organizations::config::Builder::from(&base)
+                .retry_config(organizations_retry())
+                .retry_partition(partition("orgtrail-organizations"))
+                .interceptor(MetricsInterceptor(metrics.clone()))
+                .build(),
         );
         Aws {
             orgs,
@@ -107,6 +152,8 @@ impl Aws {
             role: None,
             assume_permits: Arc::new(Semaphore::new(32)),
             sessions: Arc::default(),
+            partitions: Arc::new(partitions),
+            org_rate: rate.get(),
         }
     }
 
@@ -123,6 +170,11 @@ impl Aws {
 
     pub fn endpoint_url(&self) -> Option<&str> {
         self.base.endpoint_url()
+    }
+
+    /// The client-side Organizations rate limit, calls per second.
+    pub fn organizations_rate(&self) -> u32 {
+        self.org_rate
     }
 
     /// Wait for the client-side Organizations rate limit; call before every Organizations request.
@@ -178,20 +230,27 @@ impl Aws {
     }
 
     pub fn s3(&self, conf: &SdkConfig) -> aws_sdk_s3::Client {
-        let b = aws_sdk_s3::config::Builder::from(conf).retry_config(per_account_retry(conf)).force_path_style(self.path_style).interceptor(MetricsInterceptor(self.metrics.clone()));
+        let b = aws_sdk_s3::config::Builder::from(conf)
+            .retry_config(per_account_retry(conf))
+            .retry_partition(self.partitions.s3.clone())
+            .force_path_style(self.path_style)
+            .interceptor(MetricsInterceptor(self.metrics.clone()));
         aws_sdk_s3::Client::from_conf(b.build())
     }
 
     pub fn kms(&self, conf: &SdkConfig) -> aws_sdk_kms::Client {
-        aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        let b = aws_sdk_kms::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.kms.clone());
+        aws_sdk_kms::Client::from_conf(b.interceptor(MetricsInterceptor(self.metrics.clone())).build())
     }
 
     pub fn cloudtrail(&self, conf: &SdkConfig) -> aws_sdk_cloudtrail::Client {
-        aws_sdk_cloudtrail::Client::from_conf(aws_sdk_cloudtrail::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        let b = aws_sdk_cloudtrail::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.cloudtrail.clone());
+        aws_sdk_cloudtrail::Client::from_conf(b.interceptor(MetricsInterceptor(self.metrics.clone())).build())
     }
 
     pub fn sts_in(&self, conf: &SdkConfig) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        let b = aws_sdk_sts::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.sts.clone());
+        aws_sdk_sts::Client::from_conf(b.interceptor(MetricsInterceptor(self.metrics.clone())).build())
     }
     // Detection (issue 15): the CloudTrail-to-CloudWatch-Logs role, the log group and its metric
     // filters, the CIS alarms. Per-account services: standard retries.

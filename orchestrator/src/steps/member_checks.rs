@@ -1,24 +1,24 @@
 //! Per member account, through its assumed role:
-//! - `check_member`: the organization trail reaches the account (DescribeTrails with shadow trails
-//!   in the home region lists it by its full ARN) and is logging (GetTrailStatus by that ARN); the
-//!   account's own trails that log management events again (billed twice) are found in every
-//!   region enabled for the account.
+//! - `check_member`: the organization trail reaches the account (GetTrailStatus by its full ARN
+//!   answers from the account, docs/design.md "Legacy-trail search") and is logging; the account's
+//!   own trails that log management events again (billed twice) are found with ListTrails, which
+//!   names every trail of the account with its home region (one call, not one per region).
 //! - `legacy_trails`: `keep | stop | delete` those duplicates, only once the organization trail is
 //!   confirmed for that account (re-checked right before acting), never when the check failed.
 //! - `delivery_check`: log objects exist under the account's prefix in the central bucket.
 //!
 //! In account mode the trail that must reach the account is orgtrail's own trail there.
-use aws_sdk_cloudtrail::types::Trail as LiveTrail;
+use aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::account_trail::account_trail_arn;
-use super::org_trail::{describe, fail, in_region, logs_management_events, trail_resource};
+use super::org_trail::{fail, in_region, logs_management_events, trail_resource};
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
 use crate::aws::metrics::MetricsInterceptor;
 use crate::config::{ExistingOrgTrail, LegacyTrails, TrailMode};
 
-/// Regions of one account searched at once (per account; the executor bounds accounts in flight).
+/// Reads of one account made at once (per account; the executor bounds accounts in flight).
 pub const REGION_CONCURRENCY: usize = 4;
 
 /// A trail the member account owns that logs management events the organization trail already logs.
@@ -34,8 +34,10 @@ pub struct LegacyTrail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemberFindings {
     pub account: String,
-    /// Regions enabled for the account, home region first: where legacy trails were looked for.
+    /// Regions enabled for the account, home region first: where its trails can be homed.
     pub regions: Vec<String>,
+    /// Where ListTrails was called: the home region, then each enabled opt-in region.
+    pub listed_in: Vec<String>,
     /// The trail that must reach the account: the organization trail (account mode: orgtrail's own).
     pub expected_trail: String,
     pub visible: bool,
@@ -52,7 +54,7 @@ impl MemberFindings {
     fn problem(&self) -> Option<String> {
         let home = self.regions.first().map(String::as_str).unwrap_or("");
         if !self.visible {
-            Some(format!("trail {} is not visible in account {} (DescribeTrails with shadow trails in {home})", self.expected_trail, self.account))
+            Some(format!("trail {} is not visible in account {} (GetTrailStatus by ARN in {home}: not found)", self.expected_trail, self.account))
         } else if !self.logging {
             Some(format!("trail {} is visible in account {} but not logging (GetTrailStatus IsLogging=false)", self.expected_trail, self.account))
         } else {
@@ -65,17 +67,24 @@ fn arn_part(arn: &str, i: usize) -> &str {
     arn.split(':').nth(i).unwrap_or("")
 }
 
+/// A region enabled for an account; `opt_in` when it had to be enabled (status ENABLED, not
+/// ENABLED_BY_DEFAULT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnabledRegion {
+    pub name: String,
+    pub opt_in: bool,
+}
+
 /// The regions enabled for `account`, the home region first, from the Account API's ListRegions
-/// called with the account's own role. Why this source: a single-region legacy trail can sit in
-/// any enabled region; opt-in regions differ per account, and a call to a disabled one fails. One
-/// ListRegions call answers it exactly, and aws-sdk-account is a small crate, where EC2's
-/// DescribeRegions would pull in the largest SDK crate for one call, and a configured list would
-/// go stale and hit disabled opt-in regions.
-pub async fn enabled_regions(ctx: &Ctx<'_>, account: &str) -> Result<Vec<String>, StepError> {
+/// called with the account's own role. Why this source: opt-in regions differ per account, a call
+/// to a disabled one fails, and one ListRegions call answers it exactly (aws-sdk-account is a
+/// small crate; EC2's DescribeRegions would pull in the largest SDK crate for one call).
+pub async fn enabled_regions(ctx: &Ctx<'_>, account: &str) -> Result<Vec<EnabledRegion>, StepError> {
     use aws_sdk_account::types::RegionOptStatus;
     let conf = ctx.session(account);
     let client = aws_sdk_account::Client::from_conf(aws_sdk_account::config::Builder::from(&conf).interceptor(MetricsInterceptor(ctx.aws.metrics.clone())).build());
-    let mut regions = vec![ctx.home_region().to_string()];
+    let home = ctx.home_region();
+    let mut regions = vec![EnabledRegion { name: home.to_string(), opt_in: false }];
     let mut token: Option<String> = None;
     loop {
         let page = client
@@ -87,7 +96,15 @@ pub async fn enabled_regions(ctx: &Ctx<'_>, account: &str) -> Result<Vec<String>
             .send()
             .await
             .map_err(fail(account, "account-regions", "Account.ListRegions"))?;
-        regions.extend(page.regions().iter().filter_map(|r| r.region_name()).filter(|r| *r != ctx.home_region()).map(str::to_string));
+        for r in page.regions() {
+            let Some(name) = r.region_name() else { continue };
+            let opt_in = r.region_opt_status() == Some(&RegionOptStatus::Enabled);
+            if name == home {
+                regions[0].opt_in = opt_in;
+            } else {
+                regions.push(EnabledRegion { name: name.to_string(), opt_in });
+            }
+        }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
             _ => return Ok(regions),
@@ -95,87 +112,127 @@ pub async fn enabled_regions(ctx: &Ctx<'_>, account: &str) -> Result<Vec<String>
     }
 }
 
-/// (logging, selects management events) of a trail, read by ARN with a client in its home region.
-async fn trail_state(ct: &aws_sdk_cloudtrail::Client, account: &str, arn: &str) -> Result<(bool, bool), StepError> {
+/// A trail as ListTrails names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listed {
+    arn: String,
+    name: String,
+    home_region: String,
+}
+
+/// Every trail ListTrails returns through `ct` (all pages).
+async fn list_trails(ct: &aws_sdk_cloudtrail::Client, account: &str) -> Result<Vec<Listed>, StepError> {
+    let mut out = Vec::new();
+    let mut pages = ct.list_trails().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(fail(account, "cloudtrail-trails", "CloudTrail.ListTrails"))?;
+        for t in page.trails() {
+            let arn = t.trail_arn().unwrap_or_default().to_string();
+            let home_region = t.home_region().map_or_else(|| arn_part(&arn, 3).to_string(), str::to_string);
+            out.push(Listed { name: t.name().unwrap_or_default().to_string(), home_region, arn });
+        }
+    }
+    Ok(out)
+}
+
+/// ListTrails in the home region, and in each enabled opt-in region other than it, deduplicated by
+/// ARN. AWS documents ListTrails as listing the account's trails with their home regions; it does
+/// not say whether a trail homed in an opt-in region is listed from another region, so each enabled
+/// opt-in region is asked too (no extra call for an account with none enabled).
+async fn account_trails(ctx: &Ctx<'_>, account: &str, home_listing: Vec<Listed>, regions: &[EnabledRegion]) -> Result<(Vec<Listed>, Vec<String>), StepError> {
+    let session = ctx.session(account);
+    let home = ctx.home_region();
+    let opt_in: Vec<String> = regions.iter().filter(|r| r.opt_in && r.name != home).map(|r| r.name.clone()).collect();
+    let more: Vec<Vec<Listed>> = stream::iter(opt_in.clone())
+        .map(|r| {
+            let ct = ctx.aws.cloudtrail(&in_region(&session, &r));
+            async move { list_trails(&ct, account).await }
+        })
+        .buffered(REGION_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut all = home_listing;
+    for t in more.into_iter().flatten() {
+        if !all.iter().any(|a| a.arn == t.arn) {
+            all.push(t);
+        }
+    }
+    Ok((all, std::iter::once(home.to_string()).chain(opt_in).collect()))
+}
+
+/// The trail as read by ARN from the account in `region`: None when AWS says the account cannot
+/// see it (TrailNotFoundException; CloudTrailARNInvalidException for another account's trail that
+/// is not an organization trail of its organization), else (logging, logs management events).
+async fn probe(ctx: &Ctx<'_>, account: &str, arn: &str, region: &str) -> Result<Option<(bool, bool)>, StepError> {
+    let ct = ctx.aws.cloudtrail(&in_region(&ctx.session(account), region));
     let resource = trail_resource(arn);
-    let status = ct.get_trail_status().name(arn).send().await.map_err(fail(account, &resource, "CloudTrail.GetTrailStatus"))?;
-    let sel = ct.get_event_selectors().trail_name(arn).send().await.map_err(fail(account, &resource, "CloudTrail.GetEventSelectors"))?;
-    Ok((status.is_logging() == Some(true), logs_management_events(&sel)))
+    let (status, selectors) = tokio::join!(ct.get_trail_status().name(arn).send(), ct.get_event_selectors().trail_name(arn).send());
+    let unseen = |code: Option<&str>| matches!(code, Some("TrailNotFoundException" | "CloudTrailARNInvalidException"));
+    let status = match status {
+        Ok(s) => s,
+        Err(e) if unseen(aws_sdk_cloudtrail::error::ProvideErrorMetadata::code(&e)) => return Ok(None),
+        Err(e) => return Err(fail(account, &resource, "CloudTrail.GetTrailStatus")(e)),
+    };
+    let selectors: GetEventSelectorsOutput = selectors.map_err(fail(account, &resource, "CloudTrail.GetEventSelectors"))?;
+    Ok(Some((status.is_logging() == Some(true), logs_management_events(&selectors))))
+}
+
+/// An own trail read in its home region: a duplicate when it logs and selects management events.
+async fn legacy(ctx: &Ctx<'_>, account: &str, t: Listed) -> Result<Option<LegacyTrail>, StepError> {
+    let ct = ctx.aws.cloudtrail(&in_region(&ctx.session(account), &t.home_region));
+    let resource = trail_resource(&t.arn);
+    let (status, selectors, trail) =
+        tokio::join!(ct.get_trail_status().name(&t.arn).send(), ct.get_event_selectors().trail_name(&t.arn).send(), ct.get_trail().name(&t.arn).send());
+    let on = status.map_err(fail(account, &resource, "CloudTrail.GetTrailStatus"))?.is_logging() == Some(true);
+    let mgmt = logs_management_events(&selectors.map_err(fail(account, &resource, "CloudTrail.GetEventSelectors"))?);
+    let multi_region = trail.map_err(fail(account, &resource, "CloudTrail.GetTrail"))?.trail().and_then(|t| t.is_multi_region_trail()) == Some(true);
+    Ok((on && mgmt).then_some(LegacyTrail { arn: t.arn, name: t.name, home_region: t.home_region, multi_region }))
 }
 
 /// Reads only: the organization trail as the account sees it, and the account's duplicate trails.
+/// With no legacy trails and no opt-in region enabled this is four calls after AssumeRole, all made
+/// at once: ListRegions, ListTrails, and GetTrailStatus + GetEventSelectors of the expected trail.
 pub async fn inspect_member(ctx: &Ctx<'_>, account: &str) -> Result<MemberFindings, StepError> {
-    let regions = enabled_regions(ctx, account).await?;
-    let session = ctx.session(account);
     let home = ctx.home_region().to_string();
-    let listings: Vec<(String, Vec<LiveTrail>)> = stream::iter(regions.clone())
-        .map(|r| {
-            let ct = ctx.aws.cloudtrail(&in_region(&session, &r));
-            let shadows = r == home; // organization trails show up as shadows; once is enough
-            async move { describe(&ct, account, shadows).await.map(|t| (r, t)) }
-        })
-        .buffer_unordered(REGION_CONCURRENCY)
-        .try_collect()
-        .await?;
-    let all: Vec<&LiveTrail> = listings.iter().flat_map(|(_, t)| t).collect();
-    let arn_of = |t: &LiveTrail| t.trail_arn().unwrap_or_default().to_string();
-
-    // The trail that must reach the account, and the trails whose management events make an
-    // account's own trail a duplicate.
-    let mgmt = ctx.management_account();
-    let (expected, covering): (String, Vec<String>) = match ctx.config.trail.mode {
-        TrailMode::Account => {
-            let arn = account_trail_arn(ctx, account);
-            (arn.clone(), vec![arn])
-        }
-        TrailMode::Organization => {
-            let org: Vec<String> = all.iter().filter(|t| t.is_organization_trail() == Some(true) && arn_part(&arn_of(t), 4) == mgmt).map(|t| arn_of(t)).collect();
-            let ours = ctx.trail_arn();
-            let expected = if org.contains(&ours) || ctx.config.trail.existing_org_trail != ExistingOrgTrail::Adopt {
-                ours
-            } else {
-                org.first().cloned().unwrap_or(ours)
-            };
-            (expected, org)
-        }
+    let mgmt = ctx.management_account().to_string();
+    let ours = match ctx.config.trail.mode {
+        TrailMode::Account => account_trail_arn(ctx, account),
+        TrailMode::Organization => ctx.trail_arn(),
     };
-    let visible = all.iter().any(|t| arn_of(t) == expected);
-    let home_ct = ctx.aws.cloudtrail(&in_region(&session, &home));
-    let mut logging = false;
-    let mut covered = false;
-    for arn in covering.iter().filter(|a| all.iter().any(|t| &&arn_of(t) == a)) {
-        let (on, mgmt_events) = trail_state(&home_ct, account, arn).await?;
-        logging |= on && *arn == expected;
-        covered |= mgmt_events;
-    }
+    let home_ct = ctx.aws.cloudtrail(&in_region(&ctx.session(account), &home));
+    let (regions, home_listing, ours_seen) = tokio::join!(enabled_regions(ctx, account), list_trails(&home_ct, account), probe(ctx, account, &ours, &home));
+    let regions = regions?;
+    let (listed, listed_in) = account_trails(ctx, account, home_listing?, &regions).await?;
 
-    // The account's own trails (not orgtrail's), homed where they were listed, deduplicated.
-    let mut own: Vec<LegacyTrail> = Vec::new();
-    for (region, trails) in &listings {
-        for t in trails {
-            let arn = arn_of(t);
-            if arn_part(&arn, 4) == account && arn_part(&arn, 3) == region && arn != expected && !own.iter().any(|o| o.arn == arn) {
-                own.push(LegacyTrail { name: t.name().unwrap_or_default().to_string(), home_region: region.clone(), multi_region: t.is_multi_region_trail() == Some(true), arn });
-            }
+    // Organization trails of the management account the account lists (Control Tower's, say).
+    let org_listed: Vec<&Listed> = match ctx.config.trail.mode {
+        TrailMode::Account => Vec::new(),
+        TrailMode::Organization => listed.iter().filter(|t| arn_part(&t.arn, 4) == mgmt && t.arn != ours).collect(),
+    };
+    let mut expected = (ours, ours_seen?);
+    if expected.1.is_none() && ctx.config.trail.mode == TrailMode::Organization && ctx.config.trail.existing_org_trail == ExistingOrgTrail::Adopt {
+        if let Some(t) = org_listed.first() {
+            expected = (t.arn.clone(), probe(ctx, account, &t.arn, &t.home_region).await?);
         }
     }
-    // Without a covering trail that logs management events, the account's trails duplicate nothing.
-    let duplicates = if covered {
-        stream::iter(own)
-            .map(|t| {
-                let ct = ctx.aws.cloudtrail(&in_region(&session, &t.home_region));
-                async move { trail_state(&ct, account, &t.arn).await.map(|(on, mgmt_events)| (on && mgmt_events).then_some(t)) }
-            })
-            .buffered(REGION_CONCURRENCY)
-            .try_collect::<Vec<_>>()
-            .await?
-            .into_iter()
-            .flatten()
-            .collect()
+    let (expected, seen) = expected;
+    let (visible, logging) = (seen.is_some(), seen.is_some_and(|(on, _)| on));
+    // Own trails duplicate management events only when a trail of the organization logs them.
+    let mut covered = seen.is_some_and(|(_, mgmt_events)| mgmt_events);
+    for t in org_listed.iter().filter(|t| t.arn != expected) {
+        if covered {
+            break;
+        }
+        covered = probe(ctx, account, &t.arn, &t.home_region).await?.is_some_and(|(_, mgmt_events)| mgmt_events);
+    }
+
+    let own: Vec<Listed> = listed.into_iter().filter(|t| arn_part(&t.arn, 4) == account && t.arn != expected).collect();
+    let duplicates = if covered && !own.is_empty() {
+        stream::iter(own).map(|t| legacy(ctx, account, t)).buffered(REGION_CONCURRENCY).try_collect::<Vec<_>>().await?.into_iter().flatten().collect()
     } else {
         Vec::new()
     };
-    Ok(MemberFindings { account: account.to_string(), regions, expected_trail: expected, visible, logging, duplicates })
+    Ok(MemberFindings { account: account.to_string(), regions: regions.into_iter().map(|r| r.name).collect(), listed_in, expected_trail: expected, visible, logging, duplicates })
 }
 
 /// The `member-checks` step: fails (Refused, naming what is wrong) when the organization trail is

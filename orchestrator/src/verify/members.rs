@@ -33,9 +33,9 @@ fn judge(ctx: &Ctx<'_>, f: &MemberFindings) -> Vec<Finding> {
         &f.account,
         trail_resource(&f.expected_trail),
         if f.confirmed() { Status::Pass } else { Status::Fail },
-        format!("DescribeTrails (with shadow trails, {home}) from the account: {}; GetTrailStatus IsLogging={}", if f.visible { "visible" } else { "NOT visible" }, f.logging),
+        format!("GetTrailStatus by ARN from the account ({home}): {}; IsLogging={}", if f.visible { "visible" } else { "NOT visible" }, f.logging),
     );
-    let searched = format!("{} regions searched", f.regions.len());
+    let searched = format!("ListTrails in {}; {} regions enabled", f.listed_in.join(", "), f.regions.len());
     let duplicates = if f.duplicates.is_empty() {
         Finding::new(Control::OrgTrailNoDuplicate, &f.account, format!("account {}", f.account), Status::Pass, format!("no own trail logging management events ({searched})"))
     } else {

@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt};
 use super::{Control, Finding, Status};
 use crate::config::TrailMode;
 use crate::steps::account_trail::account_trail_arn;
-use crate::steps::org_trail::{describe, fail, in_region, observe, trail_resource, Observed, Selector};
+use crate::steps::org_trail::{describe, fail, in_region, trail_resource, Selector};
 use crate::steps::{Ctx, StepError};
 
 /// What a trail's selectors log, from advanced or basic selectors.
@@ -206,17 +206,17 @@ async fn read_all(ct: &aws_sdk_cloudtrail::Client, account: &str, trails: Vec<Li
     out
 }
 
-/// Selectors and status through the org-trail step's `observe`; basic selectors (which it does not
-/// keep) are read here.
-async fn read_one(ct: &aws_sdk_cloudtrail::Client, account: &str, t: LiveTrail) -> Result<Audited, StepError> {
-    let Observed { trail, selectors, logging, .. } = observe(ct, account, t).await?;
+/// Selectors and status, one call each: advanced selectors read the way the org-trail step
+/// compares them, basic ones (which it does not keep) from the same answer.
+async fn read_one(ct: &aws_sdk_cloudtrail::Client, account: &str, trail: LiveTrail) -> Result<Audited, StepError> {
     let arn = trail.trail_arn().unwrap_or_default().to_string();
-    let coverage = match &selectors {
-        Some(advanced) => Coverage::from_advanced(advanced),
-        None => {
-            let out = ct.get_event_selectors().trail_name(&arn).send().await.map_err(fail(account, &trail_resource(&arn), "CloudTrail.GetEventSelectors"))?;
-            Coverage::from_basic(&out)
-        }
+    let resource = trail_resource(&arn);
+    let (sel, status) = tokio::join!(ct.get_event_selectors().trail_name(&arn).send(), ct.get_trail_status().name(&arn).send());
+    let sel = sel.map_err(fail(account, &resource, "CloudTrail.GetEventSelectors"))?;
+    let logging = status.map_err(fail(account, &resource, "CloudTrail.GetTrailStatus"))?.is_logging() == Some(true);
+    let coverage = match sel.advanced_event_selectors() {
+        [] => Coverage::from_basic(&sel),
+        advanced => Coverage::from_advanced(&advanced.iter().map(Selector::from_sdk).collect::<Vec<_>>()),
     };
     Ok(Audited { account: account.to_string(), arn, trail, logging, coverage })
 }
