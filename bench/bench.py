@@ -275,7 +275,7 @@ def main():
         summary(results)
         return
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    args.resume_size = max(sizes) if args.resume_size is None else args.resume_size
+    args.resume_size = max(sizes, default=0) if args.resume_size is None else args.resume_size
     args.zero_latency = [int(s) for s in args.zero_latency.split(",") if s]
     args.discovery = [int(s) for s in args.discovery.split(",") if s]
     args.throttled_discovery = [int(s) for s in args.throttled_discovery.split(",") if s]
