@@ -37,7 +37,7 @@ impl Sandbox {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(orgtrail_bin());
-        cmd.args(args).current_dir(self.dir.path()).envs(self.emulator.env()).env_remove("AWS_PROFILE").env_remove("ORGTRAIL_CONFIG");
+        cmd.args(args).current_dir(self.dir.path()).envs(self.emulator.env()).env_remove("AWS_PROFILE").env_remove("ORGTRAIL_CONFIG").env_remove("COLUMNS");
         cmd
     }
 }
