@@ -11,7 +11,9 @@
 //! principal ARN or org id but `aws:SourceArn` / `aws:SourceAccount` / `aws:SourceOrgID` and
 //! `aws:PrincipalIsAWSService = true`. Every IAM caller gets an identity policy allowing `s3:*` and
 //! `kms:*` (the worst case) unless the row says otherwise, so what is refused is refused by orgtrail's
-//! resource policy, not by a missing grant.
+//! resource policy, not by a missing grant. The tamper-protection SCP's rows give the evaluator the
+//! SCP as its own layer (attached to the organization root) and callers allowed `*`, so there the
+//! SCP decides (see `rows::scp_rows`).
 //!
 //! What the evaluator cannot model: condition keys of the form `kms:EncryptionContext:<key>`. It
 //! matches variable condition keys only after a `/` (`aws:PrincipalTag/x`), so it drops
@@ -55,7 +57,8 @@ fn evaluate(rows: &[Row]) -> Vec<Value> {
                 "resource_account": r.policy.resource_account(),
                 "context": r.caller.context,
                 "identity_policies": r.caller.identity.iter().collect::<Vec<_>>(),
-                "resource_policy": r.policy.document_for_evaluator(),
+                "resource_policy": r.policy.resource_policy(),
+                "scps": r.policy.scps(r.caller.account()),
             })
         })
         .collect();

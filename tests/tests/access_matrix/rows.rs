@@ -1,7 +1,7 @@
 //! The rows of the access matrix, and the callers and policies they use.
 use orgtrail::policy::{
-    render_access_log_bucket_policy, render_access_log_key_policy, render_bucket_policy, render_key_policy, render_remote_state_bucket_policy, PolicyContext,
-    TrailMode,
+    render_access_log_bucket_policy, render_access_log_key_policy, render_bucket_policy, render_key_policy, render_remote_state_bucket_policy, render_scp,
+    PolicyContext, ScpContext, TrailMode,
 };
 use serde_json::{json, Map, Value};
 
@@ -21,6 +21,8 @@ pub const ADMIN: &str = "arn:aws:iam::222222222222:role/OrgtrailExecution";
 pub const BREAK_GLASS: &str = "arn:aws:iam::222222222222:role/BreakGlassAdmin";
 pub const READER: &str = "arn:aws:iam::333333333333:role/LogReader";
 pub const RUNNER: &str = "arn:aws:iam::111111111111:role/OrgtrailRunner";
+/// The organization root orgtrail's SCP is attached to (the default: no `[protection] targets`).
+pub const ROOT_ID: &str = "r-ab12";
 /// Context keys the evaluator does not model (see the test's module docs).
 pub const UNMODELLED_PREFIX: &str = "kms:EncryptionContext:";
 
@@ -61,6 +63,11 @@ pub enum Policy {
     /// The access-log bucket's key (`access_log_encryption = "sse-kms"`).
     AccessLogKey,
     StateBucket,
+    /// The tamper-protection SCP (`templates/scp.json`), attached to the organization root. It is
+    /// a separate layer: `resource_account` is the account the request is authorized in, and
+    /// `resource_policy` the one AWS also evaluates where the service grants nothing without it
+    /// (a KMS key policy); otherwise none (see `scp_rows`).
+    Scp { resource_account: &'static str, resource_policy: Option<Box<Policy>> },
     /// A policy of the test's own, to calibrate the evaluator.
     Literal(Value, &'static str),
 }
@@ -89,6 +96,25 @@ pub fn context(mode: Mode, readers: bool, enforce: bool) -> PolicyContext {
     }
 }
 
+/// The SCP's inputs for the same inventory as `context`: the trail, key, buckets and admin roles.
+pub fn scp_context() -> ScpContext {
+    let c = context(Mode::Org, true, false);
+    ScpContext {
+        partition: c.partition,
+        org_id: c.org_id,
+        management_account: c.management_account,
+        log_archive_account: c.log_archive_account,
+        home_region: c.home_region,
+        trail_arn: trail_arn(),
+        key_arn: c.key_arn,
+        bucket: c.bucket,
+        access_log_bucket: c.access_log_bucket,
+        admin_role_arns: c.admin_role_arns,
+        log_group_arn: format!("arn:aws:logs:us-east-1:{MGMT}:log-group:/aws/cloudtrail/orgtrail"),
+        topic_arn: format!("arn:aws:sns:us-east-1:{MGMT}:orgtrail-alarms"),
+    }
+}
+
 impl Policy {
     pub fn document(&self) -> Value {
         match self {
@@ -97,8 +123,29 @@ impl Policy {
             Policy::AccessLogBucket => render_access_log_bucket_policy(&context(Mode::Org, true, false)).unwrap(),
             Policy::AccessLogKey => render_access_log_key_policy(&context(Mode::Org, true, false)).unwrap(),
             Policy::StateBucket => render_remote_state_bucket_policy("aws", STATE_BUCKET).unwrap(),
+            Policy::Scp { .. } => render_scp(&scp_context()).unwrap(),
             Policy::Literal(v, _) => v.clone(),
         }
+    }
+
+    /// The resource policy the evaluator sees: none for an SCP row, so the SCP decides.
+    pub fn resource_policy(&self) -> Option<Value> {
+        match self {
+            Policy::Scp { resource_policy, .. } => resource_policy.as_ref().map(|p| p.document_for_evaluator()),
+            _ => Some(self.document_for_evaluator()),
+        }
+    }
+
+    /// The SCPs on the path from the organization root to the caller's account, root first, as
+    /// Organizations evaluates them: every level needs an Allow (the default `FullAWSAccess` is
+    /// attached to each), and orgtrail's SCP is attached to the root. Empty for non-SCP rows.
+    pub fn scps(&self, caller_account: &str) -> Value {
+        let Policy::Scp { .. } = self else { return json!([]) };
+        let full = json!({ "name": "FullAWSAccess", "policy": { "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "*", "Resource": "*" }] } });
+        json!([
+            { "orgIdentifier": ROOT_ID, "policies": [full, { "name": "orgtrail-tamper-protection", "policy": self.document() }] },
+            { "orgIdentifier": caller_account, "policies": [full] },
+        ])
     }
 
     /// The document with the conditions the evaluator cannot model removed.
@@ -117,6 +164,7 @@ impl Policy {
     pub fn resource_account(&self) -> &'static str {
         match self {
             Policy::StateBucket => MGMT,
+            Policy::Scp { resource_account, .. } => resource_account,
             _ => LA,
         }
     }
@@ -134,6 +182,8 @@ impl Policy {
             Policy::AccessLogBucket => "access-log bucket".into(),
             Policy::AccessLogKey => "access-log key (sse-kms)".into(),
             Policy::StateBucket => "state bucket".into(),
+            Policy::Scp { resource_policy: None, .. } => "tamper-protection SCP".into(),
+            Policy::Scp { resource_policy: Some(p), .. } => format!("tamper-protection SCP over the {}", p.label()),
             Policy::Literal(_, name) => (*name).into(),
         }
     }
@@ -225,6 +275,11 @@ pub fn s3_logging(source_bucket: &str, account: &str) -> Caller {
 }
 
 impl Caller {
+    /// The account the caller's request is made from (`aws:PrincipalAccount`; a service's source account).
+    pub fn account(&self) -> &str {
+        self.context.get("aws:PrincipalAccount").or(self.context.get("aws:SourceAccount")).and_then(Value::as_str).unwrap_or_default()
+    }
+
     pub fn with(mut self, key: &str, value: &str) -> Self {
         self.context[key] = json!(value);
         self
@@ -399,6 +454,7 @@ pub fn all() -> Vec<Row> {
         row("another account cannot read the state, whatever its IAM grants", Policy::StateBucket, role(member_dev), "s3:GetObject", format!("arn:aws:s3:::{STATE_BUCKET}/orgtrail/state.db"), ImplicitlyDenied),
     ];
     rows.extend(extra_rows());
+    rows.extend(scp_rows());
     rows
 }
 
@@ -414,6 +470,68 @@ fn extra_rows() -> Vec<Row> {
         row("access-log key: CloudTrail cannot use it", key(), cloudtrail(&trail_arn(), ORG), "kms:GenerateDataKey", ACCESS_KEY_ARN, ImplicitlyDenied),
         row("access-log key: a reader of the trail logs cannot decrypt access logs", key(), role(READER).caller_account(READER_ACCOUNT), "kms:Decrypt", ACCESS_KEY_ARN, ImplicitlyDenied),
         row("access-log key: log-archive admins decrypt through IAM (EnableRootAccess)", key(), role(ADMIN).caller_account(LA), "kms:Decrypt", ACCESS_KEY_ARN, Allowed),
+    ]
+}
+
+/// An administrator: an identity policy allowing every action, so only the SCP can refuse.
+fn admin(role_arn: &str) -> Caller {
+    role(role_arn).identity(Some(json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "*", "Resource": "*" }] })))
+}
+
+/// The tamper-protection SCP, attached to the root: every caller is an administrator of its
+/// account (identity policy `*`) and no resource policy is given (but the key policy, without
+/// which KMS allows nothing; it defers to IAM in the log archive), so the decision is the SCP's
+/// (an SCP can only refuse: Allowed means the SCP lets IAM decide). Each row is evaluated in the
+/// account where AWS authorizes it: the key and log buckets live in the log archive; the trail
+/// rows are evaluated in the caller's own account, because a trail has no resource policy and
+/// CloudTrail authorizes a delegated administrator's calls on the organization trail (whose ARN
+/// names the management account) by that caller's own IAM policies and SCPs. SCPs never apply to
+/// the management account, which the evaluator cannot know, so no row has a management caller.
+fn scp_rows() -> Vec<Row> {
+    let in_la = || Policy::Scp { resource_account: LA, resource_policy: None };
+    let in_member = || Policy::Scp { resource_account: MEMBER, resource_policy: None };
+    // KMS grants nothing without a key policy: the log key's, whose EnableRootAccess defers to IAM.
+    let on_key = || Policy::Scp { resource_account: LA, resource_policy: Some(Box::new(Policy::Key { mode: Mode::Org, readers: true })) };
+    let member_admin = || admin("arn:aws:iam::444444444444:role/Admin");
+    let trail = trail_arn;
+    let log_obj = obj(&format!("org/AWSLogs/{ORG}/{MEMBER}/{LOG_DAY}/{MEMBER}_CloudTrail_us-east-1_x.json.gz"));
+    let access_bucket = format!("arn:aws:s3:::{ACCESS_BUCKET}");
+    let access_obj = format!("arn:aws:s3:::{ACCESS_BUCKET}/{BUCKET}/2026-12-01-00-00-00-X");
+    vec![
+        // The organization trail.
+        row("SCP: a member account's admin cannot stop the org trail", in_member(), member_admin(), "cloudtrail:StopLogging", trail(), ExplicitlyDenied),
+        row("SCP: a member account's admin cannot delete the org trail", in_member(), member_admin(), "cloudtrail:DeleteTrail", trail(), ExplicitlyDenied),
+        row("SCP: a member account's admin cannot reconfigure the org trail", in_member(), member_admin(), "cloudtrail:UpdateTrail", trail(), ExplicitlyDenied),
+        row("SCP: a member account's admin cannot change its event selectors", in_member(), member_admin(), "cloudtrail:PutEventSelectors", trail(), ExplicitlyDenied),
+        row("SCP: a member account's admin cannot change its Insights selectors", in_member(), member_admin(), "cloudtrail:PutInsightSelectors", trail(), ExplicitlyDenied),
+        row("SCP: the access role's name in a member account is no admin role", in_member(), admin("arn:aws:iam::444444444444:role/OrgtrailExecution"), "cloudtrail:StopLogging", trail(), ExplicitlyDenied),
+        row("SCP: a configured admin role (pattern) may stop the org trail", in_la(), admin(BREAK_GLASS), "cloudtrail:StopLogging", trail(), Allowed),
+        row("SCP: the role orgtrail runs as updates the org trail", in_la(), admin(ADMIN), "cloudtrail:UpdateTrail", trail(), Allowed),
+        row("SCP: the role orgtrail runs as sets the event selectors", in_la(), admin(ADMIN), "cloudtrail:PutEventSelectors", trail(), Allowed),
+        // The log-archive key.
+        row("SCP: a member account's admin cannot schedule the log key's deletion", on_key(), member_admin(), "kms:ScheduleKeyDeletion", KEY_ARN, ExplicitlyDenied),
+        row("SCP: a member account's admin cannot change the key policy", on_key(), member_admin(), "kms:PutKeyPolicy", KEY_ARN, ExplicitlyDenied),
+        row("SCP: a log-archive role that is no admin cannot disable the key", on_key(), admin("arn:aws:iam::222222222222:role/Operator"), "kms:DisableKey", KEY_ARN, ExplicitlyDenied),
+        row("SCP: the role orgtrail runs as converges the key policy", on_key(), admin(ADMIN), "kms:PutKeyPolicy", KEY_ARN, Allowed),
+        // The log buckets.
+        row("SCP: a member account's admin cannot change the bucket policy", in_la(), member_admin(), "s3:PutBucketPolicy", bucket(), ExplicitlyDenied),
+        row("SCP: a member account's admin cannot delete logs", in_la(), member_admin(), "s3:DeleteObject", log_obj.clone(), ExplicitlyDenied),
+        row("SCP: a member account's admin cannot delete access logs", in_la(), member_admin(), "s3:DeleteObject", access_obj.clone(), ExplicitlyDenied),
+        row("SCP: a log-archive role that is no admin cannot change lifecycle", in_la(), admin("arn:aws:iam::222222222222:role/Operator"), "s3:PutLifecycleConfiguration", bucket(), ExplicitlyDenied),
+        row("SCP: the log-archive root user can enable MFA Delete on the log bucket", in_la(), root_user(LA), "s3:PutBucketVersioning", bucket(), Allowed),
+        row("SCP: … and on the access-log bucket", in_la(), root_user(LA), "s3:PutBucketVersioning", access_bucket.clone(), Allowed),
+        row("SCP: the log-archive root user cannot delete logs", in_la(), root_user(LA), "s3:DeleteObject", log_obj.clone(), ExplicitlyDenied),
+        row("SCP: the log-archive root user cannot change the bucket policy", in_la(), root_user(LA), "s3:PutBucketPolicy", bucket(), ExplicitlyDenied),
+        row("SCP: a member account's root user cannot touch versioning", in_la(), root_user(MEMBER), "s3:PutBucketVersioning", bucket(), ExplicitlyDenied),
+        row("SCP: the role orgtrail runs as converges the bucket policy", in_la(), admin(ADMIN), "s3:PutBucketPolicy", bucket(), Allowed),
+        row("SCP: the role orgtrail runs as converges versioning", in_la(), admin(ADMIN), "s3:PutBucketVersioning", bucket(), Allowed),
+        row("SCP: the role orgtrail runs as converges the access-log bucket's lifecycle", in_la(), admin(ADMIN), "s3:PutLifecycleConfiguration", access_bucket.clone(), Allowed),
+        row("SCP: the role orgtrail runs as converges server access logging", in_la(), admin(ADMIN), "s3:PutBucketLogging", bucket(), Allowed),
+        // Everything else is left to IAM.
+        row("SCP: other buckets are untouched (writes)", in_member(), member_admin(), "s3:PutObject", "arn:aws:s3:::app-data/x", Allowed),
+        row("SCP: other buckets are untouched (policy changes)", in_member(), member_admin(), "s3:PutBucketPolicy", "arn:aws:s3:::app-data", Allowed),
+        row("SCP: a member account's own trail is untouched", in_member(), member_admin(), "cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:444444444444:trail/app", Allowed),
+        row("SCP: unrelated services are untouched", in_member(), member_admin(), "ec2:RunInstances", "arn:aws:ec2:us-east-1:444444444444:instance/i-0123456789abcdef0", Allowed),
     ]
 }
 
