@@ -229,3 +229,23 @@ impl Operator {
         aws_sdk_cloudtrail::Client::new(&self.conf)
     }
 }
+
+/// "step resource" → action (with the fields of an update) of every change that is not "no change":
+/// the same shape for `plan --json` steps and `apply --json` central results.
+pub fn changes(steps: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in steps.as_array().unwrap() {
+        for c in s["changes"].as_array().into_iter().flatten() {
+            let action = c["action"].as_str().unwrap();
+            if action == "no-change" {
+                continue;
+            }
+            let what = match c["fields"].as_array() {
+                Some(f) => format!("{action}: {}", f.iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>().join(", ")),
+                None => action.to_string(),
+            };
+            out.insert(format!("{} {}", s["step"].as_str().unwrap(), c["resource"].as_str().unwrap()), what);
+        }
+    }
+    out
+}

@@ -10,28 +10,16 @@ use aws_sdk_s3::types::{
     BucketLoggingStatus, BucketVersioningStatus, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
-use orgtrail_tests::harness::{orgtrail_json, Operator};
+use orgtrail_tests::harness::{self, orgtrail_json, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::{json, Value};
 
-/// "step resource" → action (with the fields of an update) of every change but "no change".
+/// The changes of `steps` (harness::changes), none of them a failed step.
 fn changes(steps: &Value) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
     for s in steps.as_array().unwrap() {
         assert!(s["error"].is_null(), "step failed: {s}");
-        for c in s["changes"].as_array().into_iter().flatten() {
-            let action = c["action"].as_str().unwrap();
-            if action == "no-change" {
-                continue;
-            }
-            let what = match c["fields"].as_array() {
-                Some(f) => format!("{action}: {}", f.iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>().join(", ")),
-                None => action.to_string(),
-            };
-            out.insert(format!("{} {}", s["step"].as_str().unwrap(), c["resource"].as_str().unwrap()), what);
-        }
     }
-    out
+    harness::changes(steps)
 }
 
 struct Drifts {

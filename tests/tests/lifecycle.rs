@@ -4,29 +4,9 @@
 //! the organization are bad input naming the config line.
 use std::collections::{BTreeMap, BTreeSet};
 
-use orgtrail_tests::harness::{orgtrail_json, stderr, Operator};
+use orgtrail_tests::harness::{changes, orgtrail_json, stderr, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::{json, Value};
-
-/// "step resource" → action (with the fields of an update) of every change that is not "no change":
-/// the same shape for `plan --json` steps and `apply --json` central results.
-fn changes(steps: &Value) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for s in steps.as_array().unwrap() {
-        for c in s["changes"].as_array().into_iter().flatten() {
-            let action = c["action"].as_str().unwrap();
-            if action == "no-change" {
-                continue;
-            }
-            let what = match c["fields"].as_array() {
-                Some(f) => format!("{action}: {}", f.iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>().join(", ")),
-                None => action.to_string(),
-            };
-            out.insert(format!("{} {}", s["step"].as_str().unwrap(), c["resource"].as_str().unwrap()), what);
-        }
-    }
-    out
-}
 
 /// Control ids with FAIL or ERROR findings, and the status of the MFA Delete control.
 fn verify(sb: &Sandbox) -> (BTreeSet<String>, String) {
