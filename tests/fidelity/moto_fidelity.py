@@ -404,13 +404,15 @@ def _list_trails() -> None:
 
 
 def _reset_hook() -> None:
-    # POST /moto-api/reset clears moto's backends; clear our side tables with them.
+    # POST /moto-api/reset clears moto's backends; clear our side tables with them (the opt-in
+    # regions of patch g, the request log of the delegated-administrator section).
     from moto.moto_api._internal import models as api_models
 
     original_reset = api_models.MotoAPIBackend.reset
 
     def reset(self: Any) -> None:
         ENABLED_OPT_IN.clear()
+        REQUESTS.clear()
         original_reset(self)
 
     api_models.MotoAPIBackend.reset = reset
@@ -691,18 +693,6 @@ def _request_log() -> None:
     DomainDispatcherApplication.__call__ = call
 
 
-def _delegation_reset_hook() -> None:
-    from moto.moto_api._internal import models as api_models
-
-    original_reset = api_models.MotoAPIBackend.reset
-
-    def reset(self: Any) -> None:
-        REQUESTS.clear()
-        original_reset(self)
-
-    api_models.MotoAPIBackend.reset = reset
-
-
 def _apply_delegation() -> None:
     if enabled("h"):
         _cloudtrail_delegation()
@@ -711,7 +701,6 @@ def _apply_delegation() -> None:
     if enabled("j"):
         _organizations_reads()
     _request_log()
-    _delegation_reset_hook()
 
 # ---------------------------------------------------------------------------------------------
 # end of the CloudTrail delegated-administrator section
