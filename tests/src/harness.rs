@@ -97,6 +97,22 @@ impl StepWorld {
     pub fn ctx<'a>(&'a self, aws: &'a orgtrail::aws::Aws, apply: bool) -> orgtrail::steps::Ctx<'a> {
         orgtrail::steps::Ctx { aws, config: &self.config, org: &self.org, caller: &self.caller, targets: &self.targets, apply }
     }
+
+    /// The log-archive account's session in the home region, for reading back (and drifting) resources.
+    pub fn log_archive_session(&self, aws: &orgtrail::aws::Aws) -> SdkConfig {
+        aws.session(&self.sb.org.log_archive_account).to_builder().region(aws_config::Region::new(self.config.organization.home_region.clone())).build()
+    }
+
+    /// kms-key, access-log-bucket, log-bucket in the executor's order; every change they report.
+    pub async fn converge_log_archive(&self, aws: &orgtrail::aws::Aws, apply: bool) -> Vec<orgtrail::steps::Change> {
+        use orgtrail::steps::{kms_key, log_bucket};
+        let ctx = self.ctx(aws, apply);
+        let mut changes = Vec::new();
+        for out in [kms_key::converge(&ctx).await, log_bucket::converge_access_log_bucket(&ctx).await, log_bucket::converge_log_bucket(&ctx).await] {
+            changes.extend(out.unwrap().changes);
+        }
+        changes
+    }
 }
 
 /// Declares a test file's `struct World(StepWorld)`, dereferencing to the `StepWorld`, so the

@@ -5,11 +5,9 @@
 //! moto server; what the key policy lets do is proven by the access matrix.
 use std::path::Path;
 
-use aws_config::Region;
 use aws_sdk_s3::types::ServerSideEncryption;
-use orgtrail::aws::Aws;
 use orgtrail::policy::{diff_policies, render_access_log_key_policy};
-use orgtrail::steps::{kms_key, log_bucket, Action, Change};
+use orgtrail::steps::{kms_key, log_bucket, Action};
 use orgtrail_tests::harness::{test_aws as aws, StepWorld};
 use orgtrail_tests::{sandbox_config, Sandbox};
 use serde_json::Value;
@@ -27,18 +25,8 @@ impl World {
 
     fn la_clients(&self) -> (aws_sdk_s3::Client, aws_sdk_kms::Client) {
         let a = aws(&self.sb);
-        let s = a.session(&self.sb.org.log_archive_account).to_builder().region(Region::new(self.config.organization.home_region.clone())).build();
+        let s = self.log_archive_session(&a);
         (a.s3(&s), a.kms(&s))
-    }
-
-    /// kms-key, access-log-bucket, log-bucket in the executor's order.
-    async fn converge_all(&self, a: &Aws, apply: bool) -> Vec<Change> {
-        let ctx = self.ctx(a, apply);
-        let mut changes = Vec::new();
-        for out in [kms_key::converge(&ctx).await, log_bucket::converge_access_log_bucket(&ctx).await, log_bucket::converge_log_bucket(&ctx).await] {
-            changes.extend(out.unwrap().changes);
-        }
-        changes
     }
 }
 
@@ -49,14 +37,14 @@ async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
 
     // A plan of the empty account names both keys; nothing is written.
     let plan_aws = aws(&w.sb);
-    let plan = w.converge_all(&plan_aws, false).await;
+    let plan = w.converge_log_archive(&plan_aws, false).await;
     for alias in [w.config.log_archive.kms_alias.as_str(), ALIAS] {
         assert!(plan.iter().any(|c| c.resource == format!("kms-key {alias}") && c.action == Action::Create), "{plan:?}");
     }
     assert!(plan_aws.metrics.write_calls().is_empty(), "{:?}", plan_aws.metrics.write_calls());
 
     let a = aws(&w.sb);
-    w.converge_all(&a, true).await;
+    w.converge_log_archive(&a, true).await;
     let (s3, kms) = w.la_clients();
     let meta = kms.describe_key().key_id(ALIAS).send().await.unwrap().key_metadata.unwrap();
     let access_key = meta.arn().unwrap().to_string();
@@ -78,7 +66,7 @@ async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
 
     // Converged: a second apply reads everything and writes nothing.
     let again = aws(&w.sb);
-    let second = w.converge_all(&again, true).await;
+    let second = w.converge_log_archive(&again, true).await;
     assert!(second.iter().all(|c| !c.is_change()), "{second:?}");
     assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
 
@@ -92,7 +80,7 @@ async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
     // Back to the SSE-S3 default: the bucket's encryption is converged, the key is left alone.
     let back = World::new(w.0.sb, "").await;
     let b = aws(&back.sb);
-    let changes = back.converge_all(&b, true).await;
+    let changes = back.converge_log_archive(&b, true).await;
     let access = changes.iter().find(|c| c.resource == format!("s3-bucket {}", back.config.log_archive.access_log_bucket)).unwrap();
     assert!(matches!(&access.action, Action::Update { fields } if fields.contains(&"encryption.SSEAlgorithm".to_string())), "{access:?}");
     let enc = s3.get_bucket_encryption().bucket(&back.config.log_archive.access_log_bucket).send().await.unwrap();

@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use aws_config::{Region, SdkConfig};
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDeleteStatus, ObjectLockEnabled, ObjectLockRetentionMode, ObjectOwnership, PublicAccessBlockConfiguration, ServerSideEncryption, VersioningConfiguration};
 use orgtrail::aws::Aws;
 use orgtrail::policy::{diff_policies, normalize_policy, render_bucket_policy, render_key_policy};
@@ -63,29 +62,14 @@ impl World {
         &self.config.log_archive.access_log_bucket
     }
 
-    /// The log-archive account's session in the home region, for reading back (and drifting) resources.
-    fn la_session(&self, a: &Aws) -> SdkConfig {
-        a.session(self.la()).to_builder().region(Region::new(self.config.organization.home_region.clone())).build()
-    }
-
     fn s3(&self) -> aws_sdk_s3::Client {
         let a = aws(&self.sb);
-        a.s3(&self.la_session(&a))
+        a.s3(&self.log_archive_session(&a))
     }
 
     fn kms(&self) -> aws_sdk_kms::Client {
         let a = aws(&self.sb);
-        a.kms(&self.la_session(&a))
-    }
-
-    /// kms-key, access-log-bucket, log-bucket in the executor's order; every change they report.
-    async fn converge_all(&self, a: &Aws, apply: bool) -> Vec<Change> {
-        let ctx = self.ctx(a, apply);
-        let mut changes = Vec::new();
-        for out in [kms_key::converge(&ctx).await, log_bucket::converge_access_log_bucket(&ctx).await, log_bucket::converge_log_bucket(&ctx).await] {
-            changes.extend(out.unwrap().changes);
-        }
-        changes
+        a.kms(&self.log_archive_session(&a))
     }
 
     async fn key_arn(&self) -> String {
@@ -131,7 +115,7 @@ async fn apply_creates_the_whole_baseline_and_a_second_apply_writes_nothing() {
 
     // Plan on the empty account: everything to create, nothing written.
     let planner = aws(&w.sb);
-    let plan = w.converge_all(&planner, false).await;
+    let plan = w.converge_log_archive(&planner, false).await;
     for r in ["kms-key alias/orgtrail".to_string(), format!("s3-bucket {alb}"), format!("s3-bucket {bucket}"), format!("s3-bucket-policy {bucket}")] {
         assert_eq!(only(&plan, &r).action, Action::Create, "{r}: {plan:?}");
     }
@@ -139,7 +123,7 @@ async fn apply_creates_the_whole_baseline_and_a_second_apply_writes_nothing() {
     assert_eq!(key_count(&w.kms()).await, 0);
 
     let applier = aws(&w.sb);
-    let applied = w.converge_all(&applier, true).await;
+    let applied = w.converge_log_archive(&applier, true).await;
     assert_eq!(only(&applied, "kms-key alias/orgtrail").action, Action::Create);
     assert_eq!(only(&applied, &format!("s3-bucket {bucket}")).action, Action::Create);
     assert_eq!(only(&applied, &format!("s3-bucket-policy {bucket}")).action, Action::Create);
@@ -218,7 +202,7 @@ async fn apply_creates_the_whole_baseline_and_a_second_apply_writes_nothing() {
 
     // A second apply (both phases) reads everything and writes nothing.
     let again = aws(&w.sb);
-    let second = w.converge_all(&again, true).await;
+    let second = w.converge_log_archive(&again, true).await;
     let enforced = log_bucket::enforce_encryption(&w.ctx(&again, true)).await.unwrap();
     assert!(second.iter().chain(&enforced.changes).all(|c| !c.is_change()), "{second:?} {enforced:?}");
     assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
@@ -262,7 +246,7 @@ async fn an_existing_alias_is_reused_and_its_key_converged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_is_planned_without_writing_then_repaired() {
     let w = World::new(|c| c).await;
-    w.converge_all(&aws(&w.sb), true).await;
+    w.converge_log_archive(&aws(&w.sb), true).await;
     let (s3, kms, bucket) = (w.s3(), w.kms(), w.bucket().to_string());
     let key = w.key_arn().await;
 
@@ -277,7 +261,7 @@ async fn drift_is_planned_without_writing_then_repaired() {
     kms.disable_key_rotation().key_id(&key).send().await.unwrap();
 
     let planner = aws(&w.sb);
-    let plan = w.converge_all(&planner, false).await;
+    let plan = w.converge_log_archive(&planner, false).await;
     assert!(planner.metrics.write_calls().is_empty(), "{:?}", planner.metrics.write_calls());
     assert_eq!(fields_of(&only(&plan, "kms-key alias/orgtrail")), vec!["rotation"]);
     assert_eq!(fields_of(&only(&plan, &format!("s3-bucket {bucket}"))), vec!["public-access-block.BlockPublicPolicy", "public-access-block.RestrictPublicBuckets", "versioning"]);
@@ -289,7 +273,7 @@ async fn drift_is_planned_without_writing_then_repaired() {
     assert!(!kms.get_key_rotation_status().key_id(&key).send().await.unwrap().key_rotation_enabled());
 
     let applier = aws(&w.sb);
-    let applied = w.converge_all(&applier, true).await;
+    let applied = w.converge_log_archive(&applier, true).await;
     assert_eq!(applied.iter().filter(|c| c.is_change()).count(), 3, "{applied:?}");
     let writes: BTreeSet<String> = applier.metrics.write_calls().into_keys().collect();
     let expected = ["KMS.EnableKeyRotation", "S3.PutBucketPolicy", "S3.PutBucketVersioning", "S3.PutPublicAccessBlock"];
@@ -302,7 +286,7 @@ async fn drift_is_planned_without_writing_then_repaired() {
     assert!(kms.get_key_rotation_status().key_id(&key).send().await.unwrap().key_rotation_enabled());
 
     let again = aws(&w.sb);
-    assert!(w.converge_all(&again, true).await.iter().all(|c| !c.is_change()));
+    assert!(w.converge_log_archive(&again, true).await.iter().all(|c| !c.is_change()));
     assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
 }
 
@@ -317,7 +301,7 @@ async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rendered_policy_has_every_spec_sid_and_its_tls_deny_refuses_plain_http() {
     let w = World::new(|c| c).await;
-    w.converge_all(&aws(&w.sb), true).await;
+    w.converge_log_archive(&aws(&w.sb), true).await;
     let (s3, bucket) = (w.s3(), w.bucket().to_string());
     let key = format!("org/AWSLogs/{}/probe.json", w.sb.org.org_id);
 
@@ -413,7 +397,7 @@ async fn mfa_delete_needs_a_manual_action_until_enable_turns_it_on() {
     // A plan of the empty account already names the manual action the new bucket will need.
     let planned = mfa_delete::verify(&w.ctx(&aws(&w.sb), false)).await.unwrap();
     assert!(matches!(only(&planned.changes, &resource).action, Action::ManualAction { .. }), "{planned:?}");
-    w.converge_all(&aws(&w.sb), true).await;
+    w.converge_log_archive(&aws(&w.sb), true).await;
 
     let a = aws(&w.sb);
     let out = mfa_delete::verify(&w.ctx(&a, true)).await.unwrap();
@@ -461,6 +445,6 @@ async fn mfa_delete_needs_a_manual_action_until_enable_turns_it_on() {
     assert!(out.manual_instructions().is_none());
     // The bucket steps leave MFA Delete alone: a converged re-run still writes nothing.
     let again = aws(&w.sb);
-    assert!(w.converge_all(&again, true).await.iter().all(|c| !c.is_change()));
+    assert!(w.converge_log_archive(&again, true).await.iter().all(|c| !c.is_change()));
     assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
 }
