@@ -10,7 +10,7 @@ use orgtrail::aws::{Aws, RoleSpec};
 use orgtrail::discovery::{discover, DiscoverOptions};
 use orgtrail::steps::Ctx;
 use orgtrail::verify::{Control, Status};
-use orgtrail_tests::harness::{stderr, stdout};
+use orgtrail_tests::harness::{stderr, stdout, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
@@ -87,37 +87,19 @@ fn in_home(conf: SdkConfig) -> SdkConfig {
     conf.to_builder().region(Region::new("us-east-1")).build()
 }
 
-/// The SDK clients a test breaks settings with: as the operator would, outside orgtrail.
-struct Breaker {
-    aws: Aws,
-    sb_conf: SdkConfig,
-    bucket: String,
-    la: String,
-    trail_arn: String,
+/// Breaks one setting at a time behind orgtrail's back: the harness's operator, plus the breaks.
+struct Breaker(Operator);
+
+impl std::ops::Deref for Breaker {
+    type Target = Operator;
+    fn deref(&self) -> &Operator {
+        &self.0
+    }
 }
 
 impl Breaker {
     fn new(sb: &Sandbox) -> Breaker {
-        let la = sb.org.log_archive_account.clone();
-        Breaker {
-            aws: aws(sb),
-            sb_conf: sb.conf.clone(),
-            bucket: format!("orgtrail-logs-{la}"),
-            trail_arn: format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", sb.org.management_account),
-            la,
-        }
-    }
-
-    fn s3(&self) -> aws_sdk_s3::Client {
-        self.aws.s3(&in_home(self.aws.session(&self.la)))
-    }
-
-    fn kms(&self) -> aws_sdk_kms::Client {
-        self.aws.kms(&in_home(self.aws.session(&self.la)))
-    }
-
-    fn trail(&self) -> aws_sdk_cloudtrail::Client {
-        aws_sdk_cloudtrail::Client::new(&self.sb_conf)
+        Breaker(Operator::new(sb))
     }
 
     fn member_trail(&self, account: &str) -> aws_sdk_cloudtrail::Client {
@@ -126,7 +108,7 @@ impl Breaker {
 
     /// Adds `readOnly = value` to the trail's selector of `category` (Management or Data).
     async fn narrow_selector(&self, category: &str, value: &str) {
-        let ct = self.trail();
+        let ct = self.cloudtrail();
         let live = ct.get_event_selectors().trail_name(&self.trail_arn).send().await.unwrap();
         let mut changed = 0;
         let selectors: Vec<AdvancedEventSelector> = live
@@ -256,12 +238,12 @@ async fn breaking_one_trail_setting_fails_exactly_its_control() {
     let mut t = Breaks::new().await;
     let b = Breaker::new(&t.sb);
 
-    b.trail().update_trail().name(&b.trail_arn).enable_log_file_validation(false).send().await.unwrap();
+    b.cloudtrail().update_trail().name(&b.trail_arn).enable_log_file_validation(false).send().await.unwrap();
     let v = t.expect(&["CloudTrail.4"], "UpdateTrail EnableLogFileValidation=false");
     assert_eq!(finding(&v, "CloudTrail.4")["evidence"], "LogFileValidationEnabled=false");
     t.repair();
 
-    b.trail().update_trail().name(&b.trail_arn).kms_key_id("").send().await.unwrap();
+    b.cloudtrail().update_trail().name(&b.trail_arn).kms_key_id("").send().await.unwrap();
     let v = t.expect(&["CloudTrail.2"], "UpdateTrail KmsKeyId=\"\"");
     assert!(finding(&v, "CloudTrail.2")["evidence"].as_str().unwrap().contains("KmsKeyId not set"));
     t.repair();
@@ -282,7 +264,7 @@ async fn breaking_one_trail_setting_fails_exactly_its_control() {
 
     // One setting read by two controls: CloudTrail.1 judges the trail from the management account,
     // OrgTrail.Reach from every member; a stopped trail reaches no one.
-    b.trail().stop_logging().name(&b.trail_arn).send().await.unwrap();
+    b.cloudtrail().stop_logging().name(&b.trail_arn).send().await.unwrap();
     let v = t.expect(&["CloudTrail.1", "OrgTrail.Reach"], "StopLogging");
     assert!(statuses_of(&v, "OrgTrail.Reach").iter().all(|s| s == "FAIL"), "a stopped trail reaches no account");
     let reach: BTreeSet<String> = failing_accounts(&v).into_iter().filter(|(c, _)| c == "OrgTrail.Reach").map(|(_, a)| a).collect();
@@ -312,7 +294,7 @@ async fn breaking_one_bucket_or_key_setting_fails_exactly_its_control() {
     b.kms().disable_key_rotation().key_id(b.key_id().await).send().await.unwrap();
     let v = t.expect(&["KMS.4"], "DisableKeyRotation");
     assert_eq!(finding(&v, "KMS.4")["evidence"], "KeyRotationEnabled=false");
-    assert_eq!(finding(&v, "KMS.4")["account"], b.la.as_str());
+    assert_eq!(finding(&v, "KMS.4")["account"], b.log_archive.as_str());
     t.repair();
 
     let off = PublicAccessBlockConfiguration::builder().block_public_acls(false).ignore_public_acls(false).block_public_policy(false).restrict_public_buckets(false).build();
@@ -345,7 +327,7 @@ async fn breaking_one_bucket_or_key_setting_fails_exactly_its_control() {
     let v = t.assert_clean();
     assert_eq!(finding(&v, "CIS.2.1.2")["status"], "MANUAL");
     let on = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).mfa_delete(MfaDelete::Enabled).build();
-    let mfa = format!("arn:aws:iam::{}:mfa/root-account-mfa-device 123456", b.la);
+    let mfa = format!("arn:aws:iam::{}:mfa/root-account-mfa-device 123456", b.log_archive);
     b.s3().put_bucket_versioning().bucket(&b.bucket).versioning_configuration(on).mfa(mfa).send().await.unwrap();
     let v = t.assert_clean();
     assert_eq!(finding(&v, "CIS.2.1.2")["status"], "PASS", "{v:#}");
@@ -357,7 +339,7 @@ async fn breaking_one_bucket_or_key_setting_fails_exactly_its_control() {
 async fn junit_and_sarif_outputs_carry_the_findings() {
     let sb = applied(mfa_delete_off).await;
     let b = Breaker::new(&sb);
-    b.trail().update_trail().name(&b.trail_arn).enable_log_file_validation(false).send().await.unwrap();
+    b.cloudtrail().update_trail().name(&b.trail_arn).enable_log_file_validation(false).send().await.unwrap();
     let (_, v) = verify(&sb);
     let total = findings(&v).len();
 
