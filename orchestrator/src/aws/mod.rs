@@ -64,6 +64,11 @@ struct Partitions {
     kms: RetryPartition,
     cloudtrail: RetryPartition,
     sts: RetryPartition,
+    iam: RetryPartition,
+    logs: RetryPartition,
+    cloudwatch: RetryPartition,
+    sns: RetryPartition,
+    account: RetryPartition,
 }
 
 /// A retry partition whose quota is not spent on throttles: the SDK's default charges 5 of 500
@@ -78,7 +83,8 @@ fn partition(name: &'static str) -> RetryPartition {
 
 pub const MAX_ATTEMPTS: u32 = 8;
 
-/// Retries of the per-account services (STS, S3, KMS, CloudTrail): standard mode, jittered
+/// Retries of the per-account services (STS, S3, KMS, CloudTrail, IAM, CloudWatch Logs,
+/// CloudWatch, SNS, Account): standard mode, jittered
 /// exponential backoff, the attempts and initial backoff of the base config. Not adaptive mode:
 /// its client-side rate limiter is one per service for the whole process, so a throttle in one
 /// account would slow every account's calls, while AWS throttles these APIs per account
@@ -127,7 +133,17 @@ impl Aws {
         let metrics = CallMetrics::default();
         let path_style = base.endpoint_url().is_some();
         let rate = NonZeroU32::new(organizations_calls_per_second.max(1)).expect("non-zero");
-        let partitions = Partitions { s3: partition("orgtrail-s3"), kms: partition("orgtrail-kms"), cloudtrail: partition("orgtrail-cloudtrail"), sts: partition("orgtrail-sts") };
+        let partitions = Partitions {
+            s3: partition("orgtrail-s3"),
+            kms: partition("orgtrail-kms"),
+            cloudtrail: partition("orgtrail-cloudtrail"),
+            sts: partition("orgtrail-sts"),
+            iam: partition("orgtrail-iam"),
+            logs: partition("orgtrail-logs"),
+            cloudwatch: partition("orgtrail-cloudwatch"),
+            sns: partition("orgtrail-sns"),
+            account: partition("orgtrail-account"),
+        };
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&base)
                 .retry_config(per_account_retry(&base))
@@ -234,39 +250,62 @@ impl Aws {
             .retry_config(per_account_retry(conf))
             .retry_partition(self.partitions.s3.clone())
             .force_path_style(self.path_style)
-            .interceptor(MetricsInterceptor(self.metrics.clone()));
+            .interceptor(self.interceptor());
         aws_sdk_s3::Client::from_conf(b.build())
     }
 
     pub fn kms(&self, conf: &SdkConfig) -> aws_sdk_kms::Client {
         let b = aws_sdk_kms::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.kms.clone());
-        aws_sdk_kms::Client::from_conf(b.interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        aws_sdk_kms::Client::from_conf(b.interceptor(self.interceptor()).build())
     }
 
     pub fn cloudtrail(&self, conf: &SdkConfig) -> aws_sdk_cloudtrail::Client {
         let b = aws_sdk_cloudtrail::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.cloudtrail.clone());
-        aws_sdk_cloudtrail::Client::from_conf(b.interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        aws_sdk_cloudtrail::Client::from_conf(b.interceptor(self.interceptor()).build())
     }
 
     pub fn sts_in(&self, conf: &SdkConfig) -> aws_sdk_sts::Client {
         let b = aws_sdk_sts::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.sts.clone());
-        aws_sdk_sts::Client::from_conf(b.interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        aws_sdk_sts::Client::from_conf(b.interceptor(self.interceptor()).build())
     }
+
     // Detection (issue 15): the CloudTrail-to-CloudWatch-Logs role, the log group and its metric
-    // filters, the CIS alarms. Per-account services: standard retries.
+    // filters, the CIS alarms and topics. Per-account services: standard retries.
     pub fn iam(&self, conf: &SdkConfig) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        let b = aws_sdk_iam::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.iam.clone());
+        aws_sdk_iam::Client::from_conf(b.interceptor(self.interceptor()).build())
     }
 
     pub fn logs(&self, conf: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
-        aws_sdk_cloudwatchlogs::Client::from_conf(aws_sdk_cloudwatchlogs::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        let b = aws_sdk_cloudwatchlogs::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.logs.clone());
+        aws_sdk_cloudwatchlogs::Client::from_conf(b.interceptor(self.interceptor()).build())
     }
 
     pub fn cloudwatch(&self, conf: &SdkConfig) -> aws_sdk_cloudwatch::Client {
-        aws_sdk_cloudwatch::Client::from_conf(aws_sdk_cloudwatch::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        let b = aws_sdk_cloudwatch::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.cloudwatch.clone());
+        aws_sdk_cloudwatch::Client::from_conf(b.interceptor(self.interceptor()).build())
     }
 
+    /// The trail's delivery topic and the alarms' topic.
     pub fn sns(&self, conf: &SdkConfig) -> aws_sdk_sns::Client {
-        aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(conf).retry_config(per_account_retry(conf)).interceptor(MetricsInterceptor(self.metrics.clone())).build())
+        let b = aws_sdk_sns::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.sns.clone());
+        aws_sdk_sns::Client::from_conf(b.interceptor(self.interceptor()).build())
+    }
+
+    /// The Account API (ListRegions of a member account, with its own role).
+    pub fn account(&self, conf: &SdkConfig) -> aws_sdk_account::Client {
+        let b = aws_sdk_account::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.account.clone());
+        aws_sdk_account::Client::from_conf(b.interceptor(self.interceptor()).build())
+    }
+
+    /// S3 for the remote state (remote_state::Remote): the base credentials, path-style against an
+    /// emulator, standard retries, and no call metrics (they count the rollout's calls, not the state's).
+    pub fn state_s3(&self) -> aws_sdk_s3::Client {
+        let b = aws_sdk_s3::config::Builder::from(&self.base).retry_config(per_account_retry(&self.base)).retry_partition(self.partitions.s3.clone()).force_path_style(self.path_style);
+        aws_sdk_s3::Client::from_conf(b.build())
+    }
+
+    fn interceptor(&self) -> MetricsInterceptor {
+        MetricsInterceptor(self.metrics.clone())
     }
 }

@@ -15,7 +15,6 @@ use serde::Serialize;
 use super::account_trail::account_trail_arn;
 use super::org_trail::{fail, in_region, logs_management_events, trail_resource};
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::metrics::MetricsInterceptor;
 use crate::config::{ExistingOrgTrail, LegacyTrails, TrailMode};
 
 /// Reads of one account made at once (per account; the executor bounds accounts in flight).
@@ -81,8 +80,7 @@ pub struct EnabledRegion {
 /// small crate; EC2's DescribeRegions would pull in the largest SDK crate for one call).
 pub async fn enabled_regions(ctx: &Ctx<'_>, account: &str) -> Result<Vec<EnabledRegion>, StepError> {
     use aws_sdk_account::types::RegionOptStatus;
-    let conf = ctx.session(account);
-    let client = aws_sdk_account::Client::from_conf(aws_sdk_account::config::Builder::from(&conf).interceptor(MetricsInterceptor(ctx.aws.metrics.clone())).build());
+    let client = ctx.aws.account(&ctx.session(account));
     let home = ctx.home_region();
     let mut regions = vec![EnabledRegion { name: home.to_string(), opt_in: false }];
     let mut token: Option<String> = None;

@@ -667,15 +667,10 @@ pub mod topic {
     use serde_json::{json, Value};
 
     use super::fail;
-    use crate::aws::metrics::MetricsInterceptor;
     use crate::aws::AwsError;
     use crate::steps::{Action, Change, Ctx, StepError};
 
     pub const SID: &str = "AWSCloudTrailSNSPolicy";
-
-    fn client(ctx: &Ctx<'_>, conf: &SdkConfig) -> aws_sdk_sns::Client {
-        aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(conf).interceptor(MetricsInterceptor(ctx.aws.metrics.clone())).build())
-    }
 
     pub fn statement(topic_arn: &str, trail_arn: &str) -> Value {
         json!({
@@ -721,7 +716,7 @@ pub mod topic {
     pub async fn converge(ctx: &Ctx<'_>, conf: &SdkConfig, account: &str, name: &str, trail_arn: &str) -> Result<Change, StepError> {
         let topic_arn = format!("arn:{}:sns:{}:{account}:{name}", ctx.partition(), ctx.home_region());
         let resource = format!("sns-topic {topic_arn}");
-        let sns = client(ctx, conf);
+        let sns = ctx.aws.sns(conf);
         let policy = match sns.get_topic_attributes().topic_arn(&topic_arn).send().await {
             Ok(out) => Some(out.attributes().and_then(|a| a.get("Policy")).cloned().unwrap_or_default()),
             Err(e) => {
