@@ -4,8 +4,9 @@ use aws_sdk_sts::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 #[derive(Debug, Clone, thiserror::Error, serde::Serialize, PartialEq, Eq)]
-#[error("{operation} failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+#[error("{}: {}{message}", display_operation(operation), code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
 pub struct AwsError {
+    /// `Service.Operation`, as the call metrics name it (`CloudTrail.ListTrails`).
     pub operation: String,
     /// The AWS error code (`AccessDenied`, `ThrottlingException`, ...), when AWS sent one.
     pub code: Option<String>,
@@ -41,6 +42,14 @@ impl AwsError {
 
     pub fn is_access_denied(&self) -> bool {
         matches!(self.code.as_deref(), Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"))
+    }
+}
+
+/// `CloudTrail.ListTrails` as `cloudtrail ListTrails`, the way the AWS CLI spells a call.
+pub(crate) fn display_operation(operation: &str) -> String {
+    match operation.split_once('.') {
+        Some((service, op)) => format!("{} {op}", service.to_ascii_lowercase()),
+        None => operation.to_string(),
     }
 }
 

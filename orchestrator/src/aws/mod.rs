@@ -1,6 +1,8 @@
 //! AWS client construction: one base config (default chain, `--profile`, `--region`,
 //! `--endpoint-url`), standard retries with jittered backoff, timeouts, call metrics on every
 //! client, a client-side rate limit for Organizations, and per-account sessions through AssumeRole.
+pub mod arn;
+pub mod call;
 pub mod credentials;
 pub mod errors;
 pub mod metrics;
@@ -19,6 +21,8 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 
+pub use arn::{partition_of, Arn};
+pub use call::{CallError, Site};
 pub use credentials::{AssumeRoleProvider, RoleSpec};
 pub use errors::{aws_err, AwsError};
 pub use metrics::{CallMetrics, OperationCounts};

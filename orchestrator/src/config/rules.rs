@@ -44,8 +44,8 @@ pub fn partition(s: &str) -> Result<(), String> {
     }
 }
 
-/// The partition a region belongs to, when the region is known.
-pub fn partition_of(region: &str) -> Option<&'static str> {
+/// The partition whose region table lists `region`.
+fn listed_in(region: &str) -> Option<&'static str> {
     PARTITIONS.iter().copied().find(|p| regions(p).contains(&region))
 }
 
@@ -53,7 +53,7 @@ pub fn region(s: &str, partition: &str) -> Result<(), String> {
     if regions(partition).contains(&s) {
         return Ok(());
     }
-    match partition_of(s) {
+    match listed_in(s) {
         Some(other) => Err(format!("region `{s}` is in partition `{other}`, not `{partition}`")),
         None => Err(format!("`{s}` is not a region of partition `{partition}` (e.g. {})", regions(partition).first().unwrap_or(&"us-east-1"))),
     }
@@ -186,7 +186,7 @@ mod tests {
         assert!(region("eu-west-1", "aws").is_ok());
         assert!(region("us-gov-west-1", "aws").unwrap_err().contains("aws-us-gov"));
         assert!(region("mars-east-1", "aws").is_err());
-        assert_eq!(partition_of("cn-north-1"), Some("aws-cn"));
+        assert_eq!(listed_in("cn-north-1"), Some("aws-cn"));
     }
 
     #[test]

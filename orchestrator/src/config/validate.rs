@@ -77,7 +77,7 @@ impl Checker<'_> {
     fn organization(&self, raw: &RawOrganization) -> R<Organization> {
         let partition = match &raw.partition {
             Some(p) => self.check(p, rules::partition)?,
-            None => rules::partition_of(raw.home_region.get_ref()).unwrap_or("aws").to_string(),
+            None => crate::aws::partition_of(raw.home_region.get_ref()).to_string(),
         };
         let home_region = self.check(&raw.home_region, |r| rules::region(r, &partition))?;
         let opt = |v: &Option<S<String>>, rule: fn(&str) -> Result<(), String>| v.as_ref().map(|v| self.check(v, rule)).transpose();

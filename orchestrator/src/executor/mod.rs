@@ -158,9 +158,9 @@ async fn assume_role(ctx: &Ctx<'_>, account: &str) -> StepResult {
     let resource = format!("role {}", ctx.config.access.role_name);
     let conf = ctx.session(account);
     let Some(provider) = conf.credentials_provider() else {
-        return Err(StepError::aws(account, resource)(crate::aws::AwsError { operation: "STS.AssumeRole".into(), code: None, message: "no credentials provider".into() }));
+        return Err(StepError::unexpected(&crate::aws::Site::global(account, resource), "STS.AssumeRole", "no credentials provider"));
     };
-    provider.provide_credentials().await.map_err(|e| StepError::aws(account, resource)(credentials_error(&e)))?;
+    provider.provide_credentials().await.map_err(|e| crate::aws::Site::global(account, resource).error(credentials_error(&e)))?;
     Ok(steps::Outcome::default())
 }
 

@@ -37,11 +37,6 @@ const ACCESS_LOG_TEMPLATE: &str = include_str!("../../../templates/access-log-bu
 /// confused-deputy guard the access-log bucket policy uses too. No Bucket Key on that bucket, so no
 /// `kms:Decrypt` for the service.
 const ACCESS_LOG_KEY_TEMPLATE: &str = include_str!("../../../templates/access-log-kms-key-policy.json");
-/// The shared-state bucket (remote_state::bucket): TLS only. Who may use it is decided by IAM in its
-/// account (templates/iam/management-account.json, RemoteState*): teams and CI runners use different
-/// roles, so the policy does not pin one.
-const REMOTE_STATE_TEMPLATE: &str = include_str!("../../../templates/remote-state-bucket-policy.json");
-
 // `cloudwatch_logs`, `alarm_topic`: the key-policy statements of issue 15's detection features.
 const KNOWN_FLAGS: &[&str] = &["organization", "account", "enforce_encryption", "readers", "cloudwatch_logs", "alarm_topic"];
 
@@ -253,16 +248,6 @@ pub fn render_access_log_key_policy(ctx: &PolicyContext) -> Result<Value, Policy
     let name = "access-log-kms-key-policy.json";
     ctx.validate(name)?;
     render_template(name, ACCESS_LOG_KEY_TEMPLATE, &ctx.vars())
-}
-
-/// The policy of the bucket holding orgtrail's shared state.
-pub fn render_remote_state_bucket_policy(partition: &str, state_bucket: &str) -> Result<Value, PolicyError> {
-    let vars = Vars {
-        scalars: [("partition", partition), ("state_bucket", state_bucket)].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        lists: BTreeMap::new(),
-        flags: BTreeSet::new(),
-    };
-    render_template("remote-state-bucket-policy.json", REMOTE_STATE_TEMPLATE, &vars)
 }
 
 /// Parse `template`, drop elements whose `_when` flags do not hold, substitute placeholders, and check

@@ -4,7 +4,9 @@
 //! central bucket and log-archive key, the configured selectors. CloudTrail itself keeps accounts
 //! apart in the bucket (`{prefix}/AWSLogs/{account}/...`), so every account shares one prefix.
 //! Widening the bucket and key policies for account mode is the log-bucket / kms-key steps' job.
-use super::org_trail::{converge_trail, describe, in_region, lookup_key, topic, TrailSpec};
+use super::kms_key::lookup_key;
+use super::support::in_region;
+use super::trail::{converge_trail, describe, topic, TrailSpec};
 use super::{Ctx, Outcome, StepResult};
 
 /// The ARN of orgtrail's trail in a member account (account mode).

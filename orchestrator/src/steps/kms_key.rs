@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::Value;
 
-use super::log_bucket::{absent_if, home_session, missing_tags, policy_context, policy_fields};
-use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::{aws_err, AwsError};
+use super::support::{home_session, missing_tags, policy_context, policy_fields};
+use super::{absent, Action, Change, Ctx, Outcome, StepError, StepResult};
+use crate::aws::Site;
 use crate::policy::{diff_policies, render_access_log_key_policy, render_key_policy};
 
 /// KMS refuses a shorter window; a key orphaned by a failed CreateAlias is reclaimed after it.
@@ -54,6 +54,28 @@ fn client(ctx: &Ctx<'_>) -> aws_sdk_kms::Client {
     ctx.aws.kms(&home_session(ctx, &ctx.config.log_archive.account))
 }
 
+/// Where calls about `key` go: the log-archive account, the client's region.
+fn site(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key) -> Site {
+    Site::new(&ctx.config.log_archive.account, kms.config().region(), resource(ctx, key))
+}
+
+/// The log-archive key, looked up live through its alias (so a step can run alone on resume).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRef {
+    Arn(String),
+    /// The alias resolves to nothing yet: the kms-key step has not run.
+    Missing { alias: String },
+}
+
+/// The key behind the configured alias. A trail needs the full ARN: the key lives in another
+/// account than the trail.
+pub async fn lookup_key(ctx: &Ctx<'_>) -> Result<KeyRef, StepError> {
+    Ok(match key_arn(ctx).await? {
+        Some(arn) => KeyRef::Arn(arn),
+        None => KeyRef::Missing { alias: ctx.config.log_archive.kms_alias.clone() },
+    })
+}
+
 /// The full ARN of the key behind the configured alias, or None when the alias does not exist yet.
 /// A trail in another account and the bucket's default encryption both need the full ARN.
 pub async fn key_arn(ctx: &Ctx<'_>) -> Result<Option<String>, StepError> {
@@ -70,22 +92,19 @@ pub async fn access_log_key_arn(ctx: &Ctx<'_>) -> Result<Option<String>, StepErr
 }
 
 async fn arn_behind(ctx: &Ctx<'_>, key: Key) -> Result<Option<String>, StepError> {
-    let Some(meta) = describe(ctx, &client(ctx), key).await? else { return Ok(None) };
-    Ok(Some(arn_of(ctx, key, &meta)?))
+    let kms = client(ctx);
+    let Some(meta) = describe(ctx, &kms, key).await? else { return Ok(None) };
+    Ok(Some(arn_of(&site(ctx, &kms, key), &meta)?))
 }
 
 async fn describe(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key) -> Result<Option<KeyMetadata>, StepError> {
-    let out = kms.describe_key().key_id(key.alias(ctx)).send().await.map_err(aws_err("KMS.DescribeKey"));
-    let out = absent_if(out, &["NotFoundException"]).map_err(StepError::aws(&ctx.config.log_archive.account, resource(ctx, key)))?;
+    let out = kms.describe_key().key_id(key.alias(ctx)).send().await.map_err(site(ctx, kms, key).fail("KMS.DescribeKey"));
+    let out = absent(out, &["NotFoundException"])?;
     Ok(out.and_then(|o| o.key_metadata))
 }
 
-fn arn_of(ctx: &Ctx<'_>, key: Key, meta: &KeyMetadata) -> Result<String, StepError> {
-    meta.arn().map(str::to_string).ok_or_else(|| StepError::Aws {
-        account: ctx.config.log_archive.account.clone(),
-        resource: resource(ctx, key),
-        source: AwsError { operation: "KMS.DescribeKey".into(), code: None, message: "the response carried no key ARN".into() },
-    })
+fn arn_of(site: &Site, meta: &KeyMetadata) -> Result<String, StepError> {
+    meta.arn().map(str::to_string).ok_or_else(|| StepError::unexpected(site, "KMS.DescribeKey", "the response carried no key ARN"))
 }
 
 /// The `kms-key` step: create each key (policy, tags, alias, rotation), or converge the one its alias names.
@@ -111,7 +130,7 @@ async fn converge_key(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key) -> Ste
         }
         Some(meta) => {
             check_usable(ctx, key, &meta)?;
-            let policy = desired_policy(ctx, key, &arn_of(ctx, key, &meta)?)?;
+            let policy = desired_policy(ctx, key, &arn_of(&site(ctx, kms, key), &meta)?)?;
             outcome.push(Change::update(resource(ctx, key), converge_settings(ctx, kms, key, meta.key_id()).await?));
             outcome.push(converge_policy(ctx, kms, key, meta.key_id(), &policy).await?);
         }
@@ -156,7 +175,7 @@ fn check_usable(ctx: &Ctx<'_>, key: Key, meta: &KeyMetadata) -> Result<(), StepE
 }
 
 async fn create(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, policy: &Value) -> Result<(), StepError> {
-    let la = &ctx.config.log_archive.account;
+    let site = site(ctx, kms, key);
     let alias = key.alias(ctx);
     let tags = ctx.config.log_archive.tags.iter().map(|(k, v)| kms_tag(k, v)).collect::<Vec<_>>();
     let out = kms
@@ -168,32 +187,30 @@ async fn create(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, policy: &Val
         .set_tags((!tags.is_empty()).then_some(tags))
         .send()
         .await
-        .map_err(aws_err("KMS.CreateKey"))
-        .map_err(StepError::aws(la, resource(ctx, key)))?;
+        .map_err(site.fail("KMS.CreateKey"))?;
     let Some(key_id) = out.key_metadata().map(|m| m.key_id().to_string()) else {
-        let source = AwsError { operation: "KMS.CreateKey".into(), code: None, message: "the response carried no key id".into() };
-        return Err(StepError::Aws { account: la.clone(), resource: resource(ctx, key), source });
+        return Err(StepError::unexpected(&site, "KMS.CreateKey", "the response carried no key id"));
     };
-    if let Err(e) = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await {
+    if let Err(e) = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await.map_err(site.fail("KMS.CreateAlias")) {
         // Without its alias the new key is invisible to the next run, which would make another one:
         // schedule it for deletion rather than leave an orphan (best effort; the alias error is what matters).
         let _ = kms.schedule_key_deletion().key_id(&key_id).pending_window_in_days(ORPHAN_DELETION_DAYS).send().await;
-        return Err(StepError::aws(la, resource(ctx, key))(AwsError::from_sdk("KMS.CreateAlias", &e)));
+        return Err(e.into());
     }
-    kms.enable_key_rotation().key_id(&key_id).send().await.map_err(aws_err("KMS.EnableKeyRotation")).map_err(StepError::aws(la, resource(ctx, key)))?;
+    kms.enable_key_rotation().key_id(&key_id).send().await.map_err(site.fail("KMS.EnableKeyRotation"))?;
     Ok(())
 }
 
 /// Rotation and tags of an existing key; returns the fields that differed.
 async fn converge_settings(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, key_id: &str) -> Result<Vec<String>, StepError> {
-    let la = &ctx.config.log_archive.account;
+    let site = site(ctx, kms, key);
     let mut fields = Vec::new();
 
-    let rotation = kms.get_key_rotation_status().key_id(key_id).send().await.map_err(aws_err("KMS.GetKeyRotationStatus")).map_err(StepError::aws(la, resource(ctx, key)))?;
+    let rotation = kms.get_key_rotation_status().key_id(key_id).send().await.map_err(site.fail("KMS.GetKeyRotationStatus"))?;
     if !rotation.key_rotation_enabled() {
         fields.push("rotation".to_string());
         if ctx.apply {
-            kms.enable_key_rotation().key_id(key_id).send().await.map_err(aws_err("KMS.EnableKeyRotation")).map_err(StepError::aws(la, resource(ctx, key)))?;
+            kms.enable_key_rotation().key_id(key_id).send().await.map_err(site.fail("KMS.EnableKeyRotation"))?;
         }
     }
 
@@ -206,8 +223,7 @@ async fn converge_settings(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, k
             .set_marker(marker.take())
             .send()
             .await
-            .map_err(aws_err("KMS.ListResourceTags"))
-            .map_err(StepError::aws(la, resource(ctx, key)))?;
+            .map_err(site.fail("KMS.ListResourceTags"))?;
         live.extend(page.tags().iter().map(|t| (t.tag_key().to_string(), t.tag_value().to_string())));
         match page.next_marker() {
             Some(m) if page.truncated() => marker = Some(m.to_string()),
@@ -220,22 +236,21 @@ async fn converge_settings(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, k
         if ctx.apply {
             // TagResource adds and overwrites, leaving other tags (cost allocation, ...) alone.
             let tags = missing.iter().map(|(k, v)| kms_tag(k, v)).collect();
-            kms.tag_resource().key_id(key_id).set_tags(Some(tags)).send().await.map_err(aws_err("KMS.TagResource")).map_err(StepError::aws(la, resource(ctx, key)))?;
+            kms.tag_resource().key_id(key_id).set_tags(Some(tags)).send().await.map_err(site.fail("KMS.TagResource"))?;
         }
     }
     Ok(fields)
 }
 
 async fn converge_policy(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, key_id: &str, desired: &Value) -> Result<Change, StepError> {
-    let la = &ctx.config.log_archive.account;
+    let site = site(ctx, kms, key).on(policy_resource(ctx, key));
     let live = kms
         .get_key_policy()
         .key_id(key_id)
         .policy_name("default")
         .send()
         .await
-        .map_err(aws_err("KMS.GetKeyPolicy"))
-        .map_err(StepError::aws(la, policy_resource(ctx, key)))?;
+        .map_err(site.fail("KMS.GetKeyPolicy"))?;
     let diff = diff_policies(&Value::String(live.policy().unwrap_or_default().to_string()), desired);
     if !diff.is_empty() && ctx.apply {
         // KMS's own lock-out safety check stays on: EnableRootAccess keeps the key manageable through IAM.
@@ -245,10 +260,9 @@ async fn converge_policy(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, key
             .policy(desired.to_string())
             .send()
             .await
-            .map_err(aws_err("KMS.PutKeyPolicy"))
-            .map_err(StepError::aws(la, policy_resource(ctx, key)))?;
+        .map_err(site.fail("KMS.PutKeyPolicy"))?;
     }
-    Ok(Change::update(policy_resource(ctx, key), policy_fields(&diff)))
+    Ok(Change::update(site.resource, policy_fields(&diff)))
 }
 
 fn kms_tag(k: &str, v: &str) -> Tag {

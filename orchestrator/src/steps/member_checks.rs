@@ -13,8 +13,10 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::account_trail::account_trail_arn;
-use super::org_trail::{fail, in_region, logs_management_events, trail_resource};
+use super::support::{in_region, trail_resource};
+use super::trail::logs_management_events;
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
+use crate::aws::Site;
 use crate::config::{ExistingOrgTrail, LegacyTrails, TrailMode};
 
 /// Reads of one account made at once (per account; the executor bounds accounts in flight).
@@ -80,7 +82,9 @@ pub struct EnabledRegion {
 /// small crate; EC2's DescribeRegions would pull in the largest SDK crate for one call).
 pub async fn enabled_regions(ctx: &Ctx<'_>, account: &str) -> Result<Vec<EnabledRegion>, StepError> {
     use aws_sdk_account::types::RegionOptStatus;
-    let client = ctx.aws.account(&ctx.session(account));
+    let conf = ctx.session(account);
+    let client = ctx.aws.account(&conf);
+    let site = Site::new(account, conf.region(), "account-regions");
     let home = ctx.home_region();
     let mut regions = vec![EnabledRegion { name: home.to_string(), opt_in: false }];
     let mut token: Option<String> = None;
@@ -93,7 +97,7 @@ pub async fn enabled_regions(ctx: &Ctx<'_>, account: &str) -> Result<Vec<Enabled
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(fail(account, "account-regions", "Account.ListRegions"))?;
+            .map_err(site.fail("Account.ListRegions"))?;
         for r in page.regions() {
             let Some(name) = r.region_name() else { continue };
             let opt_in = r.region_opt_status() == Some(&RegionOptStatus::Enabled);
@@ -120,10 +124,11 @@ struct Listed {
 
 /// Every trail ListTrails returns through `ct` (all pages).
 async fn list_trails(ct: &aws_sdk_cloudtrail::Client, account: &str) -> Result<Vec<Listed>, StepError> {
+    let site = Site::new(account, ct.config().region(), "cloudtrail-trails");
     let mut out = Vec::new();
     let mut pages = ct.list_trails().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(fail(account, "cloudtrail-trails", "CloudTrail.ListTrails"))?;
+        let page = page.map_err(site.fail("CloudTrail.ListTrails"))?;
         for t in page.trails() {
             let arn = t.trail_arn().unwrap_or_default().to_string();
             let home_region = t.home_region().map_or_else(|| arn_part(&arn, 3).to_string(), str::to_string);
@@ -163,27 +168,27 @@ async fn account_trails(ctx: &Ctx<'_>, account: &str, home_listing: Vec<Listed>,
 /// is not an organization trail of its organization), else (logging, logs management events).
 async fn probe(ctx: &Ctx<'_>, account: &str, arn: &str, region: &str) -> Result<Option<(bool, bool)>, StepError> {
     let ct = ctx.aws.cloudtrail(&in_region(&ctx.session(account), region));
-    let resource = trail_resource(arn);
+    let site = Site::new(account, ct.config().region(), trail_resource(arn));
     let (status, selectors) = tokio::join!(ct.get_trail_status().name(arn).send(), ct.get_event_selectors().trail_name(arn).send());
     let unseen = |code: Option<&str>| matches!(code, Some("TrailNotFoundException" | "CloudTrailARNInvalidException"));
     let status = match status {
         Ok(s) => s,
         Err(e) if unseen(aws_sdk_cloudtrail::error::ProvideErrorMetadata::code(&e)) => return Ok(None),
-        Err(e) => return Err(fail(account, &resource, "CloudTrail.GetTrailStatus")(e)),
+        Err(e) => return Err(site.fail("CloudTrail.GetTrailStatus")(e).into()),
     };
-    let selectors: GetEventSelectorsOutput = selectors.map_err(fail(account, &resource, "CloudTrail.GetEventSelectors"))?;
+    let selectors: GetEventSelectorsOutput = selectors.map_err(site.fail("CloudTrail.GetEventSelectors"))?;
     Ok(Some((status.is_logging() == Some(true), logs_management_events(&selectors))))
 }
 
 /// An own trail read in its home region: a duplicate when it logs and selects management events.
 async fn legacy(ctx: &Ctx<'_>, account: &str, t: Listed) -> Result<Option<LegacyTrail>, StepError> {
     let ct = ctx.aws.cloudtrail(&in_region(&ctx.session(account), &t.home_region));
-    let resource = trail_resource(&t.arn);
+    let site = Site::new(account, ct.config().region(), trail_resource(&t.arn));
     let (status, selectors, trail) =
         tokio::join!(ct.get_trail_status().name(&t.arn).send(), ct.get_event_selectors().trail_name(&t.arn).send(), ct.get_trail().name(&t.arn).send());
-    let on = status.map_err(fail(account, &resource, "CloudTrail.GetTrailStatus"))?.is_logging() == Some(true);
-    let mgmt = logs_management_events(&selectors.map_err(fail(account, &resource, "CloudTrail.GetEventSelectors"))?);
-    let multi_region = trail.map_err(fail(account, &resource, "CloudTrail.GetTrail"))?.trail().and_then(|t| t.is_multi_region_trail()) == Some(true);
+    let on = status.map_err(site.fail("CloudTrail.GetTrailStatus"))?.is_logging() == Some(true);
+    let mgmt = logs_management_events(&selectors.map_err(site.fail("CloudTrail.GetEventSelectors"))?);
+    let multi_region = trail.map_err(site.fail("CloudTrail.GetTrail"))?.trail().and_then(|t| t.is_multi_region_trail()) == Some(true);
     Ok((on && mgmt).then_some(LegacyTrail { arn: t.arn, name: t.name, home_region: t.home_region, multi_region }))
 }
 
@@ -293,8 +298,8 @@ pub async fn act_on_legacy_trails(ctx: &Ctx<'_>, account: &str, findings: &Membe
     let session = ctx.session(account);
     if ctx.apply {
         let home_ct = ctx.aws.cloudtrail(&in_region(&session, ctx.home_region()));
-        let resource = trail_resource(&findings.expected_trail);
-        let status = home_ct.get_trail_status().name(&findings.expected_trail).send().await.map_err(fail(account, &resource, "CloudTrail.GetTrailStatus"))?;
+        let site = Site::new(account, home_ct.config().region(), trail_resource(&findings.expected_trail));
+        let status = home_ct.get_trail_status().name(&findings.expected_trail).send().await.map_err(site.fail("CloudTrail.GetTrailStatus"))?;
         if status.is_logging() != Some(true) {
             return Err(refuse(format!("trail {} stopped logging in account {account}", findings.expected_trail)));
         }
@@ -303,16 +308,17 @@ pub async fn act_on_legacy_trails(ctx: &Ctx<'_>, account: &str, findings: &Membe
         let resource = trail_resource(&d.arn);
         // StopLogging and DeleteTrail must be called in the trail's home region.
         let ct = ctx.aws.cloudtrail(&in_region(&session, &d.home_region));
+        let site = Site::new(account, ct.config().region(), resource.clone());
         outcome.push(match policy {
             LegacyTrails::Stop => {
                 if ctx.apply {
-                    ct.stop_logging().name(&d.arn).send().await.map_err(fail(account, &resource, "CloudTrail.StopLogging"))?;
+                    ct.stop_logging().name(&d.arn).send().await.map_err(site.fail("CloudTrail.StopLogging"))?;
                 }
                 Change::update(resource, vec!["IsLogging".into()])
             }
             _ => {
                 if ctx.apply {
-                    ct.delete_trail().name(&d.arn).send().await.map_err(fail(account, &resource, "CloudTrail.DeleteTrail"))?;
+                    ct.delete_trail().name(&d.arn).send().await.map_err(site.fail("CloudTrail.DeleteTrail"))?;
                 }
                 Change::new(resource, Action::Delete)
             }
@@ -341,7 +347,8 @@ pub async fn delivery_check(ctx: &Ctx<'_>, account: &str) -> StepResult {
     let prefix = log_prefix(ctx, account);
     let resource = format!("log-delivery s3://{}/{prefix}", la.bucket);
     let s3 = ctx.aws.s3(&in_region(&ctx.session(&la.account), ctx.home_region()));
-    let out = s3.list_objects_v2().bucket(&la.bucket).prefix(&prefix).max_keys(1).send().await.map_err(fail(&la.account, &resource, "S3.ListObjectsV2"))?;
+    let site = Site::new(&la.account, s3.config().region(), resource.clone());
+    let out = s3.list_objects_v2().bucket(&la.bucket).prefix(&prefix).max_keys(1).send().await.map_err(site.fail("S3.ListObjectsV2"))?;
     let mut outcome = Outcome::default();
     outcome.push(if out.contents().is_empty() {
         Change::new(

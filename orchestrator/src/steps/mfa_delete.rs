@@ -4,12 +4,11 @@
 //! until it is on, reports the exact command for an operator; `enable` is that command, run with
 //! the log-archive account's root credentials, on the log bucket and the access-log bucket (a
 //! scanner checks every bucket of the account). The MFA code is never logged nor put in an error.
-use aws_config::Region;
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, MfaDeleteStatus, VersioningConfiguration};
 
-use super::log_bucket::{absent_if, home_session};
-use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::{aws_err, Aws, AwsError};
+use super::support::{home_session, in_region};
+use super::{absent, Action, Change, Ctx, Outcome, StepError, StepResult};
+use crate::aws::{Aws, AwsError, CallError, Site};
 use crate::config::Config;
 
 fn resource(bucket: &str) -> String {
@@ -68,25 +67,25 @@ pub fn instructions(config: &Config, lifecycle_rules: usize) -> String {
 /// The `mfa-delete` step: NoChange when MFA Delete is enabled, else a `ManualAction` with the command.
 pub async fn verify(ctx: &Ctx<'_>) -> StepResult {
     let la = &ctx.config.log_archive;
-    let fail = StepError::aws(&la.account, resource(&la.bucket));
     if !la.mfa_delete {
         return Ok(Outcome { changes: vec![Change::no_change(resource(&la.bucket))] });
     }
     let s3 = ctx.aws.s3(&home_session(ctx, &la.account));
-    let live = s3.get_bucket_versioning().bucket(&la.bucket).send().await.map_err(aws_err("S3.GetBucketVersioning"));
+    let site = Site::new(&la.account, s3.config().region(), resource(&la.bucket));
+    let live = s3.get_bucket_versioning().bucket(&la.bucket).send().await.map_err(site.fail("S3.GetBucketVersioning"));
     // No bucket yet (a plan of an empty account): once the log-bucket step makes it, it will need the same manual action.
-    let live = absent_if(live, &["NoSuchBucket"]).map_err(fail)?;
+    let live = absent(live, &["NoSuchBucket"])?;
     if live.as_ref().and_then(|v| v.mfa_delete()) == Some(&MfaDeleteStatus::Enabled) {
         return Ok(Outcome { changes: vec![Change::no_change(resource(&la.bucket))] });
     }
-    let rules = if live.is_none() { 0 } else { lifecycle_rules(&s3, &la.bucket).await.map_err(StepError::aws(&la.account, resource(&la.bucket)))? };
+    let rules = if live.is_none() { 0 } else { lifecycle_rules(&s3, &site, &la.bucket).await? };
     let change = Change::new(resource(&la.bucket), Action::ManualAction { instructions: instructions(ctx.config, rules) });
     Ok(Outcome { changes: vec![change] })
 }
 
-async fn lifecycle_rules(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize, AwsError> {
-    let out = s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await.map_err(aws_err("S3.GetBucketLifecycleConfiguration"));
-    Ok(absent_if(out, &["NoSuchLifecycleConfiguration"])?.map_or(0, |o| o.rules().len()))
+async fn lifecycle_rules(s3: &aws_sdk_s3::Client, site: &Site, bucket: &str) -> Result<usize, CallError> {
+    let out = s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await.map_err(site.fail("S3.GetBucketLifecycleConfiguration"));
+    Ok(absent(out, &["NoSuchLifecycleConfiguration"])?.map_or(0, |o| o.rules().len()))
 }
 
 /// The buckets `mfa-delete enable` acts on: `requested` (one of the two orgtrail manages), else the log
@@ -142,7 +141,7 @@ async fn enable_one(aws: &Aws, config: &Config, bucket: &str, mfa_serial: &str, 
     if mfa_code.len() != 6 || !mfa_code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(refuse("--mfa-code must be the 6-digit code the MFA device shows now".into()));
     }
-    let who = aws.caller_identity().await.map_err(StepError::aws(&la.account, res.clone()))?;
+    let who = aws.caller_identity().await.map_err(|e| Site::global(&la.account, res.clone()).error(e))?;
     let root = root_arn(config.partition(), &la.account);
     let not_root = |what: &str| {
         format!(
@@ -162,14 +161,15 @@ async fn enable_one(aws: &Aws, config: &Config, bucket: &str, mfa_serial: &str, 
     if [":assumed-role/", ":federated-user/"].iter().any(|session| who.arn.contains(session)) {
         return Err(refuse(not_root("a role session")));
     }
-    let conf = aws.base().to_builder().region(Region::new(config.organization.home_region.clone())).build();
+    let conf = in_region(aws.base(), &config.organization.home_region);
     let s3 = aws.s3(&conf);
-    let fail = |e: AwsError| StepError::Aws { account: la.account.clone(), resource: res.clone(), source: scrub(e, mfa_code) };
-    let live = s3.get_bucket_versioning().bucket(bucket).send().await.map_err(aws_err("S3.GetBucketVersioning")).map_err(fail)?;
+    let site = Site::new(&la.account, conf.region(), res.clone());
+    let fail = |e: CallError| StepError::from(site.error(scrub(e.source, mfa_code)));
+    let live = s3.get_bucket_versioning().bucket(bucket).send().await.map_err(site.fail("S3.GetBucketVersioning")).map_err(fail)?;
     if live.mfa_delete() == Some(&MfaDeleteStatus::Enabled) {
         return Ok(Outcome { changes: vec![Change::no_change(res)] });
     }
-    let rules = lifecycle_rules(&s3, bucket).await.map_err(fail)?;
+    let rules = lifecycle_rules(&s3, &site, bucket).await.map_err(fail)?;
     if rules > 0 {
         return Err(refuse(format!(
             "the bucket has {rules} lifecycle rule(s) and S3 refuses MFA Delete on a bucket with a lifecycle configuration: remove it \
@@ -185,13 +185,13 @@ async fn enable_one(aws: &Aws, config: &Config, bucket: &str, mfa_serial: &str, 
         .mfa(format!("{mfa_serial} {mfa_code}"))
         .send()
         .await
-        .map_err(aws_err("S3.PutBucketVersioning"));
+        .map_err(site.fail("S3.PutBucketVersioning"));
     match put {
-        Err(e) if e.is_access_denied() && who.arn != root => return Err(refuse(not_root("S3 answered AccessDenied"))),
+        Err(e) if e.source.is_access_denied() && who.arn != root => return Err(refuse(not_root("S3 answered AccessDenied"))),
         other => other.map_err(fail)?,
     };
     // Confirm: a 200 from an endpoint that ignores MFA Delete would otherwise pass for success.
-    let after = s3.get_bucket_versioning().bucket(bucket).send().await.map_err(aws_err("S3.GetBucketVersioning")).map_err(fail)?;
+    let after = s3.get_bucket_versioning().bucket(bucket).send().await.map_err(site.fail("S3.GetBucketVersioning")).map_err(fail)?;
     if after.mfa_delete() != Some(&MfaDeleteStatus::Enabled) {
         return Err(refuse("S3 accepted PutBucketVersioning but GetBucketVersioning does not report MFADelete=Enabled".into()));
     }

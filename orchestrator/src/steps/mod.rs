@@ -4,7 +4,7 @@
 use aws_config::SdkConfig;
 use serde::Serialize;
 
-use crate::aws::{Aws, AwsError, CallerIdentity};
+use crate::aws::{Aws, CallerIdentity};
 use crate::config::Config;
 use crate::discovery::OrganizationInfo;
 
@@ -123,42 +123,20 @@ impl Outcome {
     }
 }
 
-/// A step failure: always names the account and resource, and keeps the AWS error code.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StepError {
-    #[error("account {account}: {resource}: {source}")]
-    Aws { account: String, resource: String, source: AwsError },
-    /// orgtrail refuses to act (it would lock itself out, an existing org trail conflicts, ...).
-    #[error("account {account}: {resource}: {reason}")]
-    Refused { account: String, resource: String, reason: String },
-}
-
-impl StepError {
-    pub fn aws(account: &str, resource: impl Into<String>) -> impl FnOnce(AwsError) -> StepError + '_ {
-        let resource = resource.into();
-        move |source| StepError::Aws { account: account.to_string(), resource, source }
-    }
-
-    pub fn refused(account: &str, resource: impl Into<String>, reason: impl Into<String>) -> Self {
-        StepError::Refused { account: account.to_string(), resource: resource.into(), reason: reason.into() }
-    }
-
-    /// The AWS error code, or `Refused` for orgtrail's own refusals (recorded in state, shown by status).
-    pub fn code(&self) -> Option<String> {
-        match self {
-            StepError::Aws { source, .. } => source.code.clone(),
-            StepError::Refused { .. } => Some("Refused".into()),
-        }
-    }
-}
-
 pub type StepResult = Result<Outcome, StepError>;
 
+mod error;
+
+pub use error::{absent, StepError};
+
 pub mod account_trail;
+pub mod bucket;
 pub mod detection;
 pub mod kms_key;
 pub mod log_bucket;
 pub mod member_checks;
 pub mod mfa_delete;
 pub mod org_trail;
+pub mod support;
+pub mod trail;
 pub mod trusted_access;

@@ -7,10 +7,10 @@
 //! Only the management account enables trusted access or registers a delegated administrator
 //! (`orgtrail delegate`, [`converge_delegation`]); a delegated administrator running the rollout
 //! gets a refusal naming the command to run there.
-use aws_config::Region;
 
+use super::support::in_region;
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::{aws_err, Aws, AwsError};
+use crate::aws::{aws_err, Aws, AwsError, Site};
 
 pub const CLOUDTRAIL_PRINCIPAL: &str = "cloudtrail.amazonaws.com";
 /// AWS allows at most three CloudTrail delegated administrators per organization.
@@ -45,8 +45,7 @@ pub async fn trusted_access_enabled(aws: &Aws, caller: &str) -> Result<bool, Ste
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(aws_err("Organizations.ListAWSServiceAccessForOrganization"))
-            .map_err(StepError::aws(caller, resource()))?;
+            .map_err(Site::global(caller, resource()).fail("Organizations.ListAWSServiceAccessForOrganization"))?;
         if page.enabled_service_principals().iter().any(|p| p.service_principal() == Some(CLOUDTRAIL_PRINCIPAL)) {
             return Ok(true);
         }
@@ -131,7 +130,7 @@ async fn delegated_preflight(ctx: &Ctx<'_>) -> StepResult {
         Ok(a) => a,
         // Organizations refuses the list to a member that administers nothing.
         Err(e) if e.is_access_denied() => Vec::new(),
-        Err(e) => return Err(StepError::Aws { account: caller.to_string(), resource: admin_resource(caller), source: e }),
+        Err(e) => return Err(Site::global(caller, admin_resource(caller)).error(e).into()),
     };
     if !admins.iter().any(|a| a == caller) {
         return gap(admin_resource(caller), format!("account {caller} runs orgtrail but is neither the management account nor a registered CloudTrail delegated administrator"));
@@ -146,8 +145,7 @@ async fn enable(aws: &Aws, caller: &str) -> Result<(), StepError> {
         .service_principal(CLOUDTRAIL_PRINCIPAL)
         .send()
         .await
-        .map_err(aws_err("Organizations.EnableAWSServiceAccess"))
-        .map_err(StepError::aws(caller, resource()))?;
+        .map_err(Site::global(caller, resource()).fail("Organizations.EnableAWSServiceAccess"))?;
     Ok(())
 }
 
@@ -169,7 +167,7 @@ pub async fn converge_delegation(aws: &Aws, caller: &str, management: &str, acco
     }
     // An account outside the organization is an error now, not at registration.
     aws.organizations_permit().await;
-    aws.organizations().describe_account().account_id(account).send().await.map_err(aws_err("Organizations.DescribeAccount")).map_err(StepError::aws(caller, admin_resource(account)))?;
+    aws.organizations().describe_account().account_id(account).send().await.map_err(Site::global(caller, admin_resource(account)).fail("Organizations.DescribeAccount"))?;
 
     let mut outcome = Outcome::default();
     let enabled = trusted_access_enabled(aws, caller).await?;
@@ -178,7 +176,7 @@ pub async fn converge_delegation(aws: &Aws, caller: &str, management: &str, acco
     }
     outcome.push(if enabled { Change::no_change(resource()) } else { Change::new(resource(), Action::Create) });
 
-    let admins = delegated_admins(aws).await.map_err(StepError::aws(caller, admin_resource(account)))?;
+    let admins = delegated_admins(aws).await.map_err(|e| Site::global(caller, admin_resource(account)).error(e))?;
     if admins.iter().any(|a| a == account) {
         outcome.push(Change::no_change(admin_resource(account)));
         return Ok(outcome);
@@ -194,14 +192,9 @@ pub async fn converge_delegation(aws: &Aws, caller: &str, management: &str, acco
         ));
     }
     if apply {
-        let conf = aws.base().to_builder().region(Region::new(home_region.to_string())).build();
-        aws.cloudtrail(&conf)
-            .register_organization_delegated_admin()
-            .member_account_id(account)
-            .send()
-            .await
-            .map_err(aws_err("CloudTrail.RegisterOrganizationDelegatedAdmin"))
-            .map_err(StepError::aws(caller, admin_resource(account)))?;
+        let conf = in_region(aws.base(), home_region);
+        let site = Site::new(caller, conf.region(), admin_resource(account));
+        aws.cloudtrail(&conf).register_organization_delegated_admin().member_account_id(account).send().await.map_err(site.fail("CloudTrail.RegisterOrganizationDelegatedAdmin"))?;
     }
     outcome.push(Change::new(admin_resource(account), Action::Create));
     Ok(outcome)

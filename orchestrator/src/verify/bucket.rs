@@ -5,8 +5,8 @@ use aws_sdk_s3::types::{BucketVersioningStatus, MfaDeleteStatus, Permission, Typ
 use serde_json::Value;
 
 use super::{Control, Finding, Status};
-use crate::aws::{aws_err, AwsError};
-use crate::steps::log_bucket::{absent_if, home_session};
+use crate::aws::{aws_err, AwsError, Site};
+use crate::steps::support::home_session;
 use crate::steps::{mfa_delete, Ctx, StepError};
 
 const GLOBAL_GROUPS: [&str; 2] = ["http://acs.amazonaws.com/groups/global/AllUsers", "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"];
@@ -49,10 +49,11 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn classify<T>(&self, bucket: &str, r: Result<T, AwsError>, absent: &[&str]) -> Read<T> {
-        match absent_if(r, absent) {
-            Ok(v) => Ok(v),
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if absent.iter().any(|c| e.is_code(c)) => Ok(None),
             Err(e) if e.is_code("NoSuchBucket") => Err(Missing::NoSuchBucket),
-            Err(e) => Err(Missing::Failed(StepError::aws(self.account, format!("s3-bucket {bucket}"))(e))),
+            Err(e) => Err(Missing::Failed(Site::new(self.account, self.s3.config().region(), resource(bucket)).error(e).into())),
         }
     }
 

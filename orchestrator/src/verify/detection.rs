@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudwatch::types::MetricAlarm;
 
 use super::{Control, Finding, Status};
-use crate::aws::aws_err;
+use crate::aws::{aws_err, Site};
 use crate::policy::{diff_policies, render_scp};
 use crate::steps::detection::alarms::{alarm_diff, filter_diff, metric_filters, target_log_group};
 use crate::steps::detection::cis::FILTERS;
 use crate::steps::detection::{home, log_group_name, logs_role_arn, scp, scp_context, topic_arn, trail_log_group_arn};
-use crate::steps::org_trail::{describe, in_region, lookup_key, trail_resource, KeyRef};
+use crate::steps::kms_key::{lookup_key, KeyRef};
+use crate::steps::support::{in_region, trail_resource};
+use crate::steps::trail::describe;
 use crate::steps::{Ctx, StepError};
 
 /// Whether this module judges CloudTrail.5 (orgtrail manages the log group).
@@ -63,14 +65,14 @@ async fn cis(ctx: &Ctx<'_>) -> Vec<Finding> {
     let topic = topic_arn(ctx, &alarms.sns_topic);
     let filters = match metric_filters(&logs, &account, &group).await {
         Ok(f) => f,
-        Err(StepError::Aws { source, .. }) if source.is_code("ResourceNotFoundException") => BTreeMap::new(),
+        Err(e) if e.is_code("ResourceNotFoundException") => BTreeMap::new(),
         Err(e) => return controls.map(|c| Finding::error(c, &account, format!("cloudwatch-log-group {group}"), &e)).collect(),
     };
     let names: Vec<String> = FILTERS.iter().map(|f| f.name()).collect();
     let alarms: BTreeMap<String, MetricAlarm> = match cw.describe_alarms().set_alarm_names(Some(names)).send().await.map_err(aws_err("CloudWatch.DescribeAlarms")) {
         Ok(out) => out.metric_alarms().iter().filter_map(|a| a.alarm_name().map(|n| (n.to_string(), a.clone()))).collect(),
         Err(e) => {
-            let e = StepError::aws(mgmt, "cloudwatch-alarms")(e);
+            let e = StepError::from(Site::new(mgmt, cw.config().region(), "cloudwatch-alarms").error(e));
             return controls.map(|c| Finding::error(c, mgmt, "cloudwatch-alarms", &e)).collect();
         }
     };
@@ -108,7 +110,7 @@ async fn scp_control(ctx: &Ctx<'_>) -> Option<Finding> {
         Ok(KeyRef::Missing { alias }) => return Some(Finding::new(Control::TamperProtectionScp, acting, resource, Status::Fail, format!("KMS key {alias} does not exist"))),
         Err(e) => return Some(Finding::error(Control::TamperProtectionScp, acting, resource, &e)),
     };
-    let err = |e: crate::aws::AwsError| Finding::error(Control::TamperProtectionScp, acting, resource.clone(), &StepError::aws(acting, resource.clone())(e));
+    let err = |e: crate::aws::AwsError| Finding::error(Control::TamperProtectionScp, acting, resource.clone(), &Site::global(acting, resource.clone()).error(e).into());
     let want = match render_scp(&scp_context(ctx, &key)) {
         Ok(w) => w,
         Err(e) => return Some(Finding::new(Control::TamperProtectionScp, acting, resource.clone(), Status::Error, e.to_string())),

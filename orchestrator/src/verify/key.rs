@@ -2,8 +2,8 @@
 //! of the access-log bucket's key with `access_log_encryption = "sse-kms"` (Security Hub checks every
 //! customer-managed key).
 use super::{Control, Finding, Status};
-use crate::aws::aws_err;
-use crate::steps::log_bucket::home_session;
+use crate::aws::Site;
+use crate::steps::support::home_session;
 use crate::steps::{kms_key, Ctx, StepError};
 
 /// The key behind the configured alias, read once for KMS.4 and CloudTrail.2.
@@ -30,11 +30,9 @@ async fn rotation(ctx: &Ctx<'_>, alias: &str, key_arn: Result<&Option<String>, &
     };
     let resource = format!("kms-key {arn}");
     let kms = ctx.aws.kms(&home_session(ctx, la));
-    match kms.get_key_rotation_status().key_id(arn).send().await.map_err(aws_err("KMS.GetKeyRotationStatus")) {
-        Err(e) => {
-            let err = StepError::aws(la, resource.clone())(e);
-            vec![Finding::error(Control::Kms4, la, resource, &err)]
-        }
+    let site = Site::new(la, kms.config().region(), resource.clone());
+    match kms.get_key_rotation_status().key_id(arn).send().await.map_err(site.fail("KMS.GetKeyRotationStatus")) {
+        Err(e) => vec![Finding::error(Control::Kms4, la, resource, &e.into())],
         Ok(out) => {
             let on = out.key_rotation_enabled();
             let period = out.rotation_period_in_days().map(|d| format!("; RotationPeriodInDays={d}")).unwrap_or_default();

@@ -5,7 +5,7 @@ use futures::stream::{self, StreamExt};
 
 use super::{Control, Finding, Status};
 use crate::steps::member_checks::{inspect_member, MemberFindings};
-use crate::steps::org_trail::trail_resource;
+use crate::steps::support::trail_resource;
 use crate::steps::Ctx;
 
 pub(super) async fn check(ctx: &Ctx<'_>) -> Vec<Finding> {

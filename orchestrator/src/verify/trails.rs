@@ -11,7 +11,10 @@ use futures::stream::{self, StreamExt};
 use super::{Control, Finding, Status};
 use crate::config::TrailMode;
 use crate::steps::account_trail::account_trail_arn;
-use crate::steps::org_trail::{describe, fail, in_region, trail_resource, Selector};
+use crate::aws::Site;
+use crate::steps::support::{in_region, trail_resource};
+use crate::steps::trail::selectors::Op;
+use crate::steps::trail::{describe, Selector};
 use crate::steps::{Ctx, StepError};
 
 /// What a trail's selectors log, from advanced or basic selectors.
@@ -61,7 +64,7 @@ impl Coverage {
     pub fn from_advanced(selectors: &[Selector]) -> Coverage {
         let mut c = Coverage::default();
         for s in selectors {
-            let equals = |field: &str| s.fields.get(field).and_then(|ops| ops.get("Equals"));
+            let equals = |field: &str| s.fields.get(field).and_then(|ops| ops.get(&Op::Equals));
             let (read, write) = Self::read_write(equals("readOnly"));
             let category = equals("eventCategory");
             if category.is_some_and(|v| v.contains("Management")) {
@@ -69,7 +72,7 @@ impl Coverage {
                 c.management_write |= write;
             }
             if category.is_some_and(|v| v.contains("Data")) && equals("resources.type").is_some_and(|v| v.contains("AWS::S3::Object")) {
-                let listed: Vec<String> = s.fields.get("resources.ARN").and_then(|ops| ops.get("StartsWith")).map(|v| v.iter().cloned().collect()).unwrap_or_default();
+                let listed: Vec<String> = s.fields.get("resources.ARN").and_then(|ops| ops.get(&Op::StartsWith)).map(|v| v.iter().cloned().collect()).unwrap_or_default();
                 let scope = if listed.is_empty() { DataScope::All } else { DataScope::Listed(listed) };
                 if read {
                     c.s3_read.widen(scope.clone());
@@ -210,10 +213,10 @@ async fn read_all(ct: &aws_sdk_cloudtrail::Client, account: &str, trails: Vec<Li
 /// compares them, basic ones (which it does not keep) from the same answer.
 async fn read_one(ct: &aws_sdk_cloudtrail::Client, account: &str, trail: LiveTrail) -> Result<Audited, StepError> {
     let arn = trail.trail_arn().unwrap_or_default().to_string();
-    let resource = trail_resource(&arn);
+    let site = Site::new(account, ct.config().region(), trail_resource(&arn));
     let (sel, status) = tokio::join!(ct.get_event_selectors().trail_name(&arn).send(), ct.get_trail_status().name(&arn).send());
-    let sel = sel.map_err(fail(account, &resource, "CloudTrail.GetEventSelectors"))?;
-    let logging = status.map_err(fail(account, &resource, "CloudTrail.GetTrailStatus"))?.is_logging() == Some(true);
+    let sel = sel.map_err(site.fail("CloudTrail.GetEventSelectors"))?;
+    let logging = status.map_err(site.fail("CloudTrail.GetTrailStatus"))?.is_logging() == Some(true);
     let coverage = match sel.advanced_event_selectors() {
         [] => Coverage::from_basic(&sel),
         advanced => Coverage::from_advanced(&advanced.iter().map(Selector::from_sdk).collect::<Vec<_>>()),
@@ -318,7 +321,7 @@ fn cloudwatch(ctx: &Ctx<'_>, t: &Audited) -> Finding {
 mod tests {
     use super::*;
     use crate::config::{EventScope, ExistingOrgTrail, LegacyTrails, Trail, TrailMode};
-    use crate::steps::org_trail::desired_selectors;
+    use crate::steps::trail::desired_selectors;
 
     fn trail(management: EventScope, s3: EventScope, buckets: Vec<String>) -> Trail {
         Trail {

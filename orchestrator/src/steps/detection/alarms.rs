@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use super::cis::{CisFilter, FILTERS, NAMESPACE};
 use super::{home, log_group_name, scp_context, topic_arn};
-use crate::aws::{aws_err, AwsError};
+use crate::aws::Site;
 use crate::policy::{diff_policies, render_alarm_topic_policy};
-use crate::steps::log_bucket::policy::policy_fields;
-use crate::steps::org_trail::{fail as sdk_fail, in_region, lookup_key, KeyRef};
-use crate::steps::{Action, Change, Ctx, Outcome, StepError, StepResult};
+use crate::steps::kms_key::{lookup_key, KeyRef};
+use crate::steps::support::{in_region, policy_fields};
+use crate::steps::{absent, Action, Change, Ctx, Outcome, StepError, StepResult};
 
 pub const STEP: &str = "cis-alarms";
 
@@ -86,8 +86,7 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
         .set_alarm_names(Some(names))
         .send()
         .await
-        .map_err(aws_err("CloudWatch.DescribeAlarms"))
-        .map_err(StepError::aws(mgmt, "cloudwatch-alarms"))?
+        .map_err(Site::new(mgmt, cw.config().region(), "cloudwatch-alarms").fail("CloudWatch.DescribeAlarms"))?
         .metric_alarms()
         .iter()
         .filter_map(|a| a.alarm_name().map(|n| (n.to_string(), a.clone())))
@@ -95,13 +94,14 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     for f in &FILTERS {
         let name = f.name();
         let resource = format!("cloudwatch-metric-filter {group} {name}");
+        let site = Site::new(&account, logs.config().region(), resource.clone());
         let change = match live_filters.get(&name) {
             None if !group_exists && !ctx.apply => Change::new(format!("{resource} (log group created by cloudwatch-logs step)"), Action::Create),
             None => Change::new(resource.clone(), Action::Create),
             Some(live) => Change::update(resource.clone(), filter_diff(f, live)),
         };
         if ctx.apply && change.is_change() {
-            let t = MetricTransformation::builder().metric_name(f.metric).metric_namespace(NAMESPACE).metric_value("1").build().map_err(|e| build_err(&account, &resource, "CloudWatchLogs.PutMetricFilter", e))?;
+            let t = MetricTransformation::builder().metric_name(f.metric).metric_namespace(NAMESPACE).metric_value("1").build().map_err(|e| StepError::unexpected(&site, "CloudWatchLogs.PutMetricFilter", e.to_string()))?;
             logs.put_metric_filter()
                 .log_group_name(&group)
                 .filter_name(&name)
@@ -109,11 +109,11 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
                 .metric_transformations(t)
                 .send()
                 .await
-                .map_err(aws_err("CloudWatchLogs.PutMetricFilter"))
-                .map_err(StepError::aws(&account, resource))?;
+                .map_err(site.fail("CloudWatchLogs.PutMetricFilter"))?;
         }
         outcome.push(change);
         let resource = format!("cloudwatch-alarm {name}");
+        let site = Site::new(mgmt, cw.config().region(), resource.clone());
         let change = match live_alarms.get(&name) {
             None => Change::new(resource.clone(), Action::Create),
             Some(a) => Change::update(resource.clone(), alarm_diff(f, a, &topic)),
@@ -134,24 +134,20 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
                 .alarm_actions(&topic)
                 .send()
                 .await
-                .map_err(aws_err("CloudWatch.PutMetricAlarm"))
-                .map_err(StepError::aws(mgmt, resource))?;
+                .map_err(site.fail("CloudWatch.PutMetricAlarm"))?;
         }
         outcome.push(change);
     }
     Ok(outcome)
 }
 
-fn build_err(account: &str, resource: &str, op: &str, e: impl std::fmt::Display) -> StepError {
-    StepError::aws(account, resource)(AwsError { operation: op.into(), code: None, message: e.to_string() })
-}
-
 /// Every metric filter of the log group, by name.
 pub async fn metric_filters(logs: &aws_sdk_cloudwatchlogs::Client, account: &str, group: &str) -> Result<BTreeMap<String, MetricFilter>, StepError> {
+    let site = Site::new(account, logs.config().region(), format!("cloudwatch-log-group {group}"));
     let mut out = BTreeMap::new();
     let mut pages = logs.describe_metric_filters().log_group_name(group).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(aws_err("CloudWatchLogs.DescribeMetricFilters")).map_err(StepError::aws(account, format!("cloudwatch-log-group {group}")))?;
+        let page = page.map_err(site.fail("CloudWatchLogs.DescribeMetricFilters"))?;
         out.extend(page.metric_filters().iter().filter_map(|f| f.filter_name().map(|n| (n.to_string(), f.clone()))));
     }
     Ok(out)
@@ -162,17 +158,15 @@ async fn converge_topic(ctx: &Ctx<'_>, name: &str, arn: &str) -> Result<Change, 
     let mgmt = ctx.management_account();
     let resource = format!("sns-topic {arn}");
     let sns = ctx.aws.sns(&home(ctx));
+    let site = Site::new(mgmt, sns.config().region(), resource.clone());
     let policy = render_alarm_topic_policy(&scp_context(ctx, "")).map_err(|e| StepError::refused(mgmt, resource.clone(), e.to_string()))?;
     let key = match lookup_key(ctx).await? {
         KeyRef::Arn(a) => Some(a),
         KeyRef::Missing { alias } if ctx.apply => return Err(StepError::refused(mgmt, resource, format!("KMS key {alias} does not exist: the kms-key step must run first"))),
         KeyRef::Missing { .. } => None,
     };
-    let attrs = match sns.get_topic_attributes().topic_arn(arn).send().await {
-        Ok(out) => Some(out.attributes().cloned().unwrap_or_default()),
-        Err(e) if AwsError::from_sdk("SNS.GetTopicAttributes", &e).is_code("NotFound") => None,
-        Err(e) => return Err(sdk_fail(mgmt, &resource, "SNS.GetTopicAttributes")(e)),
-    };
+    let attrs = absent(sns.get_topic_attributes().topic_arn(arn).send().await.map_err(site.fail("SNS.GetTopicAttributes")), &["NotFound"])?;
+    let attrs = attrs.map(|out| out.attributes().cloned().unwrap_or_default());
     let Some(attrs) = attrs else {
         if ctx.apply {
             sns.create_topic()
@@ -181,7 +175,7 @@ async fn converge_topic(ctx: &Ctx<'_>, name: &str, arn: &str) -> Result<Change, 
                 .attributes("KmsMasterKeyId", key.clone().unwrap_or_default())
                 .send()
                 .await
-                .map_err(sdk_fail(mgmt, &resource, "SNS.CreateTopic"))?;
+                .map_err(site.fail("SNS.CreateTopic"))?;
         }
         return Ok(Change::new(resource, Action::Create));
     };
@@ -191,13 +185,13 @@ async fn converge_topic(ctx: &Ctx<'_>, name: &str, arn: &str) -> Result<Change, 
     if !diff.is_empty() {
         fields.extend(policy_fields(&diff).into_iter().map(|f| format!("Policy {f}")));
         if ctx.apply {
-            sns.set_topic_attributes().topic_arn(arn).attribute_name("Policy").attribute_value(policy.to_string()).send().await.map_err(sdk_fail(mgmt, &resource, "SNS.SetTopicAttributes"))?;
+            sns.set_topic_attributes().topic_arn(arn).attribute_name("Policy").attribute_value(policy.to_string()).send().await.map_err(site.fail("SNS.SetTopicAttributes"))?;
         }
     }
     if attrs.get("KmsMasterKeyId").map(String::as_str).unwrap_or("") != key.as_deref().unwrap_or("") || key.is_none() {
         fields.push(if key.is_some() { "KmsMasterKeyId".to_string() } else { "KmsMasterKeyId (created by kms-key step)".to_string() });
         if let (true, Some(k)) = (ctx.apply, &key) {
-            sns.set_topic_attributes().topic_arn(arn).attribute_name("KmsMasterKeyId").attribute_value(k).send().await.map_err(sdk_fail(mgmt, &resource, "SNS.SetTopicAttributes"))?;
+            sns.set_topic_attributes().topic_arn(arn).attribute_name("KmsMasterKeyId").attribute_value(k).send().await.map_err(site.fail("SNS.SetTopicAttributes"))?;
         }
     }
     Ok(Change::update(resource, fields))

@@ -7,7 +7,8 @@ use aws_sdk_cloudtrail::types::{InsightSelector, InsightType, SourceEventCategor
 
 use crate::aws::{aws_err, AwsError};
 use crate::config::Insights;
-use crate::steps::org_trail::{in_region, trail_resource};
+use crate::aws::Site;
+use crate::steps::support::{in_region, trail_resource};
 use crate::steps::{Action, Change, Ctx, Outcome, StepError, StepResult};
 
 pub const STEP: &str = "trail-insights";
@@ -57,8 +58,9 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     let arn = ctx.trail_arn();
     let resource = format!("{} (Insights)", trail_resource(&arn));
     let ct = ctx.aws.cloudtrail(&in_region(ctx.aws.base(), ctx.home_region()));
+    let site = Site::new(acting, ct.config().region(), resource.clone());
     let want = wanted(insights);
-    let have = read(&ct, &arn).await.map_err(StepError::aws(acting, resource.clone()))?;
+    let have = read(&ct, &arn).await.map_err(|e| site.error(e))?;
     let Some(have) = have else {
         if ctx.apply {
             return Err(StepError::refused(acting, resource, "the organization trail does not exist: the org-trail step must run first"));
@@ -78,8 +80,7 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
             .set_insight_selectors(Some(to_sdk(&want)))
             .send()
             .await
-            .map_err(aws_err("CloudTrail.PutInsightSelectors"))
-            .map_err(StepError::aws(acting, resource.clone()))?;
+            .map_err(site.fail("CloudTrail.PutInsightSelectors"))?;
     }
     Ok(Outcome { changes: vec![Change::update(resource, fields)] })
 }

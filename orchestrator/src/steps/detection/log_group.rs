@@ -8,22 +8,14 @@ use aws_sdk_cloudwatchlogs::types::LogGroup;
 use serde_json::Value;
 
 use super::{home, log_group_arn, log_group_name, logs_role_arn, scp_context, trail_log_group_arn, LOGS_ROLE_NAME, LOGS_ROLE_POLICY};
-use crate::aws::{aws_err, AwsError};
+use crate::aws::Site;
 use crate::policy::{diff_policies, render_logs_role_policy, render_logs_role_trust};
-use crate::steps::log_bucket::policy::policy_fields;
-use crate::steps::org_trail::{fail as sdk_fail, lookup_key, trail_resource, KeyRef};
-use crate::steps::{Action, Change, Ctx, Outcome, StepError, StepResult};
+use crate::steps::kms_key::{lookup_key, KeyRef};
+use crate::steps::support::{in_region, policy_fields, trail_resource};
+use crate::steps::trail::describe;
+use crate::steps::{absent, Action, Change, Ctx, Outcome, StepError, StepResult};
 
 pub const STEP: &str = "cloudwatch-logs";
-
-/// A read whose "not found" codes mean absent.
-pub(crate) fn absent<T>(r: Result<T, AwsError>, codes: &[&str]) -> Result<Option<T>, AwsError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if codes.iter().any(|c| e.is_code(c)) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
 
 /// IAM returns policy documents URL-encoded.
 pub(crate) fn decode_policy(doc: &str) -> Value {
@@ -44,8 +36,8 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
 
 pub async fn describe_log_group(ctx: &Ctx<'_>, logs: &aws_sdk_cloudwatchlogs::Client, name: &str) -> Result<Option<LogGroup>, StepError> {
     let mgmt = ctx.management_account();
-    let out = logs.describe_log_groups().log_group_name_prefix(name).send().await.map_err(aws_err("CloudWatchLogs.DescribeLogGroups"));
-    let out = out.map_err(StepError::aws(mgmt, format!("cloudwatch-log-group {name}")))?;
+    let site = Site::new(mgmt, logs.config().region(), format!("cloudwatch-log-group {name}"));
+    let out = logs.describe_log_groups().log_group_name_prefix(name).send().await.map_err(site.fail("CloudWatchLogs.DescribeLogGroups"))?;
     Ok(out.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
 }
 
@@ -53,6 +45,7 @@ async fn converge_log_group(ctx: &Ctx<'_>, name: &str, key: &KeyRef) -> Result<C
     let mgmt = ctx.management_account();
     let resource = format!("cloudwatch-log-group {name}");
     let logs = ctx.aws.logs(&home(ctx));
+    let site = Site::new(mgmt, logs.config().region(), resource.clone());
     let retention = ctx.config.detection.log_group.as_ref().map_or(365, |g| g.retention_days);
     let key_arn = match key {
         KeyRef::Arn(a) => Some(a.as_str()),
@@ -63,8 +56,8 @@ async fn converge_log_group(ctx: &Ctx<'_>, name: &str, key: &KeyRef) -> Result<C
     };
     let Some(live) = describe_log_group(ctx, &logs, name).await? else {
         if ctx.apply {
-            logs.create_log_group().log_group_name(name).set_kms_key_id(key_arn.map(str::to_string)).send().await.map_err(sdk_fail(mgmt, &resource, "CloudWatchLogs.CreateLogGroup"))?;
-            logs.put_retention_policy().log_group_name(name).retention_in_days(retention).send().await.map_err(sdk_fail(mgmt, &resource, "CloudWatchLogs.PutRetentionPolicy"))?;
+            logs.create_log_group().log_group_name(name).set_kms_key_id(key_arn.map(str::to_string)).send().await.map_err(site.fail("CloudWatchLogs.CreateLogGroup"))?;
+            logs.put_retention_policy().log_group_name(name).retention_in_days(retention).send().await.map_err(site.fail("CloudWatchLogs.PutRetentionPolicy"))?;
         }
         return Ok(Change::new(resource, Action::Create));
     };
@@ -72,7 +65,7 @@ async fn converge_log_group(ctx: &Ctx<'_>, name: &str, key: &KeyRef) -> Result<C
     if live.retention_in_days() != Some(retention) {
         fields.push(format!("retentionInDays ({} -> {retention})", live.retention_in_days().map_or("never expire".to_string(), |d| d.to_string())));
         if ctx.apply {
-            logs.put_retention_policy().log_group_name(name).retention_in_days(retention).send().await.map_err(sdk_fail(mgmt, &resource, "CloudWatchLogs.PutRetentionPolicy"))?;
+            logs.put_retention_policy().log_group_name(name).retention_in_days(retention).send().await.map_err(site.fail("CloudWatchLogs.PutRetentionPolicy"))?;
         }
     }
     if live.kms_key_id() != key_arn {
@@ -81,7 +74,7 @@ async fn converge_log_group(ctx: &Ctx<'_>, name: &str, key: &KeyRef) -> Result<C
             None => "kmsKeyId (created by kms-key step)".to_string(),
         });
         if let (true, Some(k)) = (ctx.apply, key_arn) {
-            logs.associate_kms_key().log_group_name(name).kms_key_id(k).send().await.map_err(sdk_fail(mgmt, &resource, "CloudWatchLogs.AssociateKmsKey"))?;
+            logs.associate_kms_key().log_group_name(name).kms_key_id(k).send().await.map_err(site.fail("CloudWatchLogs.AssociateKmsKey"))?;
         }
     }
     Ok(Change::update(resource, fields))
@@ -93,14 +86,15 @@ async fn converge_role(ctx: &Ctx<'_>, name: &str) -> Result<(Change, bool), Step
     let mgmt = ctx.management_account();
     let resource = format!("iam-role {LOGS_ROLE_NAME}");
     let iam = ctx.aws.iam(&home(ctx));
+    let site = Site::global(mgmt, resource.clone());
     let sc = scp_context(ctx, "");
     let sc = crate::policy::ScpContext { log_group_arn: log_group_arn(ctx, name), ..sc };
     let render_err = |e: crate::policy::PolicyError| StepError::refused(mgmt, format!("iam-role {LOGS_ROLE_NAME}"), e.to_string());
     let trust = render_logs_role_trust(&sc).map_err(render_err)?;
     let perms = render_logs_role_policy(&sc).map_err(render_err)?;
-    let role = absent(iam.get_role().role_name(LOGS_ROLE_NAME).send().await.map_err(aws_err("IAM.GetRole")), &["NoSuchEntity"]).map_err(StepError::aws(mgmt, resource.clone()))?;
+    let role = absent(iam.get_role().role_name(LOGS_ROLE_NAME).send().await.map_err(site.fail("IAM.GetRole")), &["NoSuchEntity"])?;
     let put_policy = || async {
-        iam.put_role_policy().role_name(LOGS_ROLE_NAME).policy_name(LOGS_ROLE_POLICY).policy_document(perms.to_string()).send().await.map_err(sdk_fail(mgmt, &resource, "IAM.PutRolePolicy"))
+        iam.put_role_policy().role_name(LOGS_ROLE_NAME).policy_name(LOGS_ROLE_POLICY).policy_document(perms.to_string()).send().await.map_err(site.fail("IAM.PutRolePolicy"))
     };
     let Some(role) = role.and_then(|r| r.role) else {
         if ctx.apply {
@@ -110,7 +104,7 @@ async fn converge_role(ctx: &Ctx<'_>, name: &str) -> Result<(Change, bool), Step
                 .description("CloudTrail writes the organization trail's events to CloudWatch Logs (orgtrail)")
                 .send()
                 .await
-                .map_err(sdk_fail(mgmt, &resource, "IAM.CreateRole"))?;
+                .map_err(site.fail("IAM.CreateRole"))?;
             put_policy().await?;
         }
         return Ok((Change::new(resource, Action::Create), ctx.apply));
@@ -121,11 +115,10 @@ async fn converge_role(ctx: &Ctx<'_>, name: &str) -> Result<(Change, bool), Step
     if !trust_diff.is_empty() {
         fields.extend(policy_fields(&trust_diff).into_iter().map(|f| format!("AssumeRolePolicyDocument {f}")));
         if ctx.apply {
-            iam.update_assume_role_policy().role_name(LOGS_ROLE_NAME).policy_document(trust.to_string()).send().await.map_err(sdk_fail(mgmt, &resource, "IAM.UpdateAssumeRolePolicy"))?;
+            iam.update_assume_role_policy().role_name(LOGS_ROLE_NAME).policy_document(trust.to_string()).send().await.map_err(site.fail("IAM.UpdateAssumeRolePolicy"))?;
         }
     }
-    let live_perms = absent(iam.get_role_policy().role_name(LOGS_ROLE_NAME).policy_name(LOGS_ROLE_POLICY).send().await.map_err(aws_err("IAM.GetRolePolicy")), &["NoSuchEntity"])
-        .map_err(StepError::aws(mgmt, resource.clone()))?
+    let live_perms = absent(iam.get_role_policy().role_name(LOGS_ROLE_NAME).policy_name(LOGS_ROLE_POLICY).send().await.map_err(site.fail("IAM.GetRolePolicy")), &["NoSuchEntity"])?
         .map(|p| decode_policy(p.policy_document()));
     let perms_diff = diff_policies(live_perms.as_ref().unwrap_or(&Value::Null), &perms);
     if live_perms.is_none() || !perms_diff.is_empty() {
@@ -145,8 +138,9 @@ async fn converge_trail_fields(ctx: &Ctx<'_>, name: &str, role_created: bool) ->
     let acting = ctx.caller.account.as_str();
     let arn = ctx.trail_arn();
     let resource = format!("{} (CloudWatch Logs)", trail_resource(&arn));
-    let ct = ctx.aws.cloudtrail(&crate::steps::org_trail::in_region(ctx.aws.base(), ctx.home_region()));
-    let trails = crate::steps::org_trail::describe(&ct, acting, false).await?;
+    let ct = ctx.aws.cloudtrail(&in_region(ctx.aws.base(), ctx.home_region()));
+    let site = Site::new(acting, ct.config().region(), resource.clone());
+    let trails = describe(&ct, acting, false).await?;
     let (want_group, want_role) = (trail_log_group_arn(ctx, name), logs_role_arn(ctx));
     let Some(live) = trails.into_iter().find(|t| t.trail_arn() == Some(arn.as_str())) else {
         if ctx.apply {
@@ -166,14 +160,14 @@ async fn converge_trail_fields(ctx: &Ctx<'_>, name: &str, role_created: bool) ->
         // InvalidCloudWatchLogsRoleArnException until it is. Bounded retries, then the error.
         let mut wait = Duration::from_secs(2);
         loop {
-            let r = ct.update_trail().name(&arn).cloud_watch_logs_log_group_arn(&want_group).cloud_watch_logs_role_arn(&want_role).send().await.map_err(aws_err("CloudTrail.UpdateTrail"));
+            let r = ct.update_trail().name(&arn).cloud_watch_logs_log_group_arn(&want_group).cloud_watch_logs_role_arn(&want_role).send().await.map_err(site.fail("CloudTrail.UpdateTrail"));
             match r {
-                Err(e) if role_created && e.is_code("InvalidCloudWatchLogsRoleArnException") && wait <= Duration::from_secs(32) => {
+                Err(e) if role_created && e.source.is_code("InvalidCloudWatchLogsRoleArnException") && wait <= Duration::from_secs(32) => {
                     tokio::time::sleep(wait).await;
                     wait *= 2;
                 }
                 r => {
-                    r.map_err(StepError::aws(acting, resource.clone()))?;
+                    r?;
                     break;
                 }
             }

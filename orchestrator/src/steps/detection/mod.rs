@@ -19,9 +19,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
 
-use super::org_trail::{in_region, Selector};
+use super::support::in_region;
+use super::trail::selectors::{Op, Selector};
 use super::Ctx;
-use crate::policy::{KeyUsers, ScpContext};
+use crate::policy::ScpContext;
+
+pub use super::support::{key_users, log_group_arn, log_group_name};
 
 /// The role CloudTrail assumes to write to the managed log group.
 pub const LOGS_ROLE_NAME: &str = "orgtrail-cloudtrail-to-logs";
@@ -29,17 +32,6 @@ pub const LOGS_ROLE_NAME: &str = "orgtrail-cloudtrail-to-logs";
 pub const LOGS_ROLE_POLICY: &str = "cloudtrail-to-cloudwatch-logs";
 /// The tamper-protection SCP's name in Organizations.
 pub const SCP_NAME: &str = "orgtrail-tamper-protection";
-
-/// The managed log group's name, when orgtrail manages one.
-pub fn log_group_name(ctx: &Ctx<'_>) -> Option<String> {
-    let g = ctx.config.detection.log_group.as_ref()?;
-    Some(g.name.clone().unwrap_or_else(|| format!("/aws/cloudtrail/{}", ctx.config.trail.name)))
-}
-
-/// `arn:…:logs:{home}:{mgmt}:log-group:NAME` (no `:*`): the KMS encryption context, the role's resources.
-pub fn log_group_arn(ctx: &Ctx<'_>, name: &str) -> String {
-    format!("arn:{}:logs:{}:{}:log-group:{name}", ctx.partition(), ctx.home_region(), ctx.management_account())
-}
 
 /// The value CloudTrail's CloudWatchLogsLogGroupArn takes (with the `:*` suffix).
 pub fn trail_log_group_arn(ctx: &Ctx<'_>, name: &str) -> String {
@@ -57,11 +49,6 @@ pub fn topic_arn(ctx: &Ctx<'_>, name: &str) -> String {
 /// The management account's session in the home region.
 pub fn home(ctx: &Ctx<'_>) -> SdkConfig {
     in_region(&ctx.session(ctx.management_account()), ctx.home_region())
-}
-
-/// What the log-archive key policy must let use the key (see `templates/kms-key-policy.json`).
-pub fn key_users(ctx: &Ctx<'_>) -> KeyUsers {
-    KeyUsers { log_group_arn: log_group_name(ctx).map(|n| log_group_arn(ctx, &n)), alarm_topic: ctx.config.detection.alarms.is_some() }
 }
 
 /// The detection templates' inputs; `key_arn` may be a placeholder while the key does not exist.
@@ -92,7 +79,7 @@ pub fn network_selectors(ctx: &Ctx<'_>) -> Vec<Selector> {
 }
 
 pub fn selectors_for(n: &crate::config::NetworkEvents) -> Vec<Selector> {
-    let one = |v: &str| BTreeMap::from([("Equals", BTreeSet::from([v.to_string()]))]);
+    let one = |v: &str| BTreeMap::from([(Op::Equals, BTreeSet::from([v.to_string()]))]);
     n.sources
         .iter()
         .map(|source| {
@@ -128,13 +115,13 @@ pub fn render_for_review(ctx: &Ctx<'_>, key_arn: &str) -> Result<Vec<(&'static s
 mod tests {
     #[test]
     fn network_selectors_one_per_source_and_merged_with_the_others() {
-        use crate::steps::org_trail::selectors::{desired_selectors, same_set};
+        use crate::steps::trail::selectors::{desired_selectors, same_set, Op};
         let text = crate::config::EXAMPLE.replacen("\n[trail]\n", "\n[trail]\nnetwork_events = { sources = [\"s3.amazonaws.com\", \"kms.amazonaws.com\"], vpce_denied_only = true }\n", 1);
         let config = crate::config::parse(std::path::Path::new("t.toml"), &text).unwrap();
         let sel = super::selectors_for(config.detection.network_events.as_ref().unwrap());
         assert_eq!(sel.len(), 2, "one selector per event source");
         for (s, source) in sel.iter().zip(["kms.amazonaws.com", "s3.amazonaws.com"]) {
-            let eq = |f: &str| s.fields[f]["Equals"].iter().cloned().collect::<Vec<_>>();
+            let eq = |f: &str| s.fields[f][&Op::Equals].iter().cloned().collect::<Vec<_>>();
             assert_eq!((eq("eventCategory"), eq("eventSource"), eq("errorCode")), (vec!["NetworkActivity".to_string()], vec![source.to_string()], vec!["VpceAccessDenied".to_string()]));
         }
         let base = desired_selectors(&config.trail, "aws", "logs", true);

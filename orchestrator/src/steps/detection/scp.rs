@@ -10,10 +10,10 @@ use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus};
 use serde_json::Value;
 
 use super::{scp_context, SCP_NAME};
-use crate::aws::{aws_err, AwsError};
+use crate::aws::{aws_err, AwsError, Site};
 use crate::policy::{check_not_locked_out, diff_policies, principal_arn_for, render_scp, scp_denies};
-use crate::steps::log_bucket::policy::policy_fields;
-use crate::steps::org_trail::{lookup_key, KeyRef};
+use crate::steps::kms_key::{lookup_key, KeyRef};
+use crate::steps::support::policy_fields;
 use crate::steps::{Action, Change, Ctx, Outcome, StepError, StepResult};
 
 pub const STEP: &str = "tamper-protection-scp";
@@ -96,15 +96,12 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     };
     let scp = checked_scp(ctx, &key_arn)?;
     let orgs = ctx.aws.organizations();
-    let fail = |op: &'static str| {
-        let resource = resource.clone();
-        move |e: AwsError| StepError::aws(acting, resource)(AwsError { operation: op.into(), ..e })
-    };
+    let site = Site::global(acting, resource.clone());
     let mut outcome = Outcome::default();
 
     // The policy type on the root.
     ctx.aws.organizations_permit().await;
-    let roots = orgs.list_roots().send().await.map_err(aws_err("Organizations.ListRoots")).map_err(fail("Organizations.ListRoots"))?;
+    let roots = orgs.list_roots().send().await.map_err(site.fail("Organizations.ListRoots"))?;
     let root = roots.roots().iter().find(|r| r.id() == Some(ctx.org.root_id.as_str())).or(roots.roots().first()).cloned();
     let root_id = root.as_ref().and_then(|r| r.id()).unwrap_or(&ctx.org.root_id).to_string();
     let enabled = root.as_ref().is_some_and(|r| r.policy_types().iter().any(|t| t.r#type() == Some(&PolicyType::ServiceControlPolicy) && t.status() == Some(&PolicyTypeStatus::Enabled)));
@@ -112,7 +109,7 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     if !enabled {
         if ctx.apply {
             ctx.aws.organizations_permit().await;
-            orgs.enable_policy_type().root_id(&root_id).policy_type(PolicyType::ServiceControlPolicy).send().await.map_err(aws_err("Organizations.EnablePolicyType")).map_err(fail("Organizations.EnablePolicyType"))?;
+            orgs.enable_policy_type().root_id(&root_id).policy_type(PolicyType::ServiceControlPolicy).send().await.map_err(site.fail("Organizations.EnablePolicyType"))?;
         }
         outcome.push(Change::new(type_resource, Action::Update { fields: vec!["PolicyTypes SERVICE_CONTROL_POLICY (DISABLED -> ENABLED)".into()] }));
     } else {
@@ -121,7 +118,7 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
 
     // The policy itself.
     // Looked up even with the type off: a policy made before the type was disabled is reused, not duplicated.
-    let existing = find_policy(ctx).await.map_err(fail("Organizations.ListPolicies"))?;
+    let existing = find_policy(ctx).await.map_err(|e| site.error(e))?;
     let content = scp.to_string();
     let policy_id = match existing {
         None => {
@@ -135,8 +132,7 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
                     .content(&content)
                     .send()
                     .await
-                    .map_err(aws_err("Organizations.CreatePolicy"))
-                    .map_err(fail("Organizations.CreatePolicy"))?;
+                    .map_err(site.fail("Organizations.CreatePolicy"))?;
                 out.policy().and_then(|p| p.policy_summary()).and_then(|s| s.id()).map(str::to_string)
             } else {
                 None
@@ -146,12 +142,12 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
         }
         Some(id) => {
             ctx.aws.organizations_permit().await;
-            let out = orgs.describe_policy().policy_id(&id).send().await.map_err(aws_err("Organizations.DescribePolicy")).map_err(fail("Organizations.DescribePolicy"))?;
+            let out = orgs.describe_policy().policy_id(&id).send().await.map_err(site.fail("Organizations.DescribePolicy"))?;
             let live: Value = out.policy().and_then(|p| p.content()).and_then(|c| serde_json::from_str(c).ok()).unwrap_or(Value::Null);
             let diff = diff_policies(&live, &scp);
             if !diff.is_empty() && ctx.apply {
                 ctx.aws.organizations_permit().await;
-                orgs.update_policy().policy_id(&id).content(&content).send().await.map_err(aws_err("Organizations.UpdatePolicy")).map_err(fail("Organizations.UpdatePolicy"))?;
+                orgs.update_policy().policy_id(&id).content(&content).send().await.map_err(site.fail("Organizations.UpdatePolicy"))?;
             }
             outcome.push(Change::update(resource.clone(), policy_fields(&diff).into_iter().map(|f| format!("Content {f}")).collect()));
             Some(id)
@@ -165,27 +161,27 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
         let mut ids = BTreeSet::new();
         for t in &protection.targets {
             ids.insert(resolve_target(ctx, &root_id, t).await.map_err(|e| match e {
-                Resolve::Aws(e) => fail("Organizations.ListOrganizationalUnitsForParent")(e),
+                Resolve::Aws(e) => site.error(e).into(),
                 Resolve::Unknown => StepError::refused(acting, resource.clone(), format!("[protection] targets: no OU `{t}` in the organization")),
             })?);
         }
         ids
     };
     let attached: BTreeSet<String> = match &policy_id {
-        Some(id) => targets_of(ctx, id).await.map_err(fail("Organizations.ListTargetsForPolicy"))?,
+        Some(id) => targets_of(ctx, id).await.map_err(|e| site.error(e))?,
         None => BTreeSet::new(),
     };
     for t in want.difference(&attached) {
         if let (true, Some(id)) = (ctx.apply, &policy_id) {
             ctx.aws.organizations_permit().await;
-            orgs.attach_policy().policy_id(id).target_id(t).send().await.map_err(aws_err("Organizations.AttachPolicy")).map_err(fail("Organizations.AttachPolicy"))?;
+            orgs.attach_policy().policy_id(id).target_id(t).send().await.map_err(site.fail("Organizations.AttachPolicy"))?;
         }
         outcome.push(Change::new(format!("scp-attachment {SCP_NAME} -> {t}"), Action::Create));
     }
     for t in attached.difference(&want) {
         if let (true, Some(id)) = (ctx.apply, &policy_id) {
             ctx.aws.organizations_permit().await;
-            orgs.detach_policy().policy_id(id).target_id(t).send().await.map_err(aws_err("Organizations.DetachPolicy")).map_err(fail("Organizations.DetachPolicy"))?;
+            orgs.detach_policy().policy_id(id).target_id(t).send().await.map_err(site.fail("Organizations.DetachPolicy"))?;
         }
         outcome.push(Change::new(format!("scp-attachment {SCP_NAME} -> {t}"), Action::Delete));
     }

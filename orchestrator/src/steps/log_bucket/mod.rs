@@ -6,65 +6,17 @@
 //! check, and in two phases: `converge_log_bucket` without the encryption-enforcing denies (CloudTrail
 //! could not create the trail with them), `enforce_encryption` with them once the trail logs.
 pub mod policy;
-mod settings;
 
-use std::collections::BTreeMap;
-
-use aws_config::{Region, SdkConfig};
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
-
+use super::bucket::{self, Bucket, BucketSpec, Encryption};
+use super::support::home_session;
 use super::{kms_key, Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::AwsError;
-pub use policy::{policy_context, ENFORCEMENT_SIDS};
-pub(crate) use policy::policy_fields;
-use settings::{BucketSpec, Encryption};
+pub use super::support::policy_context;
+pub use policy::ENFORCEMENT_SIDS;
 
-/// SDK config acting in `account`, pinned to the home region: the key and buckets live there whatever
-/// region the run's base config uses (a bucket created through another region's endpoint would land there).
-pub(crate) fn home_session(ctx: &Ctx<'_>, account: &str) -> SdkConfig {
-    ctx.session(account).to_builder().region(Region::new(ctx.home_region().to_string())).build()
-}
-
-/// A read whose "does not exist" answer (one of `codes`) means None rather than an error.
-pub(crate) fn absent_if<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<Option<T>, AwsError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if codes.iter().any(|c| e.is_code(c)) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Desired tags absent from `live` or with another value there. Tags others added are left alone
-/// (cost allocation, ownership): orgtrail only guarantees its own.
-pub(crate) fn missing_tags(desired: &BTreeMap<String, String>, live: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    desired.iter().filter(|(k, v)| live.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// One bucket as seen through the log-archive account's session.
-pub(super) struct Bucket<'a> {
-    s3: aws_sdk_s3::Client,
-    account: &'a str,
-    name: &'a str,
-    apply: bool,
-}
-
-impl<'a> Bucket<'a> {
-    fn new(ctx: &'a Ctx<'_>, name: &'a str) -> Self {
-        let account = ctx.config.log_archive.account.as_str();
-        Bucket { s3: ctx.aws.s3(&home_session(ctx, account)), account, name, apply: ctx.apply }
-    }
-
-    fn resource(&self) -> String {
-        format!("s3-bucket {}", self.name)
-    }
-
-    fn fail(&self) -> impl FnOnce(AwsError) -> StepError + '_ {
-        StepError::aws(self.account, self.resource())
-    }
-
-    fn refuse(&self, reason: impl Into<String>) -> StepError {
-        StepError::refused(self.account, self.resource(), reason)
-    }
+/// A bucket of the log-archive account, through its session in the home region.
+fn log_archive_bucket<'a>(ctx: &Ctx<'_>, name: &'a str) -> Bucket<'a> {
+    let account = ctx.config.log_archive.account.as_str();
+    Bucket::new(ctx.aws.s3(&home_session(ctx, account)), account, name, ctx.apply)
 }
 
 /// The `access-log-bucket` step: versioning, Block Public Access, BucketOwnerEnforced, tags, its
@@ -87,9 +39,9 @@ pub async fn converge_access_log_bucket(ctx: &Ctx<'_>) -> StepResult {
             Encryption::SseKms { key_arn, bucket_key: false }
         }
     };
-    let b = Bucket::new(ctx, &la.access_log_bucket);
+    let b = log_archive_bucket(ctx, &la.access_log_bucket);
     let exists = exists(ctx, &b).await?;
-    let live_policy = if exists { policy::live(&b).await? } else { None };
+    let live_policy = if exists { bucket::live_policy(&b).await? } else { None };
     let desired = policy::render_access_log(ctx)?;
     let spec = BucketSpec { encryption, logging: None, tags: &la.tags, lifecycle: None, object_lock: None };
     converge_bucket(ctx, &b, exists, &spec, live_policy, &desired).await
@@ -99,9 +51,9 @@ pub async fn converge_access_log_bucket(ctx: &Ctx<'_>) -> StepResult {
 pub async fn converge_log_bucket(ctx: &Ctx<'_>) -> StepResult {
     let la = &ctx.config.log_archive;
     let key_arn = required_key(ctx, &la.bucket).await?;
-    let b = Bucket::new(ctx, &la.bucket);
+    let b = log_archive_bucket(ctx, &la.bucket);
     let exists = exists(ctx, &b).await?;
-    let live_policy = if exists { policy::live(&b).await? } else { None };
+    let live_policy = if exists { bucket::live_policy(&b).await? } else { None };
     // Phase two, once reached, is kept: going back to phase one would drop the encryption denies until
     // the enforce-encryption step put them back, two policy writes on every run for nothing.
     let enforce = key_arn.is_some() && live_policy.as_deref().is_some_and(policy::enforces_encryption);
@@ -123,7 +75,7 @@ pub async fn converge_log_bucket(ctx: &Ctx<'_>) -> StepResult {
 pub async fn enforce_encryption(ctx: &Ctx<'_>) -> StepResult {
     let la = &ctx.config.log_archive;
     let key_arn = required_key(ctx, &la.bucket).await?;
-    let b = Bucket::new(ctx, &la.bucket);
+    let b = log_archive_bucket(ctx, &la.bucket);
     let exists = exists(ctx, &b).await?;
     let (Some(key_arn), true) = (key_arn, exists) else {
         if ctx.apply {
@@ -131,9 +83,9 @@ pub async fn enforce_encryption(ctx: &Ctx<'_>) -> StepResult {
         }
         // A plan for an empty account: the statements this step will add once key and bucket exist.
         let fields = ENFORCEMENT_SIDS.iter().map(|s| format!("{s} (missing)")).collect();
-        return Ok(Outcome { changes: vec![Change::update(policy::resource(&b), fields)] });
+        return Ok(Outcome { changes: vec![Change::update(b.policy_site().resource, fields)] });
     };
-    let mut live_policy = policy::live(&b).await?;
+    let mut live_policy = bucket::live_policy(&b).await?;
     if !ctx.apply {
         // A plan writes nothing, so this step would see the policy the log-bucket step (just before it)
         // puts when applying: its desired policy, phase two kept once reached. Without this, drift of a
@@ -143,7 +95,7 @@ pub async fn enforce_encryption(ctx: &Ctx<'_>) -> StepResult {
     }
     let desired = policy::render_log_bucket(ctx, &key_arn, true)?;
     policy::check_lockout(ctx, &b, &desired).await?;
-    Ok(Outcome { changes: vec![policy::converge(&b, live_policy, &desired).await?] })
+    Ok(Outcome { changes: vec![bucket::converge_policy(&b, live_policy, &desired).await?] })
 }
 
 /// The key ARN for the bucket's default encryption. Applying needs it; a plan of an empty account
@@ -163,18 +115,18 @@ async fn required_key(ctx: &Ctx<'_>, bucket: &str) -> Result<Option<String>, Ste
 async fn converge_bucket(ctx: &Ctx<'_>, b: &Bucket<'_>, exists: bool, spec: &BucketSpec<'_>, live_policy: Option<String>, desired: &serde_json::Value) -> StepResult {
     let mut outcome = Outcome::default();
     if exists {
-        outcome.push(Change::update(b.resource(), settings::converge(b, spec).await?));
+        outcome.push(Change::update(b.resource(), bucket::converge(b, spec).await?));
     } else {
         outcome.push(Change::new(b.resource(), Action::Create));
         if !ctx.apply {
-            outcome.push(Change::new(policy::resource(b), Action::Create));
+            outcome.push(Change::new(b.policy_site().resource, Action::Create));
             return Ok(outcome);
         }
-        create(ctx, b, spec.object_lock.is_some()).await?;
+        bucket::create(b, ctx.home_region(), spec.object_lock.is_some()).await?;
         // A new bucket has S3's defaults; the same reads and writes as for drift bring it to the baseline.
-        settings::converge(b, spec).await?;
+        bucket::converge(b, spec).await?;
     }
-    outcome.push(policy::converge(b, live_policy, desired).await?);
+    outcome.push(bucket::converge_policy(b, live_policy, desired).await?);
     Ok(outcome)
 }
 
@@ -201,32 +153,7 @@ async fn exists(ctx: &Ctx<'_>, b: &Bucket<'_>) -> Result<bool, StepError> {
                     "HeadBucket was denied (403): the bucket name is taken by another AWS account (bucket names are global), \
                      or the bucket's policy denies the role orgtrail uses in the log-archive account",
                 )),
-                _ => Err(b.fail()(AwsError::from_sdk("S3.HeadBucket", &e))),
-            }
-        }
-    }
-}
-
-async fn create(ctx: &Ctx<'_>, b: &Bucket<'_>, object_lock: bool) -> Result<(), StepError> {
-    let region = ctx.home_region();
-    let mut req = b.s3.create_bucket().bucket(b.name);
-    // us-east-1 is the one region that rejects its own name as LocationConstraint.
-    if region != "us-east-1" {
-        req = req.create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build());
-    }
-    if object_lock {
-        // Also turns versioning on; the default retention is set with the other settings.
-        req = req.object_lock_enabled_for_bucket(true);
-    }
-    match req.send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let e = AwsError::from_sdk("S3.CreateBucket", &e);
-            // Created by a concurrent run since HeadBucket: converge it like an existing bucket.
-            if e.is_code("BucketAlreadyOwnedByYou") {
-                Ok(())
-            } else {
-                Err(b.fail()(e))
+                _ => Err(b.site.fail("S3.HeadBucket")(e).into()),
             }
         }
     }
@@ -235,7 +162,7 @@ async fn create(ctx: &Ctx<'_>, b: &Bucket<'_>, object_lock: bool) -> Result<(), 
 /// What would make the `access-log-bucket` step refuse, found before orgtrail's first write: the
 /// bucket in another region or another account's, or a policy that does not render.
 pub async fn preflight_access_log_bucket(ctx: &Ctx<'_>) -> Result<(), StepError> {
-    exists(ctx, &Bucket::new(ctx, &ctx.config.log_archive.access_log_bucket)).await?;
+    exists(ctx, &log_archive_bucket(ctx, &ctx.config.log_archive.access_log_bucket)).await?;
     policy::render_access_log(ctx).map(drop)
 }
 
@@ -244,7 +171,7 @@ pub async fn preflight_access_log_bucket(ctx: &Ctx<'_>) -> Result<(), StepError>
 /// orgtrail out. The lock-out check only weighs denies that single out principals, which both
 /// phases share, so phase one (which needs no key ARN) stands for both.
 pub async fn preflight_log_bucket(ctx: &Ctx<'_>) -> Result<(), StepError> {
-    let b = Bucket::new(ctx, &ctx.config.log_archive.bucket);
+    let b = log_archive_bucket(ctx, &ctx.config.log_archive.bucket);
     exists(ctx, &b).await?;
     let desired = policy::render_log_bucket(ctx, "", false)?;
     policy::check_lockout(ctx, &b, &desired).await

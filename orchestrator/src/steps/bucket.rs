@@ -1,32 +1,73 @@
-//! A bucket's settings, each read, compared and (when applying) written only if it differs. Every
-//! function pushes the names of the fields that differed, the `Update` a plan reports.
+//! One bucket-hardening routine for every bucket orgtrail owns (the log bucket, the access-log
+//! bucket, the remote-state bucket): ownership controls, Block Public Access, versioning, Object
+//! Lock, default encryption, access logging, tags, lifecycle, and the bucket policy. Each setting
+//! is read, compared and (when applying) written only if it differs; every function pushes the
+//! names of the fields that differed, the `Update` a plan reports.
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketLoggingStatus, BucketVersioningStatus, DefaultRetention, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration, BucketLoggingStatus, BucketVersioningStatus, DefaultRetention, ExpirationStatus, LifecycleExpiration, LifecycleRule,
     LifecycleRuleFilter, LoggingEnabled, MfaDeleteStatus, NoncurrentVersionExpiration, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
     ObjectLockRule, ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, Transition, TransitionStorageClass,
     VersioningConfiguration,
 };
 
-use super::{absent_if, missing_tags, Bucket};
-use crate::aws::aws_err;
+use serde_json::Value;
+
+use super::support::{missing_tags, policy_fields};
+use super::{absent, Action, Change, StepError};
+use crate::aws::Site;
 use crate::config::{Lifecycle, ObjectLock, ObjectLockMode};
-use crate::steps::StepError;
+use crate::policy::diff_policies;
+
+/// One bucket, through the client of the account that owns it.
+pub struct Bucket<'a> {
+    pub s3: aws_sdk_s3::Client,
+    pub name: &'a str,
+    /// The owner account, the client's region, `s3-bucket NAME`: what a failed call names.
+    pub site: Site,
+    pub apply: bool,
+}
+
+impl<'a> Bucket<'a> {
+    pub fn new(s3: aws_sdk_s3::Client, account: &str, name: &'a str, apply: bool) -> Self {
+        let site = Site::new(account, s3.config().region(), format!("s3-bucket {name}"));
+        Bucket { s3, name, site, apply }
+    }
+
+    pub fn account(&self) -> &str {
+        &self.site.account
+    }
+
+    pub fn resource(&self) -> String {
+        self.site.resource.clone()
+    }
+
+    /// The bucket policy as a resource of its own.
+    pub fn policy_site(&self) -> Site {
+        self.site.on(format!("s3-bucket-policy {}", self.name))
+    }
+
+    pub fn refuse(&self, reason: impl Into<String>) -> StepError {
+        StepError::refused(self.account(), self.resource(), reason)
+    }
+}
 
 /// The lifecycle rule orgtrail owns, by ID; other rules on the bucket are kept as they are.
 pub const LIFECYCLE_RULE_ID: &str = "orgtrail-log-retention";
 
-pub(super) enum Encryption {
+pub enum Encryption {
     /// SSE-S3 (AES256).
     SseS3,
+    /// SSE-KMS with the AWS managed key (aws/s3) and an S3 Bucket Key: the remote-state bucket.
+    AwsManagedKms,
     /// SSE-KMS with this key; None while the key does not exist (plan only). `bucket_key`: with an S3
     /// Bucket Key (the log bucket: it cuts KMS requests for CloudTrail's many small objects).
     SseKms { key_arn: Option<String>, bucket_key: bool },
 }
 
-pub(super) struct BucketSpec<'a> {
+pub struct BucketSpec<'a> {
     pub encryption: Encryption,
     /// Server access logging to (target bucket, prefix); None: not managed.
     pub logging: Option<(String, String)>,
@@ -38,7 +79,7 @@ pub(super) struct BucketSpec<'a> {
 }
 
 /// Converge every setting of `spec`; returns the fields that differed.
-pub(super) async fn converge(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<Vec<String>, StepError> {
+pub async fn converge(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<Vec<String>, StepError> {
     let mut fields = Vec::new();
     ownership(b, &mut fields).await?;
     public_access_block(b, &mut fields).await?;
@@ -59,23 +100,23 @@ pub(super) async fn converge(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<Ve
 }
 
 async fn ownership(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), StepError> {
-    let live = b.s3.get_bucket_ownership_controls().bucket(b.name).send().await.map_err(aws_err("S3.GetBucketOwnershipControls"));
-    let live = absent_if(live, &["OwnershipControlsNotFoundError"]).map_err(b.fail())?;
+    let live = b.s3.get_bucket_ownership_controls().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketOwnershipControls"));
+    let live = absent(live, &["OwnershipControlsNotFoundError"])?;
     let enforced = live.and_then(|o| o.ownership_controls).is_some_and(|c| c.rules().iter().any(|r| *r.object_ownership() == ObjectOwnership::BucketOwnerEnforced));
     if !enforced {
         fields.push("ownership-controls".into());
         if b.apply {
             let rule = OwnershipControlsRule::builder().object_ownership(ObjectOwnership::BucketOwnerEnforced).build().expect("ownership is set");
             let controls = OwnershipControls::builder().rules(rule).build().expect("rules are set");
-            b.s3.put_bucket_ownership_controls().bucket(b.name).ownership_controls(controls).send().await.map_err(aws_err("S3.PutBucketOwnershipControls")).map_err(b.fail())?;
+            b.s3.put_bucket_ownership_controls().bucket(b.name).ownership_controls(controls).send().await.map_err(b.site.fail("S3.PutBucketOwnershipControls"))?;
         }
     }
     Ok(())
 }
 
 async fn public_access_block(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), StepError> {
-    let live = b.s3.get_public_access_block().bucket(b.name).send().await.map_err(aws_err("S3.GetPublicAccessBlock"));
-    let live = absent_if(live, &["NoSuchPublicAccessBlockConfiguration"]).map_err(b.fail())?.and_then(|o| o.public_access_block_configuration);
+    let live = b.s3.get_public_access_block().bucket(b.name).send().await.map_err(b.site.fail("S3.GetPublicAccessBlock"));
+    let live = absent(live, &["NoSuchPublicAccessBlockConfiguration"])?.and_then(|o| o.public_access_block_configuration);
     let flag = |f: fn(&PublicAccessBlockConfiguration) -> Option<bool>| live.as_ref().and_then(f).unwrap_or(false);
     let off: Vec<&str> = [
         ("BlockPublicAcls", flag(PublicAccessBlockConfiguration::block_public_acls)),
@@ -91,14 +132,14 @@ async fn public_access_block(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result
         fields.extend(off.iter().map(|f| format!("public-access-block.{f}")));
         if b.apply {
             let all = PublicAccessBlockConfiguration::builder().block_public_acls(true).ignore_public_acls(true).block_public_policy(true).restrict_public_buckets(true).build();
-            b.s3.put_public_access_block().bucket(b.name).public_access_block_configuration(all).send().await.map_err(aws_err("S3.PutPublicAccessBlock")).map_err(b.fail())?;
+            b.s3.put_public_access_block().bucket(b.name).public_access_block_configuration(all).send().await.map_err(b.site.fail("S3.PutPublicAccessBlock"))?;
         }
     }
     Ok(())
 }
 
 async fn versioning(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), StepError> {
-    let live = b.s3.get_bucket_versioning().bucket(b.name).send().await.map_err(aws_err("S3.GetBucketVersioning")).map_err(b.fail())?;
+    let live = b.s3.get_bucket_versioning().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketVersioning"))?;
     if live.status() == Some(&BucketVersioningStatus::Enabled) {
         return Ok(());
     }
@@ -117,7 +158,7 @@ async fn versioning(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), Step
     }
     // MfaDelete is left out: S3 keeps its current value.
     let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-    b.s3.put_bucket_versioning().bucket(b.name).versioning_configuration(enabled).send().await.map_err(aws_err("S3.PutBucketVersioning")).map_err(b.fail())?;
+    b.s3.put_bucket_versioning().bucket(b.name).versioning_configuration(enabled).send().await.map_err(b.site.fail("S3.PutBucketVersioning"))?;
     Ok(())
 }
 
@@ -125,8 +166,8 @@ async fn versioning(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), Step
 /// versioned bucket (PutObjectLockConfiguration, since 2023); it cannot be turned off again, and the
 /// default retention only applies to objects written afterwards.
 async fn object_lock(b: &Bucket<'_>, want: &ObjectLock, fields: &mut Vec<String>) -> Result<(), StepError> {
-    let live = b.s3.get_object_lock_configuration().bucket(b.name).send().await.map_err(aws_err("S3.GetObjectLockConfiguration"));
-    let live = absent_if(live, &["ObjectLockConfigurationNotFoundError"]).map_err(b.fail())?.and_then(|o| o.object_lock_configuration);
+    let live = b.s3.get_object_lock_configuration().bucket(b.name).send().await.map_err(b.site.fail("S3.GetObjectLockConfiguration"));
+    let live = absent(live, &["ObjectLockConfigurationNotFoundError"])?.and_then(|o| o.object_lock_configuration);
     let mode = match want.mode {
         ObjectLockMode::Governance => ObjectLockRetentionMode::Governance,
         ObjectLockMode::Compliance => ObjectLockRetentionMode::Compliance,
@@ -142,14 +183,14 @@ async fn object_lock(b: &Bucket<'_>, want: &ObjectLock, fields: &mut Vec<String>
     if b.apply {
         let retention = DefaultRetention::builder().mode(mode).days(want.retention_days).build();
         let config = ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled).rule(ObjectLockRule::builder().default_retention(retention).build()).build();
-        b.s3.put_object_lock_configuration().bucket(b.name).object_lock_configuration(config).send().await.map_err(aws_err("S3.PutObjectLockConfiguration")).map_err(b.fail())?;
+        b.s3.put_object_lock_configuration().bucket(b.name).object_lock_configuration(config).send().await.map_err(b.site.fail("S3.PutObjectLockConfiguration"))?;
     }
     Ok(())
 }
 
 async fn encryption(b: &Bucket<'_>, want: &Encryption, fields: &mut Vec<String>) -> Result<(), StepError> {
-    let live = b.s3.get_bucket_encryption().bucket(b.name).send().await.map_err(aws_err("S3.GetBucketEncryption"));
-    let live = absent_if(live, &["ServerSideEncryptionConfigurationNotFoundError"]).map_err(b.fail())?;
+    let live = b.s3.get_bucket_encryption().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketEncryption"));
+    let live = absent(live, &["ServerSideEncryptionConfigurationNotFoundError"])?;
     let rule = live.as_ref().and_then(|o| o.server_side_encryption_configuration()).and_then(|c| c.rules().first());
     let default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
     let algorithm = default.map(|d| d.sse_algorithm().clone());
@@ -158,6 +199,17 @@ async fn encryption(b: &Bucket<'_>, want: &Encryption, fields: &mut Vec<String>)
         Encryption::SseS3 => {
             if algorithm != Some(ServerSideEncryption::Aes256) {
                 fields.push("encryption.SSEAlgorithm".into());
+            }
+        }
+        Encryption::AwsManagedKms => {
+            if algorithm != Some(ServerSideEncryption::AwsKms) {
+                fields.push("encryption.SSEAlgorithm".into());
+            }
+            if default.and_then(|d| d.kms_master_key_id()).is_some() {
+                fields.push("encryption.KMSMasterKeyID".into());
+            }
+            if !rule.and_then(|r| r.bucket_key_enabled()).unwrap_or(false) {
+                fields.push("encryption.BucketKeyEnabled".into());
             }
         }
         Encryption::SseKms { key_arn, bucket_key } => {
@@ -177,6 +229,7 @@ async fn encryption(b: &Bucket<'_>, want: &Encryption, fields: &mut Vec<String>)
     }
     let (by_default, bucket_key) = match want {
         Encryption::SseS3 => (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256), false),
+        Encryption::AwsManagedKms => (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms), true),
         Encryption::SseKms { key_arn, bucket_key } => {
             let Some(key_arn) = key_arn else { return Err(b.refuse("the KMS key does not exist yet: the kms-key step must run first")) };
             (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(key_arn), *bucket_key)
@@ -184,12 +237,12 @@ async fn encryption(b: &Bucket<'_>, want: &Encryption, fields: &mut Vec<String>)
     };
     let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default.build().expect("algorithm is set")).bucket_key_enabled(bucket_key).build();
     let config = ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("rules are set");
-    b.s3.put_bucket_encryption().bucket(b.name).server_side_encryption_configuration(config).send().await.map_err(aws_err("S3.PutBucketEncryption")).map_err(b.fail())?;
+    b.s3.put_bucket_encryption().bucket(b.name).server_side_encryption_configuration(config).send().await.map_err(b.site.fail("S3.PutBucketEncryption"))?;
     Ok(())
 }
 
 async fn logging(b: &Bucket<'_>, target: &str, prefix: &str, fields: &mut Vec<String>) -> Result<(), StepError> {
-    let live = b.s3.get_bucket_logging().bucket(b.name).send().await.map_err(aws_err("S3.GetBucketLogging")).map_err(b.fail())?;
+    let live = b.s3.get_bucket_logging().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketLogging"))?;
     if live.logging_enabled().is_some_and(|l| l.target_bucket() == target && l.target_prefix() == prefix) {
         return Ok(());
     }
@@ -197,7 +250,7 @@ async fn logging(b: &Bucket<'_>, target: &str, prefix: &str, fields: &mut Vec<St
     if b.apply {
         let enabled = LoggingEnabled::builder().target_bucket(target).target_prefix(prefix).build().expect("target and prefix are set");
         let status = BucketLoggingStatus::builder().logging_enabled(enabled).build();
-        b.s3.put_bucket_logging().bucket(b.name).bucket_logging_status(status).send().await.map_err(aws_err("S3.PutBucketLogging")).map_err(b.fail())?;
+        b.s3.put_bucket_logging().bucket(b.name).bucket_logging_status(status).send().await.map_err(b.site.fail("S3.PutBucketLogging"))?;
     }
     Ok(())
 }
@@ -206,9 +259,9 @@ async fn tags(b: &Bucket<'_>, want: &BTreeMap<String, String>, fields: &mut Vec<
     if want.is_empty() {
         return Ok(());
     }
-    let live = b.s3.get_bucket_tagging().bucket(b.name).send().await.map_err(aws_err("S3.GetBucketTagging"));
+    let live = b.s3.get_bucket_tagging().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketTagging"));
     let live: BTreeMap<String, String> =
-        absent_if(live, &["NoSuchTagSet"]).map_err(b.fail())?.map(|o| o.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()).unwrap_or_default();
+        absent(live, &["NoSuchTagSet"])?.map(|o| o.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()).unwrap_or_default();
     let missing = missing_tags(want, &live);
     if missing.is_empty() {
         return Ok(());
@@ -220,7 +273,7 @@ async fn tags(b: &Bucket<'_>, want: &BTreeMap<String, String>, fields: &mut Vec<
         all.extend(missing);
         let set = all.iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("key and value are set")).collect();
         let tagging = Tagging::builder().set_tag_set(Some(set)).build().expect("tag set is set");
-        b.s3.put_bucket_tagging().bucket(b.name).tagging(tagging).send().await.map_err(aws_err("S3.PutBucketTagging")).map_err(b.fail())?;
+        b.s3.put_bucket_tagging().bucket(b.name).tagging(tagging).send().await.map_err(b.site.fail("S3.PutBucketTagging"))?;
     }
     Ok(())
 }
@@ -261,8 +314,8 @@ fn desired_rule(l: &Lifecycle) -> Option<LifecycleRule> {
 }
 
 async fn lifecycle_rule(b: &Bucket<'_>, want: Option<&Lifecycle>, fields: &mut Vec<String>) -> Result<(), StepError> {
-    let live = b.s3.get_bucket_lifecycle_configuration().bucket(b.name).send().await.map_err(aws_err("S3.GetBucketLifecycleConfiguration"));
-    let live_rules = absent_if(live, &["NoSuchLifecycleConfiguration"]).map_err(b.fail())?.map(|o| o.rules().to_vec()).unwrap_or_default();
+    let live = b.s3.get_bucket_lifecycle_configuration().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketLifecycleConfiguration"));
+    let live_rules = absent(live, &["NoSuchLifecycleConfiguration"])?.map(|o| o.rules().to_vec()).unwrap_or_default();
     let (ours, others): (Vec<_>, Vec<_>) = live_rules.into_iter().partition(|r| r.id() == Some(LIFECYCLE_RULE_ID));
     let desired = want.and_then(desired_rule);
     if ours.iter().map(shape).collect::<Vec<_>>() == desired.iter().map(shape).collect::<Vec<_>>() {
@@ -274,10 +327,48 @@ async fn lifecycle_rule(b: &Bucket<'_>, want: Option<&Lifecycle>, fields: &mut V
     }
     let rules: Vec<LifecycleRule> = others.into_iter().chain(desired).collect();
     if rules.is_empty() {
-        b.s3.delete_bucket_lifecycle().bucket(b.name).send().await.map_err(aws_err("S3.DeleteBucketLifecycle")).map_err(b.fail())?;
+        b.s3.delete_bucket_lifecycle().bucket(b.name).send().await.map_err(b.site.fail("S3.DeleteBucketLifecycle"))?;
     } else {
         let config = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().expect("rules are set");
-        b.s3.put_bucket_lifecycle_configuration().bucket(b.name).lifecycle_configuration(config).send().await.map_err(aws_err("S3.PutBucketLifecycleConfiguration")).map_err(b.fail())?;
+        b.s3.put_bucket_lifecycle_configuration().bucket(b.name).lifecycle_configuration(config).send().await.map_err(b.site.fail("S3.PutBucketLifecycleConfiguration"))?;
     }
     Ok(())
+}
+
+/// CreateBucket in `region`; false when it already exists and is ours (created by a concurrent run
+/// since HeadBucket, or since the first lock attempt: converge it like an existing bucket).
+pub async fn create(b: &Bucket<'_>, region: &str, object_lock: bool) -> Result<bool, StepError> {
+    let mut req = b.s3.create_bucket().bucket(b.name);
+    // us-east-1 is the one region that rejects its own name as LocationConstraint.
+    if region != "us-east-1" {
+        req = req.create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build());
+    }
+    if object_lock {
+        // Also turns versioning on; the default retention is set with the other settings.
+        req = req.object_lock_enabled_for_bucket(true);
+    }
+    match req.send().await.map_err(b.site.fail("S3.CreateBucket")) {
+        Ok(_) => Ok(true),
+        Err(e) if e.source.is_code("BucketAlreadyOwnedByYou") => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The live policy document, None when the bucket has none.
+pub async fn live_policy(b: &Bucket<'_>) -> Result<Option<String>, StepError> {
+    let out = absent(b.s3.get_bucket_policy().bucket(b.name).send().await.map_err(b.policy_site().fail("S3.GetBucketPolicy")), &["NoSuchBucketPolicy"])?;
+    Ok(out.and_then(|o| o.policy))
+}
+
+/// Put `desired` when it differs from `live` (None: no policy); the change names the statements that differ.
+pub async fn converge_policy(b: &Bucket<'_>, live: Option<String>, desired: &Value) -> Result<Change, StepError> {
+    let site = b.policy_site();
+    let change = match &live {
+        None => Change::new(site.resource.clone(), Action::Create),
+        Some(live) => Change::update(site.resource.clone(), policy_fields(&diff_policies(&Value::String(live.clone()), desired))),
+    };
+    if change.is_change() && b.apply {
+        b.s3.put_bucket_policy().bucket(b.name).policy(desired.to_string()).send().await.map_err(site.fail("S3.PutBucketPolicy"))?;
+    }
+    Ok(change)
 }
