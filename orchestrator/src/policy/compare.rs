@@ -156,9 +156,8 @@ fn normalize_principal(v: &Value) -> Value {
 }
 
 fn account_root_to_id(s: &str) -> String {
-    let parts: Vec<&str> = s.split(':').collect();
-    match parts.as_slice() {
-        ["arn", _, "iam", "", account, "root"] => account.to_string(),
+    match s.parse::<crate::aws::Arn>() {
+        Ok(a) if a.service() == "iam" && a.region().is_empty() && a.resource() == "root" => a.account().to_string(),
         _ => s.to_string(),
     }
 }

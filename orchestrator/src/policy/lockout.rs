@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::error::LockoutError;
+use crate::aws::Arn;
 
 /// The actions orgtrail must keep on the log-archive bucket.
 pub const PROTECTED_ACTIONS: &[&str] =
@@ -185,10 +186,10 @@ fn other_conditions_hold(st: &Value, facts: &[(&str, &str)]) -> bool {
 }
 
 fn principal_matches(st: &Value, caller_arn: &str, principal_arn: &str) -> bool {
-    let account = principal_arn.split(':').nth(4).unwrap_or_default();
+    let account = Arn::account_of(principal_arn).unwrap_or_default();
+    let account = account.as_str();
     // An account's root ARN (or bare id) as Principal stands for every principal of that account.
-    let is_account_root =
-        |p: &str| p == account || (p.starts_with("arn:") && p.split(':').skip(2).eq(["iam", "", account, "root"]));
+    let is_account_root = |p: &str| p == account || p.parse::<Arn>().is_ok_and(|a| a.service() == "iam" && a.region().is_empty() && a.account() == account && a.resource() == "root");
     let is_caller = |p: &str| p == "*" || p == caller_arn || p == principal_arn || is_account_root(p);
     let aws_ids = |v: &Value| match v {
         Value::Object(o) => o.get("AWS").map(strings).unwrap_or_default(),

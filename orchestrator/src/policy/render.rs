@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::error::PolicyError;
+use crate::aws::Arn;
 
 /// Spec item 6 is split by what it protects: `DenyLogDeletion` (DeleteObject*, and lifecycle / versioning
 /// changes, which delete logs indirectly) and `DenyPolicyTampering` (Put/DeleteBucketPolicy). Neither names
@@ -121,7 +122,7 @@ impl PolicyContext {
             TrailMode::Account { .. } => ids.iter().collect(),
         };
         let mut reader_accounts: Vec<String> =
-            self.reader_role_arns.iter().filter_map(|a| a.split(':').nth(4)).map(str::to_string).collect();
+            self.reader_role_arns.iter().filter_map(|a| Arn::account_of(a)).collect();
         reader_accounts.sort();
         reader_accounts.dedup();
         let lists = [

@@ -11,7 +11,7 @@ use super::{Ctx, Outcome, StepResult};
 
 /// The ARN of orgtrail's trail in a member account (account mode).
 pub fn account_trail_arn(ctx: &Ctx<'_>, account: &str) -> String {
-    format!("arn:{}:cloudtrail:{}:{account}:trail/{}", ctx.partition(), ctx.home_region(), ctx.config.trail.name)
+    crate::aws::Arn::new(ctx.partition(), "cloudtrail", ctx.home_region(), account, &format!("trail/{}", ctx.config.trail.name)).to_string()
 }
 
 /// The `account-trail` step for one member account.

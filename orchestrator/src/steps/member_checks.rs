@@ -16,7 +16,7 @@ use super::account_trail::account_trail_arn;
 use super::support::{in_region, trail_resource};
 use super::trail::logs_management_events;
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::Site;
+use crate::aws::{Arn, Site};
 use crate::config::{ExistingOrgTrail, LegacyTrails, TrailMode};
 
 /// Reads of one account made at once (per account; the executor bounds accounts in flight).
@@ -64,8 +64,9 @@ impl MemberFindings {
     }
 }
 
-fn arn_part(arn: &str, i: usize) -> &str {
-    arn.split(':').nth(i).unwrap_or("")
+/// The account that owns a listed trail, from its ARN.
+fn owner(arn: &str) -> String {
+    Arn::account_of(arn).unwrap_or_default()
 }
 
 /// A region enabled for an account; `opt_in` when it had to be enabled (status ENABLED, not
@@ -131,7 +132,7 @@ async fn list_trails(ct: &aws_sdk_cloudtrail::Client, account: &str) -> Result<V
         let page = page.map_err(site.fail("CloudTrail.ListTrails"))?;
         for t in page.trails() {
             let arn = t.trail_arn().unwrap_or_default().to_string();
-            let home_region = t.home_region().map_or_else(|| arn_part(&arn, 3).to_string(), str::to_string);
+            let home_region = t.home_region().map_or_else(|| arn.parse::<Arn>().map(|a| a.region().to_string()).unwrap_or_default(), str::to_string);
             out.push(Listed { name: t.name().unwrap_or_default().to_string(), home_region, arn });
         }
     }
@@ -210,7 +211,7 @@ pub async fn inspect_member(ctx: &Ctx<'_>, account: &str) -> Result<MemberFindin
     // Organization trails of the management account the account lists (Control Tower's, say).
     let org_listed: Vec<&Listed> = match ctx.config.trail.mode {
         TrailMode::Account => Vec::new(),
-        TrailMode::Organization => listed.iter().filter(|t| arn_part(&t.arn, 4) == mgmt && t.arn != ours).collect(),
+        TrailMode::Organization => listed.iter().filter(|t| owner(&t.arn) == mgmt && t.arn != ours).collect(),
     };
     let mut expected = (ours, ours_seen?);
     if expected.1.is_none() && ctx.config.trail.mode == TrailMode::Organization && ctx.config.trail.existing_org_trail == ExistingOrgTrail::Adopt {
@@ -229,7 +230,7 @@ pub async fn inspect_member(ctx: &Ctx<'_>, account: &str) -> Result<MemberFindin
         covered = probe(ctx, account, &t.arn, &t.home_region).await?.is_some_and(|(_, mgmt_events)| mgmt_events);
     }
 
-    let own: Vec<Listed> = listed.into_iter().filter(|t| arn_part(&t.arn, 4) == account && t.arn != expected).collect();
+    let own: Vec<Listed> = listed.into_iter().filter(|t| owner(&t.arn) == account && t.arn != expected).collect();
     let duplicates = if covered && !own.is_empty() {
         stream::iter(own).map(|t| legacy(ctx, account, t)).buffered(REGION_CONCURRENCY).try_collect::<Vec<_>>().await?.into_iter().flatten().collect()
     } else {

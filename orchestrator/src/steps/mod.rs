@@ -46,7 +46,7 @@ impl Ctx<'_> {
     }
 
     pub fn trail_arn(&self) -> String {
-        format!("arn:{}:cloudtrail:{}:{}:trail/{}", self.partition(), self.home_region(), self.management_account(), self.config.trail.name)
+        crate::aws::Arn::new(self.partition(), "cloudtrail", self.home_region(), self.management_account(), &format!("trail/{}", self.config.trail.name)).to_string()
     }
 }
 

@@ -178,7 +178,7 @@ async fn org_scope(ctx: &Ctx<'_>) -> Scope {
     let acting = ctx.caller.account.clone();
     let mgmt = ctx.management_account().to_string();
     let ct = ctx.aws.cloudtrail(&in_region(ctx.aws.base(), ctx.home_region()));
-    let owned_by_mgmt = |t: &LiveTrail| t.is_organization_trail() == Some(true) && t.trail_arn().is_some_and(|a| a.split(':').nth(4) == Some(mgmt.as_str()));
+    let owned_by_mgmt = |t: &LiveTrail| t.is_organization_trail() == Some(true) && t.trail_arn().and_then(crate::aws::Arn::account_of).is_some_and(|a| a == mgmt);
     let trails = match describe(&ct, &acting, true).await {
         Err(e) => Err(e),
         Ok(listed) => {

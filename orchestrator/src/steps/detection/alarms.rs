@@ -28,11 +28,9 @@ pub fn target_log_group(ctx: &Ctx<'_>) -> Option<(String, String, String)> {
         return Some((ctx.management_account().to_string(), ctx.home_region().to_string(), name));
     }
     let arn = &ctx.config.trail.cloudwatch_logs.as_ref()?.log_group_arn;
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    match parts.as_slice() {
-        ["arn", _, "logs", region, account, "log-group", rest] => Some((account.to_string(), region.to_string(), rest.trim_end_matches(":*").to_string())),
-        _ => None,
-    }
+    let arn: crate::aws::Arn = arn.parse().ok()?;
+    let name = arn.resource().strip_prefix("log-group:").filter(|_| arn.service() == "logs")?;
+    Some((arn.account().to_string(), arn.region().to_string(), name.trim_end_matches(":*").to_string()))
 }
 
 /// The filter's settings that differ from the CIS definition.

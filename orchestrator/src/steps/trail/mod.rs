@@ -15,7 +15,7 @@ use aws_sdk_cloudtrail::types::Trail as LiveTrail;
 use super::kms_key::KeyRef;
 use super::support::trail_resource;
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::Site;
+use crate::aws::{Arn, Site};
 use crate::config::CloudWatchLogs;
 
 pub use selectors::{desired_selectors, logs_management_events, Selector};
@@ -132,7 +132,7 @@ pub fn diff_properties(spec: &TrailSpec, t: &LiveTrail) -> Vec<Field> {
         out.push(Field::S3KeyPrefix);
     }
     // CloudTrail reports the topic by ARN (SnsTopicName is deprecated in responses).
-    let live_topic = t.sns_topic_arn().unwrap_or("").rsplit(':').next().unwrap_or("");
+    let live_topic = t.sns_topic_arn().and_then(|a| a.parse::<Arn>().ok()).map(|a| a.resource().to_string()).unwrap_or_default();
     let topic_ok = live_topic == spec.sns_topic.as_deref().unwrap_or("");
     if !topic_ok {
         out.push(Field::SnsTopicName);

@@ -45,7 +45,7 @@ pub fn merged(policy: Option<&str>, want: &Value) -> Option<Value> {
 }
 
 pub async fn converge(ctx: &Ctx<'_>, conf: &SdkConfig, account: &str, name: &str, trail_arn: &str) -> Result<Change, StepError> {
-    let topic_arn = format!("arn:{}:sns:{}:{account}:{name}", ctx.partition(), ctx.home_region());
+    let topic_arn = crate::aws::Arn::new(ctx.partition(), "sns", ctx.home_region(), account, name).to_string();
     let site = Site::new(account, conf.region(), format!("sns-topic {topic_arn}"));
     let sns = ctx.aws.sns(conf);
     let live = absent(sns.get_topic_attributes().topic_arn(&topic_arn).send().await.map_err(site.fail("SNS.GetTopicAttributes")), &["NotFound"])?;
