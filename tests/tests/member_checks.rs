@@ -404,3 +404,17 @@ async fn duplicate_in_an_opt_in_region_is_found() {
     assert_eq!(calls["CloudTrail.GetTrail"].calls, 1, "{calls:?}");
     assert!(!calls.contains_key("CloudTrail.DescribeTrails"), "{calls:?}");
 }
+
+/// A regional call that fails names its region: GetEventSelectors of a trail that does not exist,
+/// through the member's role in eu-west-1 (TrailNotFoundException from the emulator).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_regional_call_names_account_region_and_operation() {
+    let w = World::new(1, "").await;
+    let (a, m) = (aws(&w.sb), w.member());
+    let arn = format!("arn:aws:cloudtrail:eu-west-1:{m}:trail/no-such-trail");
+    let trail = aws_sdk_cloudtrail::types::Trail::builder().trail_arn(&arn).build();
+    let err = orgtrail::steps::trail::observe(&w.member_ct(&a, "eu-west-1"), &m, trail).await.unwrap_err();
+    assert_eq!(err.code().as_deref(), Some("TrailNotFoundException"), "{err}");
+    let want = format!("account {m} (eu-west-1): cloudtrail-trail {arn}: cloudtrail GetEventSelectors: TrailNotFoundException");
+    assert!(err.to_string().starts_with(&want), "{err}");
+}
