@@ -7,7 +7,7 @@
 //! - `tamper-protection-scp`: the SCP, the policy type, the attachments (`scp`).
 //!
 //! Network activity selectors are merged into the trail's advanced selectors by the org-trail step
-//! (`network_selectors`), which owns them. The resources live in the trail's account (the
+//! (`trail::selectors::network_selectors`), which owns them. The resources live in the trail's account (the
 //! management account) and home region.
 pub mod alarms;
 pub mod cis;
@@ -15,16 +15,15 @@ pub mod insights;
 pub mod log_group;
 pub mod scp;
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use aws_config::SdkConfig;
 
 use super::support::in_region;
-use super::trail::selectors::{Op, Selector};
 use super::Ctx;
 use crate::policy::ScpContext;
 
 pub use super::support::{key_users, log_group_arn, log_group_name};
+// Network activity selectors are the trail's (the org-trail step owns them); found here before.
+pub use super::trail::selectors::{network_selectors, selectors_for};
 
 /// The role CloudTrail assumes to write to the managed log group.
 pub const LOGS_ROLE_NAME: &str = "orgtrail-cloudtrail-to-logs";
@@ -70,26 +69,6 @@ pub fn scp_context(ctx: &Ctx<'_>, key_arn: &str) -> ScpContext {
         log_group_arn: log_group_arn(ctx, &group),
         topic_arn: topic_arn(ctx, topic),
     }
-}
-
-/// Network activity event selectors: one per event source (CloudTrail takes one eventSource value
-/// per NetworkActivity selector), optionally only VPC endpoint denials.
-pub fn network_selectors(ctx: &Ctx<'_>) -> Vec<Selector> {
-    ctx.config.detection.network_events.as_ref().map(selectors_for).unwrap_or_default()
-}
-
-pub fn selectors_for(n: &crate::config::NetworkEvents) -> Vec<Selector> {
-    let one = |v: &str| BTreeMap::from([(Op::Equals, BTreeSet::from([v.to_string()]))]);
-    n.sources
-        .iter()
-        .map(|source| {
-            let mut fields = BTreeMap::from([("eventCategory".to_string(), one("NetworkActivity")), ("eventSource".to_string(), one(source))]);
-            if n.vpce_denied_only {
-                fields.insert("errorCode".to_string(), one("VpceAccessDenied"));
-            }
-            Selector { name: format!("Network activity events: {source}"), fields }
-        })
-        .collect()
 }
 
 /// The detection policies this config would apply, for `render-policies`: (JSON key, title, document).

@@ -60,7 +60,7 @@ impl TrailSpec {
                 let mut s = desired_selectors(&ctx.config.trail, ctx.partition(), &la.bucket, management);
                 // Issue 15: network activity selectors join the organization trail's.
                 if organization {
-                    s.extend(super::detection::network_selectors(ctx));
+                    s.extend(selectors::network_selectors(ctx));
                 }
                 s
             },

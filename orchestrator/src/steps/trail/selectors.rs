@@ -8,7 +8,8 @@ use aws_sdk_cloudtrail::types::builders::AdvancedFieldSelectorBuilder;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
 use aws_smithy_types::error::operation::BuildError;
 
-use crate::config::{EventScope, Trail};
+use crate::config::{EventScope, NetworkEvents, Trail};
+use crate::steps::Ctx;
 
 /// field → operator → values. Selector names are free text, so they take no part in comparing.
 pub type Fields = BTreeMap<String, BTreeMap<Op, BTreeSet<String>>>;
@@ -158,6 +159,26 @@ pub fn logs_management_events(out: &GetEventSelectorsOutput) -> bool {
     } else {
         true
     }
+}
+
+/// Network activity event selectors: one per event source (CloudTrail takes one eventSource value
+/// per NetworkActivity selector), optionally only VPC endpoint denials.
+pub fn network_selectors(ctx: &Ctx<'_>) -> Vec<Selector> {
+    ctx.config.detection.network_events.as_ref().map(selectors_for).unwrap_or_default()
+}
+
+pub fn selectors_for(n: &NetworkEvents) -> Vec<Selector> {
+    let one = |v: &str| BTreeMap::from([(Op::Equals, BTreeSet::from([v.to_string()]))]);
+    n.sources
+        .iter()
+        .map(|source| {
+            let mut fields = BTreeMap::from([("eventCategory".to_string(), one("NetworkActivity")), ("eventSource".to_string(), one(source))]);
+            if n.vpce_denied_only {
+                fields.insert("errorCode".to_string(), one("VpceAccessDenied"));
+            }
+            Selector { name: format!("Network activity events: {source}"), fields }
+        })
+        .collect()
 }
 
 #[cfg(test)]
