@@ -156,3 +156,9 @@ fn snippet(source: &str, line: usize, column: usize, len: usize) -> String {
         carets = "^".repeat(width)
     )
 }
+
+impl crate::exit::Classify for ConfigError {
+    fn exit_class(&self) -> crate::exit::ExitClass {
+        crate::exit::ExitClass::BadInput
+    }
+}

@@ -60,6 +60,18 @@ pub enum RemoteStateError {
     Io { path: PathBuf, source: std::io::Error },
 }
 
+impl crate::exit::Classify for RemoteStateError {
+    fn exit_class(&self) -> crate::exit::ExitClass {
+        use crate::exit::ExitClass;
+        match self {
+            RemoteStateError::BadUrl { .. } | RemoteStateError::UnpushedLocalState { .. } | RemoteStateError::NoRemoteState { .. } => ExitClass::BadInput,
+            RemoteStateError::Locked { .. } | RemoteStateError::LockLost { .. } | RemoteStateError::LostRace { .. } => ExitClass::Conflict,
+            RemoteStateError::Aws { .. } | RemoteStateError::Io { .. } => ExitClass::Environment,
+            RemoteStateError::State(e) => crate::exit::Classify::exit_class(e),
+        }
+    }
+}
+
 /// The S3 client and URL of one remote state. State traffic uses the base credentials (the
 /// management account, or whoever runs orgtrail) and is kept out of the rollout's call metrics,
 /// which count the changes orgtrail makes to the organization.
@@ -119,10 +131,20 @@ where
     }
 }
 
-/// The lease: how long a lock stays valid without renewal (`ORGTRAIL_STATE_LEASE_SECONDS`, default
-/// 60 s; short leases are for tests), renewed every third of it.
-pub fn lease_settings() -> LeaseSettings {
-    let secs = std::env::var("ORGTRAIL_STATE_LEASE_SECONDS").ok().and_then(|s| s.parse::<u64>().ok()).filter(|s| *s >= 1).unwrap_or(60);
-    let lease = Duration::from_secs(secs);
-    LeaseSettings { lease, renew_every: lease / 3 }
+/// Where the remote-state code reports what an operator should know at once (a state bucket it
+/// created, a lock it lost): the command decides how to show it.
+pub type Notes = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+impl LeaseSettings {
+    /// A lock valid for `lease` without renewal, renewed every third of it.
+    pub fn new(lease: Duration) -> LeaseSettings {
+        LeaseSettings { lease, renew_every: lease / 3 }
+    }
+}
+
+impl Default for LeaseSettings {
+    /// 60 s: long enough to ride out a slow S3 call, short enough that a dead holder's lock ends soon.
+    fn default() -> Self {
+        LeaseSettings::new(Duration::from_secs(60))
+    }
 }
