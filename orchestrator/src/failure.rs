@@ -38,9 +38,61 @@ pub struct Failure {
     pub broken_pipe: bool,
 }
 
-impl<E: Classify + std::error::Error + Send + Sync + 'static> From<E> for Failure {
+impl<E: Classify + Remedy + std::error::Error + Send + Sync + 'static> From<E> for Failure {
     fn from(e: E) -> Failure {
-        Failure::new(e.exit_class(), e)
+        Failure { hint: e.remedy(), ..Failure::new(e.exit_class(), e) }
+    }
+}
+
+/// What to run or pass about an error, for the errors whose remedy is a command or a flag: the
+/// library's messages say what happened, the edge knows the command line.
+pub trait Remedy {
+    fn remedy(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Remedy for orgtrail::config::ConfigError {}
+impl Remedy for orgtrail::plan::PlanError {}
+impl Remedy for orgtrail::aws::AwsError {}
+impl Remedy for orgtrail::discovery::DiscoveryError {}
+impl Remedy for orgtrail::steps::StepError {}
+impl Remedy for orgtrail::policy::PolicyError {}
+impl Remedy for std::io::Error {}
+// The state crate's messages name their remedy themselves (its tests pin them).
+impl Remedy for orgtrail_state::StateError {}
+
+impl Remedy for orgtrail::executor::ExecError {
+    fn remedy(&self) -> Option<String> {
+        match self {
+            orgtrail::executor::ExecError::State(e) => e.remedy(),
+        }
+    }
+}
+
+impl Remedy for orgtrail::rollout::RolloutError {
+    fn remedy(&self) -> Option<String> {
+        use orgtrail::rollout::RolloutError as E;
+        match self {
+            E::ConfigChanged { .. } => Some("finish it with the config it started with, or pass --new-run to start over, or --accept-config-change to continue it with the new config".into()),
+            E::State(e) => e.remedy(),
+            E::Exec(e) => e.remedy(),
+            _ => None,
+        }
+    }
+}
+
+impl Remedy for orgtrail::remote_state::RemoteStateError {
+    fn remedy(&self) -> Option<String> {
+        use orgtrail::remote_state::RemoteStateError as E;
+        match self {
+            E::Locked { .. } => Some("if that process is gone, wait for its lease to end or run `orgtrail apply --force-unlock` (it names the holder it removes)".into()),
+            E::LostRace { .. } => Some("see the newer state with `orgtrail status`, or `orgtrail state pull` to continue from it".into()),
+            E::UnpushedLocalState { dir, url } => Some(format!("upload it with `orgtrail state push --state-dir {} --state {url}`, or use an empty --state-dir", dir.display())),
+            E::NoRemoteState { url } => Some(format!("`orgtrail apply --state {url}` creates it")),
+            E::State(e) => e.remedy(),
+            _ => None,
+        }
     }
 }
 

@@ -103,10 +103,8 @@ pub enum RolloutError {
     Discovery(#[from] crate::discovery::DiscoveryError),
     #[error(transparent)]
     Exec(#[from] crate::executor::ExecError),
-    #[error(
-        "the config changed since run {run} started ({path}): finish it with the config it started with, \
-         or pass --new-run to start over, or --accept-config-change to continue it with the new config"
-    )]
+    /// The command layer says how to go on (`--new-run`, `--accept-config-change`).
+    #[error("the config changed since run {run} started ({path}); the open run is resumed only with the config it started with")]
     ConfigChanged { run: String, path: String },
     #[error("organization {actual} is not the one the config names ({expected}, organization.id in {path})")]
     WrongOrganization { expected: String, actual: String, path: String },

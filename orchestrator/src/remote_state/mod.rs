@@ -30,10 +30,8 @@ pub use url::StateUrl;
 pub enum RemoteStateError {
     #[error("`{url}` is not a state URL: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error(
-        "state s3://{bucket}/{key} is locked by {holder} — another orgtrail is running on it. If that process is gone, \
-         wait for its lease to end or run `orgtrail apply --force-unlock` (it names the holder it removes)"
-    )]
+    // The command layer adds what to run about it (here: `--force-unlock`, `state pull`, `state push`).
+    #[error("state s3://{bucket}/{key} is locked by {holder} — another orgtrail is running on it")]
     Locked { bucket: String, key: String, holder: Box<RemoteHolder> },
     #[error(
         "lost the state lock s3://{bucket}/{key}: {detail}. This orgtrail stopped starting accounts and wrote nothing more \
@@ -42,15 +40,12 @@ pub enum RemoteStateError {
     LockLost { bucket: String, key: String, detail: String },
     #[error(
         "lost race on s3://{bucket}/{key}: it changed since this orgtrail read it (ETag {expected}, now {found}), so another \
-         orgtrail wrote newer state; nothing was overwritten or merged. See it with `orgtrail status`, or `orgtrail state pull` to continue from it"
+         orgtrail wrote newer state; nothing was overwritten or merged"
     )]
     LostRace { bucket: String, key: String, expected: String, found: String },
     #[error("s3://{bucket}/{key}: {source}")]
     Aws { bucket: String, key: String, source: AwsError },
-    #[error(
-        "{dir} holds a local state but {url} has none yet: upload it with `orgtrail state push --state-dir {} --state {url}`, \
-         or use an empty --state-dir", dir.display()
-    )]
+    #[error("{} holds a local state but {url} has none yet", dir.display())]
     UnpushedLocalState { dir: PathBuf, url: String },
     #[error("{url} has no state yet")]
     NoRemoteState { url: String },
