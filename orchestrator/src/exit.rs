@@ -3,7 +3,8 @@
 //! in the state, verify findings, manual actions, Ctrl-C) is not an error: the command returns it.
 //!
 //! Impls for the error types of this crate's modules live next to them; here are those of the
-//! modules that only define errors (AWS calls, steps, policies), of the state crate and of `io`.
+//! modules that only define errors (AWS calls, steps, policies, the plan), of the state crate and
+//! of `io`.
 use orgtrail_state::StateError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,13 @@ impl Classify for StateError {
             StateError::Corrupt { .. } | StateError::OtherOrganization { .. } | StateError::NoSuchRun(_) | StateError::Decode { .. } | StateError::SecretRejected { .. } => ExitClass::BadInput,
             StateError::Io { .. } | StateError::Sqlite { .. } => ExitClass::Environment,
         }
+    }
+}
+
+/// Waves that name what the organization does not have, central accounts outside it.
+impl Classify for crate::plan::PlanError {
+    fn exit_class(&self) -> ExitClass {
+        ExitClass::BadInput
     }
 }
 

@@ -70,12 +70,6 @@ pub struct AccountError {
     pub snippet: String,
 }
 
-impl crate::exit::Classify for PlanError {
-    fn exit_class(&self) -> crate::exit::ExitClass {
-        crate::exit::ExitClass::BadInput
-    }
-}
-
 impl PlanError {
     /// The 1-based line of the config the error points at.
     pub fn line(&self) -> usize {
