@@ -18,13 +18,16 @@ pub enum ExitClass {
     /// Another orgtrail holds or changed the state (a held lock, a lost lease, a lost race):
     /// nothing was overwritten; try again once it is done. Exit 1, as a refusal.
     Conflict,
+    /// A step failed or refused outside a run (`delegate`, `mfa-delete`, `render-policies`): exit
+    /// 1, as the same step failing in `apply` is a recorded failure.
+    StepFailed,
 }
 
 impl ExitClass {
     pub fn code(self) -> u8 {
         match self {
             ExitClass::BadInput | ExitClass::Environment => 2,
-            ExitClass::Conflict => 1,
+            ExitClass::Conflict | ExitClass::StepFailed => 1,
         }
     }
 }
@@ -65,11 +68,7 @@ impl Classify for crate::discovery::DiscoveryError {
 
 impl Classify for crate::steps::StepError {
     fn exit_class(&self) -> ExitClass {
-        // A refusal is orgtrail declining what the config asks for (a policy that would lock it out).
-        match self {
-            crate::steps::StepError::Refused { .. } => ExitClass::BadInput,
-            _ => ExitClass::Environment,
-        }
+        ExitClass::StepFailed
     }
 }
 

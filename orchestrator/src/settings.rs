@@ -247,8 +247,16 @@ async fn check_profile(profile: Option<&str>) -> Result<(), Failure> {
 }
 
 /// An endpoint that refuses connections makes the SDK retry for many seconds without a word:
-/// one quick probe says at once what is happening, while the calls retry on their own.
+/// one quick probe (once per process) says at once what is happening, while the calls retry on
+/// their own. Only for `--endpoint-url`: AWS's own endpoints may be reached through a proxy that a
+/// direct probe would not use.
 fn spawn_reachability_note(url: String) {
+    static PROBED: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    PROBED.call_once(|| first = true);
+    if !first {
+        return;
+    }
     tokio::spawn(async move {
         let Some(addr) = host_port(&url) else { return };
         let probe = tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(addr.clone())).await;
@@ -304,6 +312,17 @@ mod tests {
         assert_eq!(host_port("http://127.0.0.1:9").as_deref(), Some("127.0.0.1:9"));
         assert_eq!(host_port("https://sts.amazonaws.com/x").as_deref(), Some("sts.amazonaws.com:443"));
         assert_eq!(host_port("http://localhost").as_deref(), Some("localhost:80"));
+    }
+
+    #[test]
+    fn the_resume_command_repeats_every_global_flag_quoted() {
+        use clap::Parser;
+        let args = ["orgtrail", "--profile", "ops prod", "--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:5000", "--config", "conf/my org.toml", "--state-dir", "/tmp/s", "--state", "s3://team-state/x", "status"];
+        let s = Settings::resolve(&Cli::try_parse_from(args).unwrap(), true).unwrap();
+        assert_eq!(
+            s.resume_command(),
+            "orgtrail apply --profile 'ops prod' --region eu-west-1 --endpoint-url http://127.0.0.1:5000 --config 'conf/my org.toml' --state-dir /tmp/s --state s3://team-state/x"
+        );
     }
 
     #[test]
