@@ -34,8 +34,6 @@ pub struct Failure {
     pub class: ExitClass,
     pub error: anyhow::Error,
     pub hint: Option<String>,
-    /// stdout was closed by its reader (`| head`): not an error worth a word.
-    pub broken_pipe: bool,
 }
 
 impl<E: Classify + Remedy + std::error::Error + Send + Sync + 'static> From<E> for Failure {
@@ -98,18 +96,12 @@ impl Remedy for orgtrail::remote_state::RemoteStateError {
 
 impl Failure {
     pub fn new(class: ExitClass, error: impl Into<anyhow::Error>) -> Failure {
-        Failure { class, error: error.into(), hint: None, broken_pipe: false }
+        Failure { class, error: error.into(), hint: None }
     }
 
     /// A flag, argument or file the operator gave is wrong.
     pub fn bad_input(message: impl Display + Send + Sync + 'static) -> Failure {
         Failure::new(ExitClass::BadInput, anyhow::Error::msg(message.to_string()))
-    }
-
-    /// A write to stdout failed; a closed pipe is quiet.
-    pub fn output(e: std::io::Error) -> Failure {
-        let broken_pipe = e.kind() == std::io::ErrorKind::BrokenPipe;
-        Failure { broken_pipe, ..Failure::new(ExitClass::Environment, anyhow::Error::new(e).context("writing to stdout")) }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Failure {
@@ -118,11 +110,7 @@ impl Failure {
     }
 
     pub fn code(&self) -> u8 {
-        if self.broken_pipe {
-            0
-        } else {
-            self.class.code()
-        }
+        self.class.code()
     }
 
     /// `error: what: why: cause`, each cause once: SDK and thiserror messages often repeat their

@@ -32,11 +32,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// `error: ...` once per cause, then the hint; nothing for a closed stdout (`| head`).
+/// `error: ...` once per cause, then the hint.
 fn report(failure: &Failure) {
-    if failure.broken_pipe {
-        return;
-    }
     eprintln!("error: {}", failure.message());
     if let Some(hint) = &failure.hint {
         eprintln!("hint: {hint}");

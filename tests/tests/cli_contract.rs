@@ -198,6 +198,12 @@ async fn every_exit_class_through_the_binary_and_status_on_a_read_only_closed_pi
     let out = sb.orgtrail(&["--config", "locked-out.toml", "apply", "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(json(&out)["report"]["outcome"]["outcome"], "central-failed");
+    // A closed stdout does not hide the outcome: still 1, and no error line for the pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = sb.command(&["--config", "locked-out.toml", "apply"]).stdout(writer).stderr(Stdio::piped()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("error:") && !stderr(&out).contains("panicked"), "{}", stderr(&out));
 
     // 130: Ctrl-C during an apply slowed down by a proxy; the run records itself interrupted.
     let proxy = FaultProxy::start(&sb.emulator.endpoint(), FaultPlan::seeded(3).latency(Duration::from_millis(150))).unwrap();
