@@ -185,10 +185,17 @@ async fn every_exit_class_through_the_binary_and_status_on_a_read_only_closed_pi
         let selector = text.lines().position(|l| l.contains(needle)).unwrap();
         text.lines().take(selector).collect::<Vec<_>>().iter().rposition(|l| *l == "[[wave]]").unwrap() + 1
     };
+    // And the value itself: `--> file:line:column` (1-based; the column of its first character).
+    let at = |needle: &str, value: &str| {
+        let line = text.lines().position(|l| l.contains(needle)).unwrap();
+        format!("{}:{}", line + 1, text.lines().nth(line).unwrap().find(value).unwrap() + 1)
+    };
     let out = sb.orgtrail(&["--config", "typo-ou.toml", "--state-dir", "typo.state", "plan"]);
-    assert_bad(&out, "unknown OU", &[&format!("typo-ou.toml:{}:", line_of("ous = [\"Root/Sandbox\"]")), "OU Root/Sandbx does not exist", "did you mean Root/Sandbox?"]);
+    let ou_at = format!("--> typo-ou.toml:{}", at("ous = [\"Root/Sandbox\"]", "Root/Sandbox"));
+    assert_bad(&out, "unknown OU", &[&format!("typo-ou.toml:{}:", line_of("ous = [\"Root/Sandbox\"]")), "OU Root/Sandbx does not exist", "did you mean Root/Sandbox?", &ou_at]);
     let out = sb.orgtrail(&["--config", "typo-account.toml", "--state-dir", "typo.state", "plan"]);
-    assert_bad(&out, "unknown account", &[&format!("typo-account.toml:{}:", line_of(&format!("accounts = [\"{canary}\"]"))), &format!("did you mean {canary}?")]);
+    let account_at = format!("--> typo-account.toml:{}", at(&format!("accounts = [\"{canary}\"]"), &canary));
+    assert_bad(&out, "unknown account", &[&format!("typo-account.toml:{}:", line_of(&format!("accounts = [\"{canary}\"]"))), &format!("did you mean {canary}?"), &account_at]);
 
     // 1: a recorded failure (a bucket policy that would lock orgtrail out: refused, recorded).
     let start = text.find("admin_roles = [").unwrap();
