@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use orgtrail_state::{LockHolder, NewRun, RunOutcome, StepStatus, Store};
+use orgtrail_state::{NewRun, RunOutcome, StepStatus, Store};
 use serde::Serialize;
 
 use crate::aws::{Aws, CallerIdentity};
@@ -103,10 +103,8 @@ pub enum RolloutError {
     Discovery(#[from] crate::discovery::DiscoveryError),
     #[error(transparent)]
     Exec(#[from] crate::executor::ExecError),
-    #[error(
-        "the config changed since run {run} started ({path}): finish it with the config it started with, \
-         or pass --new-run to start over, or --accept-config-change to continue it with the new config"
-    )]
+    /// The command layer says how to go on (`--new-run`, `--accept-config-change`).
+    #[error("the config changed since run {run} started ({path}); the open run is resumed only with the config it started with")]
     ConfigChanged { run: String, path: String },
     #[error("organization {actual} is not the one the config names ({expected}, organization.id in {path})")]
     WrongOrganization { expected: String, actual: String, path: String },
@@ -114,6 +112,19 @@ pub enum RolloutError {
     Aws(#[from] crate::aws::AwsError),
     #[error("{0}")]
     Other(String),
+}
+
+impl crate::exit::Classify for RolloutError {
+    fn exit_class(&self) -> crate::exit::ExitClass {
+        use crate::exit::ExitClass;
+        match self {
+            RolloutError::State(e) => e.exit_class(),
+            RolloutError::Exec(e) => e.exit_class(),
+            RolloutError::Discovery(e) => e.exit_class(),
+            RolloutError::Aws(e) => e.exit_class(),
+            RolloutError::Plan(_) | RolloutError::ConfigChanged { .. } | RolloutError::WrongOrganization { .. } | RolloutError::Other(_) => ExitClass::BadInput,
+        }
+    }
 }
 
 /// On resume there is no rediscovery: one call checks the credentials still reach the
@@ -136,20 +147,6 @@ pub async fn inventory(aws: &Aws, config: &Config, config_path: &Path) -> Result
         }
     }
     Ok(inv)
-}
-
-pub fn lock_holder(command: &str) -> LockHolder {
-    LockHolder {
-        host: hostname(),
-        pid: std::process::id(),
-        user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-        started_at: orgtrail_state::now_millis(),
-        command: command.into(),
-    }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
 /// Decide the run: resume the open one (same config, or `--accept-config-change`), or start a new
@@ -241,7 +238,7 @@ impl Rollout<'_> {
         Ok(match stop {
             Stop::Cancelled => RunOutcome::Interrupted,
             Stop::CentralFailed => {
-                let step = central.iter().find(|c| matches!(c.status, StepStatus::Failed { .. })).map_or("", |c| c.step);
+                let step = central.iter().find(|c| matches!(c.status, StepStatus::Failed { .. })).map_or("", |c| c.step.as_str());
                 RunOutcome::CentralFailed { step: step.into() }
             }
             Stop::Halted => RunOutcome::Halted { wave: last_wave() },

@@ -8,12 +8,14 @@ mod error;
 mod lock;
 mod secrets;
 mod status;
+mod step_id;
 mod store;
 
 pub use error::StateError;
 pub use lock::{force_unlock, format_millis, read_holder, LockGuard, LockHolder};
 pub use secrets::find_secret;
 pub use status::{lifecycle, RunOutcome, StepStatus};
+pub use step_id::{StepId, UnknownStep};
 pub use store::{NewRun, Record, RunSummary, Store, WaveCounts};
 
 /// Milliseconds since the Unix epoch: the one time format of the state.

@@ -82,6 +82,13 @@ pub struct RunSummary {
     pub plan_json: String,
 }
 
+impl Record {
+    /// The step as a typed id; `None` for a step this orgtrail does not know (a newer version's).
+    pub fn step_id(&self) -> Option<crate::StepId> {
+        self.step.parse().ok()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Record {
     pub target: String,
@@ -158,6 +165,36 @@ impl Store {
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?1)", [FORMAT]).map_err(|e| classify(&db_path, e))?;
         }
         Ok(Store { dir, db_path, conn: Mutex::new(conn) })
+    }
+
+    /// Opens an existing state for reading only (`status`, `plan`), never writing to it: also in
+    /// a directory orgtrail may not write (an archived state, a read-only mount), where SQLite
+    /// cannot create the WAL index and the file is read as immutable instead.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Store, StateError> {
+        let dir = dir.as_ref().to_path_buf();
+        let db_path = dir.join(DB_FILE);
+        std::fs::metadata(&db_path).map_err(|source| StateError::Io { path: db_path.clone(), source })?;
+        let open = |immutable: bool| -> rusqlite::Result<(Connection, Option<String>)> {
+            let escaped = db_path.to_string_lossy().replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+            let uri = format!("file:{escaped}?mode=ro{}", if immutable { "&immutable=1" } else { "" });
+            let conn = Connection::open_with_flags(uri, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            let format = conn.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0)).optional()?;
+            Ok((conn, format))
+        };
+        let (conn, format) = match open(false) {
+            Err(e) if matches!(e.sqlite_error_code(), Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)) => open(true),
+            other => other,
+        }
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(ErrorCode::Unknown) => StateError::Corrupt { path: db_path.clone(), detail: "not an orgtrail state (no meta table)".into() },
+            _ => classify(&db_path, e),
+        })?;
+        match format.as_deref() {
+            Some(FORMAT) => Ok(Store { dir, db_path, conn: Mutex::new(conn) }),
+            Some(other) => Err(StateError::Corrupt { path: db_path, detail: format!("unknown state format {other:?} (this orgtrail reads {FORMAT})") }),
+            None => Err(StateError::Corrupt { path: db_path, detail: "not an orgtrail state (no format marker)".into() }),
+        }
     }
 
     pub fn dir(&self) -> &Path {

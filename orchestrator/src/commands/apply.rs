@@ -4,60 +4,60 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use orgtrail::aws::Aws;
 use orgtrail::config::Config;
 use orgtrail::executor::{Cancel, NoSink, Sink};
-use orgtrail::remote_state::{self, lock::Replaced, session::LastWords, CheckpointSink, Remote, RemoteSession, StateUrl};
+use orgtrail::remote_state::{lock::Replaced, session::LastWords, CheckpointSink, LeaseSettings, Remote, RemoteSession, StateUrl};
 use orgtrail::report::{self, progress::Progress};
 use orgtrail::rollout::{self, ApplyOptions, ApplyReport, Rollout};
 use orgtrail_state::{force_unlock, RunOutcome, StepStatus, Store};
 use tokio::sync::Notify;
 
-use crate::commands::state::{remote_url, working_dir};
-use crate::{exit, open_state, ApplyArgs, Global};
+use super::output::{self, outln};
+use crate::cli::ApplyArgs;
+use crate::failure::{Exit, Failure};
+use crate::settings::{Settings, StateLocation};
 
 /// How long in-flight accounts may take to finish after Ctrl-C before orgtrail exits anyway.
 const CTRL_C_GRACE: Duration = Duration::from_secs(60);
 /// How long a forced exit waits for its last push to S3.
 const LAST_PUSH_GRACE: Duration = Duration::from_secs(15);
 
-pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<u8> {
-    let config = crate::load_config(global, true)?.expect("required");
-    match remote_url(global, Some(&config))? {
-        Some(url) => apply_remote(global, args, &config, url).await,
-        None => apply_local(global, args, &config).await,
+pub async fn apply(settings: &Settings, args: &ApplyArgs) -> Result<Exit, Failure> {
+    match &settings.state {
+        StateLocation::Remote { url, working_copy, working_copy_is_cache, lease } => apply_remote(settings, args, url, working_copy, *working_copy_is_cache, *lease).await,
+        StateLocation::Local { dir } => apply_local(settings, args, dir).await,
     }
 }
 
-async fn apply_local(global: &Global, args: &ApplyArgs, config: &Config) -> Result<u8> {
-    let (store, dir) = open_state(global, config)?;
+async fn apply_local(settings: &Settings, args: &ApplyArgs, dir: &std::path::Path) -> Result<Exit, Failure> {
+    let store = Store::open(dir)?;
     if args.force_unlock {
-        match force_unlock(&dir)? {
+        match force_unlock(dir)? {
             Some(h) => eprintln!("removed the lock of {h}"),
             None => eprintln!("{} had no lock holder", dir.display()),
         }
     }
-    let _lock = store.lock(&rollout::lock_holder(&command_line()))?;
+    let _lock = store.lock(&settings.this_invocation())?;
     if let Some(stale) = &_lock.stale_holder {
         eprintln!("note: took over the lock left by {stale}, which is no longer running");
     }
-    let aws = connect(global, config).await;
+    let aws = settings.connect("orgtrail-apply").await?;
     let cancel = Cancel::default();
-    spawn_ctrl_c(cancel.clone(), global, None);
-    let mut done = converge(global, args, config, &aws, &store, &cancel, None).await?;
-    done.report.state_dir = dir.clone();
-    done.print(global, &aws, &dir.display().to_string())?;
-    Ok(done.code)
+    spawn_ctrl_c(cancel.clone(), settings, None);
+    let mut done = converge(settings, args, settings.config(), &aws, &store, &cancel, None).await?;
+    done.report.state_dir = dir.to_path_buf();
+    done.print(settings, &aws, &dir.display().to_string())?;
+    Ok(done.exit)
 }
 
-async fn apply_remote(global: &Global, args: &ApplyArgs, config: &Config, url: StateUrl) -> Result<u8> {
-    let aws = connect(global, config).await;
-    let (dir, dir_is_cache) = working_dir(global, &url);
+async fn apply_remote(settings: &Settings, args: &ApplyArgs, url: &StateUrl, dir: &std::path::Path, dir_is_cache: bool, lease: LeaseSettings) -> Result<Exit, Failure> {
+    let config = settings.config();
+    let aws = settings.connect("orgtrail-apply").await?;
     let cancel = Cancel::default();
-    let holder = rollout::lock_holder(&command_line());
+    let holder = settings.this_invocation();
     let remote = Remote::new(&aws, url.clone());
-    let mut session = RemoteSession::open(remote, &dir, dir_is_cache, holder.clone(), remote_state::lease_settings(), args.force_unlock, &cancel).await?;
+    let mut session = RemoteSession::open(remote, dir, dir_is_cache, holder.clone(), lease, args.force_unlock, &cancel, settings.notes()).await?;
     match &session.replaced {
         Some(Replaced::Forced(h)) => eprintln!("removed the lock of {h}"),
         Some(Replaced::Expired(h)) => eprintln!("note: took over the state lock of {h}: its lease had expired"),
@@ -71,15 +71,15 @@ async fn apply_remote(global: &Global, args: &ApplyArgs, config: &Config, url: S
         let unfinished = if args.new_run { None } else { session.store.latest_open_run()? };
         let run = unfinished.map_or_else(|| format!("run-{}", session.store.runs().map_or(0, |r| r.len()) + 1), |r| r.id);
         session.lease.set_run(&run).await?;
-        anyhow::Ok(guard)
+        Ok::<_, Failure>(guard)
     }
     .await;
     let (guard, converged) = match local_lock {
         Ok(guard) => {
             let wake = session.start_checkpoints(Duration::from_secs(config.state.checkpoint_interval_seconds.into()), &cancel);
-            spawn_ctrl_c(cancel.clone(), global, Some((Arc::clone(&wake), session.last_words())));
+            spawn_ctrl_c(cancel.clone(), settings, Some((Arc::clone(&wake), session.last_words())));
             let store = Arc::clone(&session.store);
-            (Some(guard), converge(global, args, config, &aws, &store, &cancel, Some(wake)).await)
+            (Some(guard), converge(settings, args, config, &aws, &store, &cancel, Some(wake)).await)
         }
         Err(e) => (None, Err(e)),
     };
@@ -96,50 +96,44 @@ async fn apply_remote(global: &Global, args: &ApplyArgs, config: &Config, url: S
         }
         (Ok(_), Err(e)) => Err(e.into()),
         (Ok(mut done), Ok(_)) => {
-            done.report.state_dir = dir.clone();
-            done.print(global, &aws, &location)?;
-            Ok(done.code)
+            done.report.state_dir = dir.to_path_buf();
+            done.print(settings, &aws, &location)?;
+            Ok(done.exit)
         }
     }
-}
-
-async fn connect(global: &Global, config: &Config) -> Aws {
-    let (spec, concurrency) = crate::role_spec(Some(config), "orgtrail-apply");
-    crate::connect(global, Some(config)).await.with_role(spec, concurrency)
 }
 
 /// One apply's result, printed once the state is safe (pushed, for remote state).
 struct Converged {
     report: ApplyReport,
-    code: u8,
+    exit: Exit,
     started: Instant,
 }
 
 impl Converged {
-    fn print(&self, global: &Global, aws: &Aws, location: &str) -> Result<()> {
-        if global.json {
-            report::print_json(&serde_json::json!({
+    fn print(&self, settings: &Settings, aws: &Aws, location: &str) -> Result<(), Failure> {
+        if settings.output.json {
+            output::json(&serde_json::json!({
                 "report": self.report,
                 "api_calls": { "total": aws.metrics.total(), "writes": aws.metrics.write_calls(), "by_operation": aws.metrics.snapshot() },
                 "elapsed_seconds": self.started.elapsed().as_secs_f64(),
-                "exit_code": self.code,
-            }))?;
+                "exit_code": self.exit.code(),
+            }))
         } else {
-            print_summary(&self.report, global, aws.metrics.total().calls, aws.metrics.write_calls().values().sum(), self.started.elapsed(), location);
+            print_summary(&self.report, settings, aws.metrics.total().calls, aws.metrics.write_calls().values().sum(), self.started.elapsed(), location)
         }
-        Ok(())
     }
 }
 
 /// Resume (or start) the run and roll out; `checkpoint` is woken at every wave boundary.
-async fn converge(global: &Global, args: &ApplyArgs, config: &Config, aws: &Aws, store: &Store, cancel: &Cancel, checkpoint: Option<Arc<Notify>>) -> Result<Converged> {
+async fn converge(settings: &Settings, args: &ApplyArgs, config: &Config, aws: &Aws, store: &Store, cancel: &Cancel, checkpoint: Option<Arc<Notify>>) -> Result<Converged, Failure> {
     let started = Instant::now();
-    let caller = aws.caller_identity().await.context("reading the caller identity (STS.GetCallerIdentity)")?;
-    let progress = Progress::new(!global.json && !args.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let shown: &dyn Sink = if global.json { &NoSink } else { &progress };
+    let caller = super::caller_identity(aws).await?;
+    let progress = Progress::new(settings.output.progress && !args.no_progress);
+    let shown: &dyn Sink = if settings.output.json { &NoSink } else { &progress };
     let with_checkpoints = checkpoint.map(|wake| CheckpointSink { inner: shown, wake });
     let sink: &dyn Sink = with_checkpoints.as_ref().map_or(shown, |s| s as &dyn Sink);
-    let run = Rollout { aws, config, config_path: &global.config, store, caller: &caller, cancel: cancel.clone(), sink };
+    let run = Rollout { aws, config, config_path: &settings.config_path, store, caller: &caller, cancel: cancel.clone(), sink };
     let opts = ApplyOptions {
         new_run: args.new_run,
         accept_config_change: args.accept_config_change,
@@ -150,36 +144,20 @@ async fn converge(global: &Global, args: &ApplyArgs, config: &Config, aws: &Aws,
         rollout::check_organization(aws, store).await?;
         None
     } else {
-        Some(rollout::inventory(aws, config, &global.config).await?)
+        Some(rollout::inventory(aws, config, &settings.config_path).await?)
     };
     let report = run.apply(inventory.as_ref(), &opts).await?;
-    let code = exit_code(&report.outcome);
-    Ok(Converged { report, code, started })
+    let exit = exit_of(&report.outcome);
+    Ok(Converged { report, exit, started })
 }
 
-fn exit_code(outcome: &RunOutcome) -> u8 {
+fn exit_of(outcome: &RunOutcome) -> Exit {
     match outcome {
-        RunOutcome::Converged { manual_actions: 0 } | RunOutcome::Paused { .. } | RunOutcome::Restricted { .. } => 0,
-        RunOutcome::Converged { .. } | RunOutcome::NeedsManualAction => exit::MANUAL_ACTION,
-        RunOutcome::Interrupted => exit::INTERRUPTED,
-        RunOutcome::CentralFailed { .. } | RunOutcome::Failed { .. } | RunOutcome::Halted { .. } | RunOutcome::Superseded { .. } => exit::FAILURES,
+        RunOutcome::Converged { manual_actions: 0 } | RunOutcome::Paused { .. } | RunOutcome::Restricted { .. } => Exit::Ok,
+        RunOutcome::Converged { .. } | RunOutcome::NeedsManualAction => Exit::ManualAction,
+        RunOutcome::Interrupted => Exit::Interrupted,
+        RunOutcome::CentralFailed { .. } | RunOutcome::Failed { .. } | RunOutcome::Halted { .. } | RunOutcome::Superseded { .. } => Exit::Failures,
     }
-}
-
-fn command_line() -> String {
-    std::env::args().map(|a| if a.contains(' ') { format!("'{a}'") } else { a }).collect::<Vec<_>>().join(" ")
-}
-
-/// The command that continues this run: `apply` with the same config and state.
-pub fn resume_command(global: &Global) -> String {
-    let mut cmd = format!("orgtrail apply --config {}", global.config.display());
-    if let Some(d) = &global.state_dir {
-        cmd.push_str(&format!(" --state-dir {}", d.display()));
-    }
-    if let Some(url) = &global.state {
-        cmd.push_str(&format!(" --state {url}"));
-    }
-    cmd
 }
 
 /// First Ctrl-C: stop starting accounts and let in-flight ones finish (the run then reports
@@ -187,8 +165,8 @@ pub fn resume_command(global: &Global) -> String {
 /// marked running are re-checked on resume.
 /// With remote state, the first Ctrl-C also pushes a checkpoint at once, and a forced exit pushes
 /// one last time (bounded) and releases the lock.
-fn spawn_ctrl_c(cancel: Cancel, global: &Global, remote: Option<(Arc<Notify>, LastWords)>) {
-    let resume = resume_command(global);
+fn spawn_ctrl_c(cancel: Cancel, settings: &Settings, remote: Option<(Arc<Notify>, LastWords)>) {
+    let resume = settings.resume_command();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
@@ -210,21 +188,21 @@ fn spawn_ctrl_c(cancel: Cancel, global: &Global, remote: Option<(Arc<Notify>, La
             }
         }
         eprintln!("stopped; resume with: {resume}");
-        std::process::exit(exit::INTERRUPTED.into());
+        std::process::exit(Exit::Interrupted.code().into());
     });
 }
 
-fn print_summary(r: &ApplyReport, global: &Global, calls: u64, writes: u64, elapsed: Duration, location: &str) {
-    println!("{} {}", if r.resumed { "resumed" } else { "started" }, r.run);
+fn print_summary(r: &ApplyReport, settings: &Settings, calls: u64, writes: u64, elapsed: Duration, location: &str) -> Result<(), Failure> {
+    outln!("{} {}", if r.resumed { "resumed" } else { "started" }, r.run)?;
     for c in &r.central {
         let line = match &c.status {
             StepStatus::NeedsManualAction { .. } => "NEEDS MANUAL ACTION (below)".to_string(),
             other => report::status_line(other),
         };
-        println!("  {:<20} {}  {line}", c.step, c.target);
+        outln!("  {:<20} {}  {line}", c.step, c.target)?;
     }
     for w in &r.waves {
-        println!(
+        outln!(
             "  wave {:<12} {} done, {} failed, {} needs manual action, {} not started{}",
             w.wave,
             w.done,
@@ -232,9 +210,9 @@ fn print_summary(r: &ApplyReport, global: &Global, calls: u64, writes: u64, elap
             w.needs_manual_action,
             w.not_started,
             if w.halted { " — HALTED: failures exceeded the tolerance" } else { "" }
-        );
+        )?;
         for f in &w.failures {
-            println!("    {} {}: {} ({})", f.account, f.step, f.reason, f.error_code.as_deref().unwrap_or("no code"));
+            outln!("    {} {}: {} ({})", f.account, f.step, f.reason, f.error_code.as_deref().unwrap_or("no code"))?;
         }
     }
     let manual: Vec<&str> = r.central.iter().filter_map(|c| match &c.status {
@@ -242,9 +220,9 @@ fn print_summary(r: &ApplyReport, global: &Global, calls: u64, writes: u64, elap
         _ => None,
     }).collect();
     for m in manual {
-        println!("\nneeds manual action:\n{m}");
+        outln!("\nneeds manual action:\n{m}")?;
     }
-    let resume = resume_command(global);
+    let resume = settings.resume_command();
     let verdict = match &r.outcome {
         RunOutcome::Converged { manual_actions: 0 } => "converged; the run is finished: the next `apply` starts a new run".to_string(),
         RunOutcome::Converged { .. } | RunOutcome::NeedsManualAction => {
@@ -258,6 +236,6 @@ fn print_summary(r: &ApplyReport, global: &Global, calls: u64, writes: u64, elap
         RunOutcome::Interrupted => format!("interrupted; resume with `{resume}`"),
         RunOutcome::Superseded { by } => format!("superseded by {by}"),
     };
-    println!("\n{}: {verdict}", r.run);
-    println!("{calls} API calls ({writes} writes) in {:.1}s; state in {}", elapsed.as_secs_f64(), location);
+    outln!("\n{}: {verdict}", r.run)?;
+    outln!("{calls} API calls ({writes} writes) in {:.1}s; state in {}", elapsed.as_secs_f64(), location)
 }

@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use orgtrail::config::{self, Config, LegacyTrails, TrailMode};
 use serde_norway::{Mapping, Value};
 
-use crate::{BadInput, Global};
+use crate::failure::{Exit, ExitClass, Failure};
+use crate::settings::Settings;
 
 const MEMBER: &str = include_str!("../../../templates/iam/member-account.json");
 const LOG_ARCHIVE: &str = include_str!("../../../templates/iam/log-archive-account.json");
@@ -39,21 +40,35 @@ pub struct BootstrapArgs {
     stack_set: Vec<String>,
 }
 
-pub fn render_bootstrap(global: &Global, args: &BootstrapArgs) -> Result<u8> {
-    let config = crate::load_config(global, true)?.expect("required");
-    let trusted = trusted_account(&config, args.management_account.as_deref(), &global.config.display().to_string())?;
-    let member = member_template(&config, &trusted)?;
+pub fn render_bootstrap(settings: &Settings, args: &BootstrapArgs) -> Result<Exit, Failure> {
+    let config = settings.config();
+    let config_path = settings.config_path.display().to_string();
+    let trusted = trusted_account(config, args.management_account.as_deref(), &config_path)?;
+    check_stack_set_targets(&args.stack_set)?;
+    // What is left to fail is orgtrail's own templates, not the operator's input.
+    let internal = |e: anyhow::Error| Failure::new(ExitClass::Environment, e.context("rendering the bootstrap template"));
+    let member = member_template(config, &trusted).map_err(internal)?;
     let (template, how) = if args.stack_set.is_empty() {
         (member, "as a service-managed StackSet (docs/quickstart.md, \"Bootstrap the member role\")")
     } else {
-        (stack_set_template(&config, &member, &args.stack_set)?, "as one stack in the management account (docs/quickstart.md, \"One stack instead\")")
+        (stack_set_template(config, &member, &args.stack_set).map_err(internal)?, "as one stack in the management account (docs/quickstart.md, \"One stack instead\")")
     };
-    for warning in warnings(&config) {
+    for warning in warnings(config) {
         eprintln!("warning: {warning}");
     }
-    let format = args.format.unwrap_or(if global.json { Format::Json } else { Format::Yaml });
-    super::docs::write_stdout(render(&template, format, &global.config.display().to_string(), how)?.as_bytes())?;
-    Ok(0)
+    let format = args.format.unwrap_or(if settings.output.json { Format::Json } else { Format::Yaml });
+    super::output::write(&render(&template, format, &config_path, how).map_err(internal)?)?;
+    Ok(Exit::Ok)
+}
+
+fn check_stack_set_targets(targets: &[String]) -> Result<(), Failure> {
+    for t in targets {
+        let ok = (t.starts_with("ou-") || t.starts_with("r-")) && t.len() > 3 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(Failure::bad_input(format!("--stack-set {t:?}: expected an OU id (ou-...) or the root id (r-...)")));
+        }
+    }
+    Ok(())
 }
 
 /// The template as text: YAML with a comment header saying where it came from, or pretty JSON.
@@ -85,24 +100,23 @@ fn quote_dates(yaml: &str) -> String {
 
 /// `--management-account`, else the delegated administrator (whose credentials then run orgtrail),
 /// else the management account, from the config: no AWS call.
-fn trusted_account(config: &Config, flag: Option<&str>, config_path: &str) -> Result<String> {
+fn trusted_account(config: &Config, flag: Option<&str>, config_path: &str) -> Result<String, Failure> {
     let org = &config.organization;
     let account = flag.map(String::from).or_else(|| org.delegated_admin_account.clone()).or_else(|| org.management_account.clone()).ok_or_else(|| {
-        BadInput(format!(
+        Failure::bad_input(format!(
             "{config_path}: render-bootstrap needs the account orgtrail runs from, to trust it: set [organization] management_account \
              (or delegated_admin_account), or pass --management-account ACCOUNT_ID"
         ))
     })?;
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(BadInput(format!("--management-account {account:?}: expected a 12-digit account id")).into());
+        return Err(Failure::bad_input(format!("--management-account {account:?}: expected a 12-digit account id")));
     }
     if config.access.role_name == config::DEFAULT_ROLE_NAME {
-        return Err(BadInput(format!(
+        return Err(Failure::bad_input(format!(
             "{config_path}: [access] role_name is {}, the role Organizations already created (with AdministratorAccess) in the accounts \
              it created, so the StackSet cannot create it; set role_name to a dedicated role, e.g. \"OrgtrailExecution\"",
             config::DEFAULT_ROLE_NAME
-        ))
-        .into());
+        )));
     }
     Ok(account)
 }
@@ -171,12 +185,6 @@ fn external_id_parameter() -> Value {
 /// The member template as a service-managed StackSet deployed to `targets`, and to every account
 /// that joins them later (AutoDeployment). IAM is global: one region, the home region.
 pub fn stack_set_template(config: &Config, member: &Value, targets: &[String]) -> Result<Value> {
-    for t in targets {
-        let ok = (t.starts_with("ou-") || t.starts_with("r-")) && t.len() > 3 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !ok {
-            return Err(BadInput(format!("--stack-set {t:?}: expected an OU id (ou-...) or the root id (r-...)")).into());
-        }
-    }
     let mut props = map([
         ("StackSetName", s(STACK_SET_NAME)),
         ("Description", s("orgtrail member role in every account of the targeted OUs")),

@@ -1,32 +1,33 @@
 //! `orgtrail delegate --account ID [--dry-run]`: with the management account's credentials, make
 //! ID a CloudTrail delegated administrator (trusted access enabled if needed, then registered), so
 //! the rollout can run from it. Idempotent: a second run reports "no change" and writes nothing.
-use anyhow::{Context, Result};
 use orgtrail::aws::aws_err;
-use orgtrail::report::{self, table::Table};
+use orgtrail::report::table::Table;
 use orgtrail::steps::{trusted_access, Action};
 
-use crate::{BadInput, Global};
+use super::output::{self, out};
+use crate::failure::{Context, Exit, Failure};
+use crate::settings::Settings;
 
-pub async fn delegate(global: &Global, account: Option<&str>, dry_run: bool) -> Result<u8> {
-    let config = crate::load_config(global, false)?;
-    let account = match account.map(str::to_string).or_else(|| config.as_ref().and_then(|c| c.organization.delegated_admin_account.clone())) {
+pub async fn delegate(settings: &Settings, account: Option<&str>, dry_run: bool) -> Result<Exit, Failure> {
+    let config = settings.config.as_ref();
+    let account = match account.map(str::to_string).or_else(|| config.and_then(|c| c.organization.delegated_admin_account.clone())) {
         Some(a) => a,
-        None => return Err(BadInput("name the account to delegate to: `orgtrail delegate --account ID` (or set delegated_admin_account in the config)".into()).into()),
+        None => return Err(Failure::bad_input("name the account to delegate to: `orgtrail delegate --account ID` (or set delegated_admin_account in the config)")),
     };
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(BadInput(format!("--account {account}: an AWS account id is 12 digits")).into());
+        return Err(Failure::bad_input(format!("--account {account}: an AWS account id is 12 digits")));
     }
-    let aws = crate::connect(global, config.as_ref()).await;
-    let caller = aws.caller_identity().await.context("reading the caller identity (STS.GetCallerIdentity)")?;
+    let aws = settings.connect_base().await?;
+    let caller = super::caller_identity(&aws).await?;
     aws.organizations_permit().await;
     let org = aws.organizations().describe_organization().send().await.map_err(aws_err("Organizations.DescribeOrganization")).context("reading the organization")?;
     let management = org.organization().and_then(|o| o.master_account_id()).unwrap_or_default().to_string();
-    let home = config.as_ref().map_or_else(|| aws.region(), |c| c.organization.home_region.clone());
+    let home = config.map_or_else(|| aws.region(), |c| c.organization.home_region.clone());
 
     let outcome = trusted_access::converge_delegation(&aws, &caller.account, &management, &account, &home, !dry_run).await?;
-    if global.json {
-        report::print_json(&serde_json::json!({
+    if settings.output.json {
+        output::json(&serde_json::json!({
             "account": account,
             "management_account": management,
             "dry_run": dry_run,
@@ -44,12 +45,12 @@ pub async fn delegate(global: &Global, account: Option<&str>, dry_run: bool) -> 
             };
             t.row([c.resource.clone(), action]);
         }
-        print!("{}", t.render());
+        out!("{}", t.render())?;
         if dry_run && outcome.changes.iter().any(|c| c.is_change()) {
             eprintln!("dry run: nothing written; run `{}` to apply", trusted_access::delegate_command(&account));
         } else if !dry_run {
             eprintln!("{account} is a CloudTrail delegated administrator of {}: set delegated_admin_account = \"{account}\" and run orgtrail with its credentials", org.organization().and_then(|o| o.id()).unwrap_or_default());
         }
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }

@@ -1,19 +1,18 @@
 //! `orgtrail completions SHELL` and `orgtrail man`: generated from the clap definition, so they
 //! never drift from the flags.
-use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use crate::failure::{Context, Exit, Failure};
 
-pub fn completions(shell: clap_complete::Shell, cli: &mut clap::Command) -> Result<u8> {
+pub fn completions(shell: clap_complete::Shell, cli: &mut clap::Command) -> Result<Exit, Failure> {
     let mut script = Vec::new();
     clap_complete::generate(shell, cli, "orgtrail", &mut script);
     write_stdout(&script)?;
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// The main page on stdout, or `orgtrail.1` plus `orgtrail-COMMAND.1` per subcommand in `dir`.
-pub fn man(cli: clap::Command, dir: Option<&Path>) -> Result<u8> {
+pub fn man(cli: clap::Command, dir: Option<&Path>) -> Result<Exit, Failure> {
     match dir {
         None => {
             let mut page = Vec::new();
@@ -26,14 +25,10 @@ pub fn man(cli: clap::Command, dir: Option<&Path>) -> Result<u8> {
             eprintln!("wrote the man pages into {}", dir.display());
         }
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
-/// Everything on stdout; a reader that stops early (`| head`) is not an error.
-pub fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
-        _ => Ok(()),
-    }
+/// Generated text on stdout (`output::write`, for bytes).
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    super::output::write(&String::from_utf8_lossy(bytes))
 }

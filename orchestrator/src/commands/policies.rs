@@ -1,14 +1,14 @@
 //! `orgtrail render-policies`: the exact bucket and key policies `apply` would put, for review.
-use anyhow::Result;
 use orgtrail::policy::{render_access_log_bucket_policy, render_access_log_key_policy, render_bucket_policy, render_key_policy};
-use orgtrail::report;
 use orgtrail::steps::{kms_key, log_bucket::policy::policy_context};
 
-use crate::Global;
+use super::output::{self, outln};
+use crate::failure::{Exit, Failure};
+use crate::settings::Settings;
 
-pub async fn render(global: &Global) -> Result<u8> {
-    let live = super::Live::load(global, "orgtrail-render").await?;
-    let config = &live.config;
+pub async fn render(settings: &Settings) -> Result<Exit, Failure> {
+    let live = super::Live::load(settings, "orgtrail-render").await?;
+    let config = live.config;
     let ctx = live.ctx();
     let key_arn = kms_key::key_arn(&ctx).await?.unwrap_or_else(|| {
         format!("arn:{}:kms:{}:{}:key/KEY-ID-CREATED-BY-APPLY", config.organization.partition, config.organization.home_region, config.log_archive.account)
@@ -24,7 +24,7 @@ pub async fn render(global: &Global) -> Result<u8> {
     };
     // Issue 15: the tamper-protection SCP (with [protection]), the CloudTrail-to-Logs role and the alarm topic.
     let detection = orgtrail::steps::detection::render_for_review(&ctx, &key_arn)?;
-    if global.json {
+    if settings.output.json {
         let mut doc = serde_json::json!({
             "bucket_policy": bucket,
             "key_policy": key,
@@ -34,19 +34,23 @@ pub async fn render(global: &Global) -> Result<u8> {
         for (name, _, policy) in &detection {
             doc[*name] = policy.clone();
         }
-        report::print_json(&doc)?;
+        output::json(&doc)?;
     } else {
-        println!("# bucket policy of s3://{}\n{}\n", config.log_archive.bucket, serde_json::to_string_pretty(&bucket)?);
-        println!("# key policy of {key_arn}\n{}\n", serde_json::to_string_pretty(&key)?);
+        outln!("# bucket policy of s3://{}\n{}\n", config.log_archive.bucket, pretty(&bucket))?;
+        outln!("# key policy of {key_arn}\n{}\n", pretty(&key))?;
         if let Some(a) = access {
-            println!("# bucket policy of s3://{}\n{}\n", config.log_archive.access_log_bucket, serde_json::to_string_pretty(&a)?);
+            outln!("# bucket policy of s3://{}\n{}\n", config.log_archive.access_log_bucket, pretty(&a))?;
         }
         if let Some((alias, p)) = access_key {
-            println!("# key policy of {alias} (access-log bucket)\n{}", serde_json::to_string_pretty(&p)?);
+            outln!("# key policy of {alias} (access-log bucket)\n{}", pretty(&p))?;
         }
         for (_, title, policy) in &detection {
-            println!("\n# {title}\n{}", serde_json::to_string_pretty(policy)?);
+            outln!("\n# {title}\n{}", pretty(policy))?;
         }
     }
-    Ok(0)
+    Ok(Exit::Ok)
+}
+
+fn pretty(policy: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(policy).expect("a JSON value serializes")
 }

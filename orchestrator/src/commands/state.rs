@@ -1,15 +1,15 @@
-//! Where the rollout state lives (`--state s3://BUCKET/PREFIX`, else `[state] url`, else local)
-//! and `orgtrail state pull|push|show`, for operators moving a rollout between machines.
-use std::path::PathBuf;
+//! `orgtrail state pull|push|show`, for operators moving a rollout between machines, and the
+//! read-only view of the state (wherever `Settings` says it lives) that `status` and `plan` read.
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
 use clap::Subcommand;
-use orgtrail::config::Config;
-use orgtrail::remote_state::{self, lock::read_holder, sync::head, Lease, Remote, RemoteState, RemoteStateError, StateUrl};
-use orgtrail::report;
+use orgtrail::aws::Aws;
+use orgtrail::remote_state::{lock::read_holder, sync::head, Lease, LeaseSettings, Remote, RemoteState, RemoteStateError};
 use orgtrail_state::Store;
 
-use crate::{BadInput, Global};
+use super::output::{self, outln};
+use crate::failure::{Exit, Failure};
+use crate::settings::{Settings, StateLocation};
 
 #[derive(Subcommand)]
 pub enum StateAction {
@@ -25,94 +25,135 @@ pub enum StateAction {
     Show,
 }
 
-/// The remote state URL: `--state`, else the config's `[state] url`; `None` means local state.
-pub fn remote_url(global: &Global, config: Option<&Config>) -> Result<Option<StateUrl>> {
-    let url = global.state.clone().or_else(|| config.and_then(|c| c.state.url.clone()));
-    url.map(|u| StateUrl::parse(&u).map_err(|e| BadInput(e.to_string()).into())).transpose()
+/// The state opened for reading only: the local store itself, or a private copy of the remote
+/// one (no lock, so it works while an apply runs elsewhere), removed when dropped.
+pub struct StateView {
+    pub store: Store,
+    /// The state directory or URL, as reports name it.
+    pub location: String,
+    _copy: Option<PrivateCopy>,
 }
 
-/// The local working copy of a remote state: `--state-dir` if given, else the per-URL cache.
-pub fn working_dir(global: &Global, url: &StateUrl) -> (PathBuf, bool) {
-    match &global.state_dir {
-        Some(d) => (d.clone(), false),
-        None => (url.cache_dir(), true),
+/// A directory of this process's own, removed when dropped.
+struct PrivateCopy(PathBuf);
+
+impl Drop for PrivateCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
-pub async fn state(global: &Global, action: &StateAction) -> Result<u8> {
-    let config = crate::load_config(global, false)?;
-    let url = remote_url(global, config.as_ref())?.ok_or_else(|| BadInput("`orgtrail state` needs --state s3://BUCKET/PREFIX (or [state] url in the config)".into()))?;
-    let aws = crate::connect(global, config.as_ref()).await;
+/// The state as `apply` would find it; `None` when there is none yet. `aws` connects to the
+/// remote state, if the command has clients already.
+pub async fn view(settings: &Settings, aws: Option<&Aws>) -> Result<Option<StateView>, Failure> {
+    match &settings.state {
+        StateLocation::Local { dir } => {
+            if !dir.join("state.db").exists() {
+                return Ok(None);
+            }
+            Ok(Some(StateView { store: Store::open_read_only(dir)?, location: dir.display().to_string(), _copy: None }))
+        }
+        StateLocation::Remote { url, .. } => {
+            let connected;
+            let aws = match aws {
+                Some(a) => a,
+                None => {
+                    connected = settings.connect_base().await?;
+                    &connected
+                }
+            };
+            let remote = Remote::new(aws, url.clone());
+            let copy = PrivateCopy(std::env::temp_dir().join(format!("orgtrail-view-{}-{}", std::process::id(), orgtrail_state::now_millis())));
+            let (_, pulled) = RemoteState::pull(&remote, &copy.0, true).await?;
+            if pulled.etag.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(StateView { store: Store::open_read_only(&copy.0)?, location: url.to_string(), _copy: Some(copy) }))
+        }
+    }
+}
+
+/// The remote state of `orgtrail state ...`, its working copy and lease.
+fn remote_of(settings: &Settings) -> Result<(&orgtrail::remote_state::StateUrl, &Path, bool, LeaseSettings), Failure> {
+    match &settings.state {
+        StateLocation::Remote { url, working_copy, working_copy_is_cache, lease } => Ok((url, working_copy, *working_copy_is_cache, *lease)),
+        StateLocation::Local { .. } => Err(Failure::bad_input("`orgtrail state` works on a remote state, and none is set").with_hint("pass --state s3://BUCKET/PREFIX (or set [state] url in the config)")),
+    }
+}
+
+pub async fn state(settings: &Settings, action: &StateAction) -> Result<Exit, Failure> {
+    let (url, _, _, _) = remote_of(settings)?;
+    let aws = settings.connect_base().await?;
     let remote = Remote::new(&aws, url.clone());
     match action {
-        StateAction::Pull => pull(&remote, global).await,
-        StateAction::Push => push(&remote, global).await,
-        StateAction::Show => show(&remote, global).await,
+        StateAction::Pull => pull(&remote, settings).await,
+        StateAction::Push => push(&remote, settings).await,
+        StateAction::Show => show(&remote, settings).await,
     }
 }
 
-async fn pull(remote: &Remote, global: &Global) -> Result<u8> {
-    let (dir, is_cache) = working_dir(global, &remote.url);
+async fn pull(remote: &Remote, settings: &Settings) -> Result<Exit, Failure> {
+    let (_, dir, is_cache, _) = remote_of(settings)?;
     // An apply working in this directory keeps its lock: never swap the state under it.
     let _local = if dir.join("state.db").exists() {
-        let store = Store::open(&dir)?;
-        Some(store.lock(&orgtrail::rollout::lock_holder("orgtrail state pull"))?)
+        let store = Store::open(dir)?;
+        Some(store.lock(&settings.lock_holder("orgtrail state pull"))?)
     } else {
         None
     };
-    let (_, pulled) = RemoteState::pull(remote, &dir, is_cache).await?;
+    let (_, pulled) = RemoteState::pull(remote, dir, is_cache).await?;
     let Some(etag) = pulled.etag else {
         return Err(RemoteStateError::NoRemoteState { url: remote.url.to_string() }.into());
     };
-    if global.json {
-        report::print_json(&serde_json::json!({ "url": remote.url.to_string(), "dir": dir, "etag": etag, "bytes": pulled.bytes }))?;
+    if settings.output.json {
+        output::json(&serde_json::json!({ "url": remote.url.to_string(), "dir": dir, "etag": etag, "bytes": pulled.bytes }))?;
     } else {
-        println!("pulled {} ({} bytes, ETag {etag}) into {}", remote.url, pulled.bytes, dir.display());
+        outln!("pulled {} ({} bytes, ETag {etag}) into {}", remote.url, pulled.bytes, dir.display())?;
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
-async fn push(remote: &Remote, global: &Global) -> Result<u8> {
-    let (dir, _) = working_dir(global, &remote.url);
+async fn push(remote: &Remote, settings: &Settings) -> Result<Exit, Failure> {
+    let (_, dir, _, lease_settings) = remote_of(settings)?;
     if !dir.join("state.db").exists() {
-        return Err(BadInput(format!("no rollout state in {} to push (pass --state-dir)", dir.display())).into());
+        return Err(Failure::bad_input(format!("no rollout state in {} to push", dir.display())).with_hint("pass the directory that holds it with --state-dir"));
     }
-    let store = Store::open(&dir)?;
-    let _local = store.lock(&orgtrail::rollout::lock_holder("orgtrail state push"))?;
-    let (lease, _) = Lease::acquire(remote, orgtrail::rollout::lock_holder("orgtrail state push"), remote_state::lease_settings(), false).await?;
-    let pushed = RemoteState::from_working_copy(remote, &dir).push(&store, Some(&lease)).await;
+    let store = Store::open(dir)?;
+    let _local = store.lock(&settings.lock_holder("orgtrail state push"))?;
+    let (lease, _) = Lease::acquire(remote, settings.lock_holder("orgtrail state push"), lease_settings, false, &settings.notes()).await?;
+    let pushed = RemoteState::from_working_copy(remote, dir).push(&store, Some(&lease)).await;
     let released = lease.release().await;
     let etag = pushed?;
     released?;
-    if global.json {
-        report::print_json(&serde_json::json!({ "url": remote.url.to_string(), "dir": dir, "etag": etag }))?;
+    if settings.output.json {
+        output::json(&serde_json::json!({ "url": remote.url.to_string(), "dir": dir, "etag": etag }))?;
     } else {
-        println!("pushed {} to {} (ETag {etag})", dir.display(), remote.url);
+        outln!("pushed {} to {} (ETag {etag})", dir.display(), remote.url)?;
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
-async fn show(remote: &Remote, global: &Global) -> Result<u8> {
+async fn show(remote: &Remote, settings: &Settings) -> Result<Exit, Failure> {
     let object = head(remote).await?.map(|(info, _)| info);
     let holder = read_holder(remote).await?.map(|(h, _)| h);
-    if global.json {
-        report::print_json(&serde_json::json!({ "url": remote.url.to_string(), "state": object, "lock": holder }))?;
-        return Ok(0);
+    if settings.output.json {
+        output::json(&serde_json::json!({ "url": remote.url.to_string(), "state": object, "lock": holder }))?;
+        return Ok(Exit::Ok);
     }
-    println!("{}", remote.url);
+    outln!("{}", remote.url)?;
     match &object {
-        Some(o) => println!(
+        Some(o) => outln!(
             "  state.db  ETag {}, {} bytes, last modified {}{}",
             o.etag,
             o.size,
             o.last_modified.as_deref().unwrap_or("?"),
             o.version_id.as_deref().map(|v| format!(", version {v}")).unwrap_or_default()
-        ),
-        None => println!("  state.db  none yet"),
+        )?,
+        None => outln!("  state.db  none yet")?,
     }
     match &holder {
-        Some(h) => println!("  lock      held by {h}"),
-        None => println!("  lock      free"),
+        Some(h) => outln!("  lock      held by {h}")?,
+        None => outln!("  lock      free")?,
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }

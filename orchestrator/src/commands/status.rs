@@ -1,12 +1,12 @@
 //! `orgtrail status [RUN]`: runs (open or finished, and why), per-wave counts, failed targets with
 //! reason and AWS error code.
-use anyhow::Result;
-use orgtrail::remote_state::{Remote, RemoteState};
 use orgtrail::report::{self, table::Table};
-use orgtrail_state::{format_millis, Record, RunSummary, Store, WaveCounts};
+use orgtrail_state::{format_millis, Record, RunSummary, StepStatus, Store, WaveCounts};
 use serde::Serialize;
 
-use crate::Global;
+use super::output::{self, out, outln};
+use crate::failure::{Exit, Failure};
+use crate::settings::{Settings, StateLocation};
 
 #[derive(Serialize)]
 struct StatusReport {
@@ -18,47 +18,40 @@ struct StatusReport {
     needs_manual_action: Vec<Record>,
 }
 
-pub async fn status(global: &Global, run: Option<&str>, failed_only: bool) -> Result<u8> {
-    // The config only says where the state is; status reads state even when the config is broken.
-    let config = if global.state.is_some() { None } else { crate::load_config(global, false).ok().flatten() };
-    let Some(url) = crate::commands::state::remote_url(global, config.as_ref())? else {
-        let dir = crate::state_dir(global, None);
-        if !dir.join("state.db").exists() {
-            return Err(crate::BadInput(format!("no rollout state in {} (run `orgtrail apply`, or pass --state-dir)", dir.display())).into());
-        }
-        return report_on(global, &Store::open(&dir)?, &dir.display().to_string(), run, failed_only);
+pub async fn status(settings: &Settings, run: Option<&str>, failed_only: bool) -> Result<Exit, Failure> {
+    let Some(view) = super::state::view(settings, None).await? else {
+        let hint = match &settings.state {
+            StateLocation::Local { .. } => "run `orgtrail apply`, or pass --state-dir DIR (or --state s3://...) where the state is".to_string(),
+            StateLocation::Remote { url, .. } => format!("run `orgtrail apply --state {url}`"),
+        };
+        let location = match &settings.state {
+            StateLocation::Local { dir } => dir.display().to_string(),
+            StateLocation::Remote { url, .. } => url.to_string(),
+        };
+        return Err(Failure::bad_input(format!("no rollout state in {location}")).with_hint(hint));
     };
-    // Read-only: a private copy, no lock, so it works while an apply runs elsewhere.
-    let remote = Remote::new(&crate::connect(global, config.as_ref()).await, url.clone());
-    let dir = std::env::temp_dir().join(format!("orgtrail-status-{}-{}", std::process::id(), orgtrail_state::now_millis()));
-    let result = async {
-        let (_, pulled) = RemoteState::pull(&remote, &dir, true).await?;
-        if pulled.etag.is_none() {
-            return Err(crate::BadInput(format!("no rollout state in {url} (run `orgtrail apply --state {url}`)")).into());
-        }
-        report_on(global, &Store::open(&dir)?, &url.to_string(), run, failed_only)
-    }
-    .await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    report_on(settings, &view.store, &view.location, run, failed_only)
 }
 
-fn report_on(global: &Global, store: &Store, location: &str, run: Option<&str>, failed_only: bool) -> Result<u8> {
+fn report_on(settings: &Settings, store: &Store, location: &str, run: Option<&str>, failed_only: bool) -> Result<Exit, Failure> {
     let runs = store.runs()?;
     let selected = match run {
-        Some(id) => Some(store.run(id)?),
+        Some(id) => Some(store.run(id).map_err(|e| {
+            let known: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+            Failure::from(e).with_hint(if known.is_empty() { format!("{location} has no runs yet") } else { format!("the runs in {location}: {}", known.join(", ")) })
+        })?),
         None => runs.first().cloned(),
     };
     let (waves, records) = match &selected {
         Some(r) => (in_plan_order(store.wave_counts(&r.id)?, &store.run(&r.id)?.plan_json), store.records(&r.id)?),
         None => (vec![], vec![]),
     };
-    let failed: Vec<Record> = records.iter().filter(|r| r.status.kind() == "failed").cloned().collect();
-    let manual: Vec<Record> = records.iter().filter(|r| r.status.kind() == "needs-manual-action").cloned().collect();
+    let failed: Vec<Record> = records.iter().filter(|r| matches!(r.status, StepStatus::Failed { .. })).cloned().collect();
+    let manual: Vec<Record> = records.iter().filter(|r| matches!(r.status, StepStatus::NeedsManualAction { .. })).cloned().collect();
     let report = StatusReport { state_dir: location.to_string(), runs, run: selected, waves, failed, needs_manual_action: manual };
-    if global.json {
-        report::print_json(&report)?;
-        return Ok(0);
+    if settings.output.json {
+        output::json(&report)?;
+        return Ok(Exit::Ok);
     }
     if !failed_only {
         // Open: the next `apply` resumes the run. Finished: the next `apply` starts a new one.
@@ -66,32 +59,32 @@ fn report_on(global: &Global, store: &Store, location: &str, run: Option<&str>, 
         for r in &report.runs {
             t.row([r.id.clone(), format_millis(r.started_at), format_millis(r.updated_at), (if r.open { "open" } else { "finished" }).to_string(), r.why.clone()]);
         }
-        print!("{}", t.render());
+        out!("{}", t.render())?;
         if let Some(r) = &report.run {
-            println!("\n{} (config {}):", r.id, r.config_path);
+            outln!("\n{} (config {}):", r.id, r.config_path)?;
             let mut t = Table::new(["WAVE", "TARGETS", "DONE", "FAILED", "MANUAL", "RUNNING", "PENDING"]).keep_whole(0..7);
             for w in &report.waves {
                 t.row([w.wave.clone(), w.targets.to_string(), w.done.to_string(), w.failed.to_string(), w.needs_manual_action.to_string(), w.running.to_string(), w.pending.to_string()]);
             }
-            print!("{}", t.render());
+            out!("{}", t.render())?;
         }
     }
     if !report.failed.is_empty() {
-        println!("\nfailed:");
+        outln!("\nfailed:")?;
         let mut t = Table::new(["TARGET", "WAVE", "STEP", "CODE", "ATTEMPTS", "REASON"]).keep_whole(0..5);
         for r in &report.failed {
-            if let orgtrail_state::StepStatus::Failed { reason, error_code } = &r.status {
+            if let StepStatus::Failed { reason, error_code } = &r.status {
                 t.row([r.target.clone(), r.wave.clone(), r.step.clone(), error_code.clone().unwrap_or_default(), r.attempts.to_string(), reason.clone()]);
             }
         }
-        print!("{}", t.render());
+        out!("{}", t.render())?;
     }
     for r in &report.needs_manual_action {
-        if let orgtrail_state::StepStatus::NeedsManualAction { instructions } = &r.status {
-            println!("\nneeds manual action ({} {}):\n{}", r.target, r.step, report::table::wrap_prose(instructions.trim_end(), "").trim_end());
+        if let StepStatus::NeedsManualAction { instructions } = &r.status {
+            outln!("\nneeds manual action ({} {}):\n{}", r.target, r.step, report::table::wrap_prose(instructions.trim_end(), "").trim_end())?;
         }
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// Central first, then the waves as the run's plan orders them.

@@ -3,29 +3,30 @@
 //! (MANUAL and NOT-APPLICABLE do not fail), 1 with findings.
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use orgtrail::verify::render::{self, Format};
 
-use crate::Global;
+use super::output::out;
+use crate::failure::{Context, Exit, Failure};
+use crate::settings::Settings;
 
-pub async fn verify(global: &Global, format: Option<Format>, output: Option<&Path>) -> Result<u8> {
-    let format = format.unwrap_or(if global.json { Format::Json } else { Format::Table });
-    let live = super::Live::load(global, "orgtrail-verify").await?;
+pub async fn verify(settings: &Settings, format: Option<Format>, output: Option<&Path>) -> Result<Exit, Failure> {
+    let format = format.unwrap_or(if settings.output.json { Format::Json } else { Format::Table });
+    let live = super::Live::load(settings, "orgtrail-verify").await?;
     let aws = &live.aws;
     let ctx = live.ctx();
     let report = orgtrail::verify::verify(&ctx).await;
-    let text = render::render(&report, format, &global.config.display().to_string());
+    let text = render::render(&report, format, &settings.config_path.display().to_string());
     match output {
         Some(path) => {
             std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("{} (written to {})", render::summary_line(&report), path.display());
         }
-        None => print!("{text}"),
+        None => out!("{text}")?,
     }
     let writes = aws.metrics.write_calls();
     if !writes.is_empty() {
         // verify only reads; a write here is a bug worth shouting about.
         eprintln!("warning: verify made write calls: {writes:?}");
     }
-    Ok(if report.passed() { 0 } else { crate::exit::FAILURES })
+    Ok(if report.passed() { Exit::Ok } else { Exit::Failures })
 }

@@ -74,6 +74,20 @@ impl ConfigError {
     }
 }
 
+/// Where `"value"` is written in the config at or after `from_line` (a wave's header): `  --> path:line:column`
+/// and the line with a caret, for errors found after the config was resolved (the plan's), which
+/// keep no spans. Read again only on that error path; `""` when the file or the value is not found.
+pub fn point_at_value(path: &Path, from_line: usize, value: &str) -> String {
+    let Ok(source) = std::fs::read_to_string(path) else { return String::new() };
+    let start = source.split_inclusive('\n').take(from_line.saturating_sub(1)).map(str::len).sum::<usize>();
+    let quoted = format!("\"{value}\"");
+    let Some(at) = source[start..].find(&quoted).map(|i| start + i + 1) else { return String::new() };
+    match ConfigError::at(path, &source, Some(at..at + value.len()), "") {
+        ConfigError::At(l) => format!("\n  --> {}:{}:{}\n{}", l.path.display(), l.line, l.column, l.snippet),
+        _ => String::new(),
+    }
+}
+
 /// Keys that belong at the top of the file: written after a `[table]` header they land in that table.
 const TOP_LEVEL_KEYS: &[&str] = &["exclude_accounts", "exclude_ous"];
 
@@ -155,4 +169,10 @@ fn snippet(source: &str, line: usize, column: usize, len: usize) -> String {
         space = " ".repeat(offset),
         carets = "^".repeat(width)
     )
+}
+
+impl crate::exit::Classify for ConfigError {
+    fn exit_class(&self) -> crate::exit::ExitClass {
+        crate::exit::ExitClass::BadInput
+    }
 }

@@ -9,7 +9,7 @@ mod validate;
 
 use std::path::Path;
 
-pub use error::{ConfigError, Located};
+pub use error::{point_at_value, ConfigError, Located};
 pub use model::*;
 pub use validate::default_access_log_bucket;
 

@@ -7,174 +7,19 @@
 //! preflight looks for what would make a step refuse, so a refused run writes nothing. The
 //! executor never prints: it reports to a `Sink`.
 pub mod preflight;
+pub mod step;
 pub mod waves;
 
-use orgtrail_state::{StepStatus, Store};
+use orgtrail_state::{StepId, StepStatus, Store};
 use serde::Serialize;
 
-use crate::config::{LegacyTrails, TrailMode};
 use crate::plan::{Plan, PlannedWave};
-use crate::steps::{self, Change, Ctx, StepError, StepResult};
+use crate::steps::{Change, Ctx, StepError, StepResult};
+pub use step::{CentralStep, MemberStep};
 pub use waves::{run_wave, AccountOutcome, Cancel, WaveResult};
 
 /// Where the central steps are recorded: a pseudo-wave before the member waves.
 pub const CENTRAL_WAVE: &str = "central";
-
-/// Central steps, in order. Each names the account it acts in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CentralStep {
-    KmsKey,
-    AccessLogBucket,
-    LogBucket,
-    TrustedAccess,
-    OrgTrail,
-    EnforceEncryption,
-    MfaDelete,
-    // Detection and tamper protection (issue 15), after EnforceEncryption.
-    CloudWatchLogs,
-    TrailInsights,
-    CisAlarms,
-    TamperProtectionScp,
-}
-
-impl CentralStep {
-    pub fn name(self) -> &'static str {
-        match self {
-            CentralStep::KmsKey => "kms-key",
-            CentralStep::AccessLogBucket => "access-log-bucket",
-            CentralStep::LogBucket => "log-bucket",
-            CentralStep::TrustedAccess => "trusted-access",
-            CentralStep::OrgTrail => "org-trail",
-            CentralStep::EnforceEncryption => "enforce-encryption",
-            CentralStep::MfaDelete => "mfa-delete",
-            CentralStep::CloudWatchLogs => steps::detection::log_group::STEP,
-            CentralStep::TrailInsights => steps::detection::insights::STEP,
-            CentralStep::CisAlarms => steps::detection::alarms::STEP,
-            CentralStep::TamperProtectionScp => steps::detection::scp::STEP,
-        }
-    }
-
-    /// The steps this config needs, in order: key and buckets first (the trail writes to them),
-    /// the trail, then the encryption-enforcing policy (only once the trail writes), then MFA Delete.
-    pub fn all(ctx: &Ctx<'_>) -> Vec<CentralStep> {
-        let mut v = vec![CentralStep::KmsKey];
-        if ctx.config.log_archive.access_logging {
-            v.push(CentralStep::AccessLogBucket);
-        }
-        v.push(CentralStep::LogBucket);
-        if ctx.config.trail.mode == TrailMode::Organization {
-            v.extend([CentralStep::TrustedAccess, CentralStep::OrgTrail]);
-        }
-        v.push(CentralStep::EnforceEncryption);
-        if ctx.config.trail.mode == TrailMode::Organization {
-            let d = &ctx.config.detection;
-            let on = [(d.log_group.is_some(), CentralStep::CloudWatchLogs), (d.insights.is_some(), CentralStep::TrailInsights), (d.alarms.is_some(), CentralStep::CisAlarms), (d.protection.is_some(), CentralStep::TamperProtectionScp)];
-            v.extend(on.into_iter().filter(|(yes, _)| *yes).map(|(_, s)| s));
-        }
-        if ctx.config.log_archive.mfa_delete {
-            v.push(CentralStep::MfaDelete);
-        }
-        v
-    }
-
-    pub fn target(self, ctx: &Ctx<'_>) -> String {
-        match self {
-            CentralStep::TrustedAccess | CentralStep::OrgTrail => ctx.management_account().to_string(),
-            CentralStep::CloudWatchLogs | CentralStep::TrailInsights | CentralStep::CisAlarms | CentralStep::TamperProtectionScp => ctx.management_account().to_string(),
-            _ => ctx.config.log_archive.account.clone(),
-        }
-    }
-
-    pub async fn run(self, ctx: &Ctx<'_>) -> StepResult {
-        match self {
-            CentralStep::KmsKey => steps::kms_key::converge(ctx).await,
-            CentralStep::AccessLogBucket => steps::log_bucket::converge_access_log_bucket(ctx).await,
-            CentralStep::LogBucket => steps::log_bucket::converge_log_bucket(ctx).await,
-            CentralStep::TrustedAccess => steps::trusted_access::converge(ctx).await,
-            CentralStep::OrgTrail => steps::org_trail::converge(ctx).await,
-            CentralStep::EnforceEncryption => steps::log_bucket::enforce_encryption(ctx).await,
-            CentralStep::MfaDelete => steps::mfa_delete::verify(ctx).await,
-            CentralStep::CloudWatchLogs => steps::detection::log_group::converge(ctx).await,
-            CentralStep::TrailInsights => steps::detection::insights::converge(ctx).await,
-            CentralStep::CisAlarms => steps::detection::alarms::converge(ctx).await,
-            CentralStep::TamperProtectionScp => steps::detection::scp::converge(ctx).await,
-        }
-    }
-}
-
-/// Member steps, in order, per account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberStep {
-    AssumeRole,
-    MemberChecks,
-    AccountTrail,
-    LegacyTrails,
-    DeliveryCheck,
-}
-
-impl MemberStep {
-    pub fn name(self) -> &'static str {
-        match self {
-            MemberStep::AssumeRole => "assume-role",
-            MemberStep::MemberChecks => "member-checks",
-            MemberStep::AccountTrail => "account-trail",
-            MemberStep::LegacyTrails => "legacy-trails",
-            MemberStep::DeliveryCheck => "delivery-check",
-        }
-    }
-
-    pub fn all(ctx: &Ctx<'_>) -> Vec<MemberStep> {
-        let mut v = vec![MemberStep::AssumeRole];
-        match ctx.config.trail.mode {
-            TrailMode::Organization => v.push(MemberStep::MemberChecks),
-            TrailMode::Account => v.push(MemberStep::AccountTrail),
-        }
-        if ctx.config.trail.legacy_trails != LegacyTrails::Keep {
-            v.push(MemberStep::LegacyTrails);
-        }
-        if ctx.config.trail.delivery_check {
-            v.push(MemberStep::DeliveryCheck);
-        }
-        v
-    }
-
-    pub async fn run(self, ctx: &Ctx<'_>, account: &str) -> StepResult {
-        match self {
-            MemberStep::AssumeRole => assume_role(ctx, account).await,
-            MemberStep::MemberChecks => steps::member_checks::check_member(ctx, account).await,
-            MemberStep::AccountTrail => steps::account_trail::converge(ctx, account).await,
-            MemberStep::LegacyTrails => steps::member_checks::legacy_trails(ctx, account).await,
-            MemberStep::DeliveryCheck => steps::member_checks::delivery_check(ctx, account).await,
-        }
-    }
-}
-
-/// The credentials check that opens every account's pipeline: a refused role stops the account
-/// here, with the AWS error code, before any other call. It asks the account's session provider
-/// (the one every later call of the account signs with), so the credentials it gets are cached
-/// for them: one AssumeRole per account, not two (docs/performance.md).
-async fn assume_role(ctx: &Ctx<'_>, account: &str) -> StepResult {
-    use aws_credential_types::provider::ProvideCredentials;
-    let resource = format!("role {}", ctx.config.access.role_name);
-    let conf = ctx.session(account);
-    let Some(provider) = conf.credentials_provider() else {
-        return Err(StepError::unexpected(&crate::aws::Site::global(account, resource), "STS.AssumeRole", "no credentials provider"));
-    };
-    provider.provide_credentials().await.map_err(|e| crate::aws::Site::global(account, resource).error(credentials_error(&e)))?;
-    Ok(steps::Outcome::default())
-}
-
-/// The `AwsError` (with its AWS error code) behind a credentials provider's error.
-fn credentials_error(e: &(dyn std::error::Error + 'static)) -> crate::aws::AwsError {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(aws) = err.downcast_ref::<crate::aws::AwsError>() {
-            return aws.clone();
-        }
-        cur = err.source();
-    }
-    crate::aws::AwsError { operation: "STS.AssumeRole".into(), code: None, message: e.to_string() }
-}
 
 fn failed(e: &StepError) -> StepStatus {
     StepStatus::Failed { reason: e.to_string(), error_code: e.code() }
@@ -206,11 +51,19 @@ pub enum ExecError {
     State(#[from] orgtrail_state::StateError),
 }
 
+impl crate::exit::Classify for ExecError {
+    fn exit_class(&self) -> crate::exit::ExitClass {
+        match self {
+            ExecError::State(e) => crate::exit::Classify::exit_class(e),
+        }
+    }
+}
+
 /// How a central step ended, and what it changed (the same `Change`s `plan` reports).
 #[derive(Debug, Clone, Serialize)]
 pub struct CentralResult {
     pub target: String,
-    pub step: &'static str,
+    pub step: StepId,
     pub status: StepStatus,
     pub changes: Vec<Change>,
 }
@@ -285,7 +138,7 @@ impl Executor<'_> {
             let (target, status) = (s.target(&self.ctx), failed(&e));
             self.store.record(&self.run, &target, CENTRAL_WAVE, s.name(), &status)?;
             self.sink.step_finished(&target, s.name(), &status);
-            return Ok(vec![CentralResult { target, step: s.name(), status, changes: Vec::new() }]);
+            return Ok(vec![CentralResult { target, step: s.id(), status, changes: Vec::new() }]);
         }
         let mut results = Vec::new();
         for s in all {
@@ -295,7 +148,7 @@ impl Executor<'_> {
             let target = s.target(&self.ctx);
             let (status, changes) = self.step(&target, CENTRAL_WAVE, s.name(), false, s.run(&self.ctx)).await?;
             let failed = matches!(status, StepStatus::Failed { .. });
-            results.push(CentralResult { target, step: s.name(), status, changes });
+            results.push(CentralResult { target, step: s.id(), status, changes });
             if failed {
                 break;
             }

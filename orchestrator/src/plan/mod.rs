@@ -140,12 +140,14 @@ pub fn plan(config: &Config, inventory: &Inventory, config_path: &Path) -> Resul
                 return Err(err(w, format!("account {id} is suspended or closing")));
             }
             if inventory.account(id).is_none() {
-                return Err(err(w, format!("account {id} is not an active account of organization {}", inventory.organization.id)));
+                let hint = crate::suggest::did_you_mean(id, inventory.accounts.iter().map(|a| a.id.as_str())) + &crate::config::point_at_value(config_path, w.line, id);
+                return Err(err(w, format!("account {id} is not an active account of organization {}{hint}", inventory.organization.id)));
             }
         }
         for ou in &w.ous {
             if !inventory.ous.iter().any(|o| &o.path == ou || &o.id == ou) {
-                return Err(err(w, format!("OU {ou} does not exist in organization {}", inventory.organization.id)));
+                let hint = crate::suggest::did_you_mean(ou, inventory.ous.iter().map(|o| if ou.starts_with("ou-") || ou.starts_with("r-") { o.id.as_str() } else { o.path.as_str() })) + &crate::config::point_at_value(config_path, w.line, ou);
+                return Err(err(w, format!("OU {ou} does not exist in organization {}{hint}", inventory.organization.id)));
             }
         }
         let selected: Vec<String> = pool

@@ -11,10 +11,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use orgtrail_state::{format_millis, now_millis, LockHolder};
 use serde::{Deserialize, Serialize};
 
-use super::{s3_failure, Remote, RemoteStateError, S3Failure};
+use super::{s3_failure, Notes, Remote, RemoteStateError, S3Failure};
 use crate::executor::Cancel;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseSettings {
     pub lease: Duration,
     pub renew_every: Duration,
@@ -68,8 +68,9 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Takes the lock, replacing an expired holder (or any holder with `force`).
-    pub async fn acquire(remote: &Remote, holder: LockHolder, settings: LeaseSettings, force: bool) -> Result<(Arc<Lease>, Option<Replaced>), RemoteStateError> {
+    /// Takes the lock, replacing an expired holder (or any holder with `force`). A state bucket it
+    /// has to create first is reported to `notes`.
+    pub async fn acquire(remote: &Remote, holder: LockHolder, settings: LeaseSettings, force: bool, notes: &Notes) -> Result<(Arc<Lease>, Option<Replaced>), RemoteStateError> {
         let key = remote.url.lock_key();
         let token = format!("{}-{}-{}", holder.host, holder.pid, now_millis());
         let mut mine = RemoteHolder { holder, run: None, lease_expires_at: 0, token };
@@ -85,9 +86,9 @@ impl Lease {
                     S3Failure::NoSuchBucket if !created_bucket => {
                         created_bucket = true;
                         if let Some(note) = super::bucket::create_hardened(remote).await? {
-                            eprintln!("note: {note}");
+                            notes(&format!("note: {note}"));
                         }
-                        eprintln!("created the state bucket s3://{} (versioning, SSE-KMS, Block Public Access)", remote.url.bucket);
+                        notes(&format!("created the state bucket s3://{} (versioning, SSE-KMS, Block Public Access)", remote.url.bucket));
                         continue;
                     }
                     S3Failure::Other(e) => return Err(remote.aws_error(&key, e)),
@@ -208,8 +209,9 @@ impl Lease {
 
     /// Renews every `renew_every` until released. A lost lock cancels the run (no new accounts
     /// start); a renewal that keeps failing until the lease is over counts as lost too, since
-    /// another orgtrail may take over from then on.
-    pub fn spawn_renewals(self: &Arc<Self>, cancel: Cancel) -> tokio::task::JoinHandle<()> {
+    /// another orgtrail may take over from then on. The loss is reported to `notes` at once (the
+    /// run's end reports it again as its error).
+    pub fn spawn_renewals(self: &Arc<Self>, cancel: Cancel, notes: Notes) -> tokio::task::JoinHandle<()> {
         let lease = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(lease.settings.renew_every);
@@ -224,14 +226,14 @@ impl Lease {
                     Ok(()) => {}
                     Err(e @ RemoteStateError::LockLost { .. }) => {
                         cancel.cancel();
-                        eprintln!("error: {e}");
+                        notes(&format!("error: {e}"));
                         return;
                     }
                     Err(e) => {
                         if lease.held.lock().expect("lease").holder.lease_expires_at <= now_millis() {
                             let e = lease.mark_lost(format!("the lease expired before it could be renewed ({e})"));
                             cancel.cancel();
-                            eprintln!("error: {e}");
+                            notes(&format!("error: {e}"));
                             return;
                         }
                         tracing::warn!("renewing the state lock failed, retrying: {e}");

@@ -30,10 +30,8 @@ pub use url::StateUrl;
 pub enum RemoteStateError {
     #[error("`{url}` is not a state URL: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error(
-        "state s3://{bucket}/{key} is locked by {holder} — another orgtrail is running on it. If that process is gone, \
-         wait for its lease to end or run `orgtrail apply --force-unlock` (it names the holder it removes)"
-    )]
+    // The command layer adds what to run about it (here: `--force-unlock`, `state pull`, `state push`).
+    #[error("state s3://{bucket}/{key} is locked by {holder} — another orgtrail is running on it")]
     Locked { bucket: String, key: String, holder: Box<RemoteHolder> },
     #[error(
         "lost the state lock s3://{bucket}/{key}: {detail}. This orgtrail stopped starting accounts and wrote nothing more \
@@ -42,15 +40,12 @@ pub enum RemoteStateError {
     LockLost { bucket: String, key: String, detail: String },
     #[error(
         "lost race on s3://{bucket}/{key}: it changed since this orgtrail read it (ETag {expected}, now {found}), so another \
-         orgtrail wrote newer state; nothing was overwritten or merged. See it with `orgtrail status`, or `orgtrail state pull` to continue from it"
+         orgtrail wrote newer state; nothing was overwritten or merged"
     )]
     LostRace { bucket: String, key: String, expected: String, found: String },
     #[error("s3://{bucket}/{key}: {source}")]
     Aws { bucket: String, key: String, source: AwsError },
-    #[error(
-        "{dir} holds a local state but {url} has none yet: upload it with `orgtrail state push --state-dir {} --state {url}`, \
-         or use an empty --state-dir", dir.display()
-    )]
+    #[error("{} holds a local state but {url} has none yet", dir.display())]
     UnpushedLocalState { dir: PathBuf, url: String },
     #[error("{url} has no state yet")]
     NoRemoteState { url: String },
@@ -58,6 +53,18 @@ pub enum RemoteStateError {
     State(#[from] orgtrail_state::StateError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+impl crate::exit::Classify for RemoteStateError {
+    fn exit_class(&self) -> crate::exit::ExitClass {
+        use crate::exit::ExitClass;
+        match self {
+            RemoteStateError::BadUrl { .. } | RemoteStateError::UnpushedLocalState { .. } | RemoteStateError::NoRemoteState { .. } => ExitClass::BadInput,
+            RemoteStateError::Locked { .. } | RemoteStateError::LockLost { .. } | RemoteStateError::LostRace { .. } => ExitClass::Conflict,
+            RemoteStateError::Aws { .. } | RemoteStateError::Io { .. } => ExitClass::Environment,
+            RemoteStateError::State(e) => crate::exit::Classify::exit_class(e),
+        }
+    }
 }
 
 /// The S3 client and URL of one remote state. State traffic uses the base credentials (the
@@ -119,10 +126,20 @@ where
     }
 }
 
-/// The lease: how long a lock stays valid without renewal (`ORGTRAIL_STATE_LEASE_SECONDS`, default
-/// 60 s; short leases are for tests), renewed every third of it.
-pub fn lease_settings() -> LeaseSettings {
-    let secs = std::env::var("ORGTRAIL_STATE_LEASE_SECONDS").ok().and_then(|s| s.parse::<u64>().ok()).filter(|s| *s >= 1).unwrap_or(60);
-    let lease = Duration::from_secs(secs);
-    LeaseSettings { lease, renew_every: lease / 3 }
+/// Where the remote-state code reports what an operator should know at once (a state bucket it
+/// created, a lock it lost): the command decides how to show it.
+pub type Notes = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+impl LeaseSettings {
+    /// A lock valid for `lease` without renewal, renewed every third of it.
+    pub fn new(lease: Duration) -> LeaseSettings {
+        LeaseSettings { lease, renew_every: lease / 3 }
+    }
+}
+
+impl Default for LeaseSettings {
+    /// 60 s: long enough to ride out a slow S3 call, short enough that a dead holder's lock ends soon.
+    fn default() -> Self {
+        LeaseSettings::new(Duration::from_secs(60))
+    }
 }

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use super::lock::Replaced;
 use super::sync::{Checkpoints, Pulled};
-use super::{Lease, LeaseSettings, Remote, RemoteState, RemoteStateError};
+use super::{Lease, LeaseSettings, Notes, Remote, RemoteState, RemoteStateError};
 use crate::executor::Cancel;
 
 pub struct RemoteSession {
@@ -27,8 +27,10 @@ pub struct RemoteSession {
 impl RemoteSession {
     /// Lock, then pull into `dir` (orgtrail's cache for this URL when `dir_is_cache`). A lost lock
     /// cancels `cancel`: the executor then starts no new account.
-    pub async fn open(remote: Remote, dir: &Path, dir_is_cache: bool, holder: LockHolder, settings: LeaseSettings, force: bool, cancel: &Cancel) -> Result<RemoteSession, RemoteStateError> {
-        let (lease, replaced) = Lease::acquire(&remote, holder, settings, force).await?;
+    /// What the operator should know at once (a created bucket, a lost lock) goes to `notes`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open(remote: Remote, dir: &Path, dir_is_cache: bool, holder: LockHolder, settings: LeaseSettings, force: bool, cancel: &Cancel, notes: Notes) -> Result<RemoteSession, RemoteStateError> {
+        let (lease, replaced) = Lease::acquire(&remote, holder, settings, force, &notes).await?;
         let opened = async {
             let (state, pulled) = RemoteState::pull(&remote, dir, dir_is_cache).await?;
             Ok::<_, RemoteStateError>((state, pulled, Store::open(dir)?))
@@ -41,7 +43,7 @@ impl RemoteSession {
                 return Err(e);
             }
         };
-        let renewals = lease.spawn_renewals(cancel.clone());
+        let renewals = lease.spawn_renewals(cancel.clone(), notes);
         Ok(RemoteSession { remote, state: Arc::new(state), lease, store: Arc::new(store), pulled, replaced, renewals, checkpoints: None })
     }
 

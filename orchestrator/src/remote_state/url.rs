@@ -1,6 +1,6 @@
 //! `s3://BUCKET/PREFIX`: where a shared state lives, and the local working copy it maps to.
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::RemoteStateError;
 
@@ -42,15 +42,10 @@ impl StateUrl {
         self.key("state.db")
     }
 
-    /// The default working copy of this remote state on this machine:
-    /// `$XDG_CACHE_HOME/orgtrail/<hash of the url>` (else `~/.cache/...`, else the temp dir).
-    pub fn cache_dir(&self) -> PathBuf {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir);
-        base.join("orgtrail").join(format!("{:016x}", fnv1a(self.to_string().as_bytes())))
+    /// The default working copy of this remote state on this machine: `<cache>/orgtrail/<hash of
+    /// the url>`, `cache` being the user's cache directory (the settings decide it).
+    pub fn cache_dir(&self, cache: &Path) -> PathBuf {
+        cache.join("orgtrail").join(format!("{:016x}", fnv1a(self.to_string().as_bytes())))
     }
 }
 
@@ -87,9 +82,11 @@ mod tests {
 
     #[test]
     fn each_url_has_its_own_cache_dir() {
-        let a = StateUrl::parse("s3://team-state/a").unwrap().cache_dir();
-        let b = StateUrl::parse("s3://team-state/b").unwrap().cache_dir();
+        let cache = Path::new("/home/op/.cache");
+        let a = StateUrl::parse("s3://team-state/a").unwrap().cache_dir(cache);
+        let b = StateUrl::parse("s3://team-state/b").unwrap().cache_dir(cache);
         assert_ne!(a, b);
-        assert_eq!(a, StateUrl::parse("s3://team-state/a/").unwrap().cache_dir(), "a trailing slash is the same state");
+        assert!(a.starts_with("/home/op/.cache/orgtrail/"), "{}", a.display());
+        assert_eq!(a, StateUrl::parse("s3://team-state/a/").unwrap().cache_dir(cache), "a trailing slash is the same state");
     }
 }

@@ -1,18 +1,8 @@
-//! Renderers for people (aligned tables) and machines (JSON). Commands build data; this prints it.
+//! Renderers for people: aligned tables, status lines, the progress bars. Commands build the data
+//! and write it out (stdout belongs to the binary's `commands/output.rs`).
+pub mod progress;
 pub mod redact;
 pub mod table;
-
-use serde::Serialize;
-
-/// Pretty JSON on stdout: the one machine-readable format of every command.
-pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    use std::io::Write;
-    writeln!(out)?;
-    Ok(())
-}
-pub mod progress;
 
 use orgtrail_state::StepStatus;
 

@@ -1,10 +1,25 @@
 //! Tables for people, laid out by comfy-table: a header row and aligned columns, two spaces apart,
 //! no borders (cargo/kubectl style). Cells wrap to fit the output width; nothing is cut off.
 //!
-//! The width is `COLUMNS` when set, else the terminal's width when stdout is a terminal, else
-//! unlimited: output piped to a file or `grep` keeps one line per row (text with its own line
-//! breaks, such as manual-action instructions, still spans several lines in its cell).
+//! The width is decided once by the binary's settings (`COLUMNS`, else the terminal's width when
+//! stdout is a terminal, else unlimited) and set here with `set_output_width`: output piped to a
+//! file or `grep` keeps one line per row (text with its own line breaks, such as manual-action
+//! instructions, still spans several lines in its cell).
+use std::sync::OnceLock;
+
 use comfy_table::{ColumnConstraint, ContentArrangement, Table as Layout};
+
+static OUTPUT_WIDTH: OnceLock<Option<u16>> = OnceLock::new();
+
+/// The width `render` and `wrap_prose` wrap to (`None`: no limit). Set once, at start; later calls are ignored.
+pub fn set_output_width(width: Option<u16>) {
+    let _ = OUTPUT_WIDTH.set(width);
+}
+
+/// The width set by `set_output_width`; no limit when it was never set.
+pub fn output_width() -> Option<u16> {
+    OUTPUT_WIDTH.get().copied().flatten()
+}
 
 pub struct Table {
     header: Vec<String>,
@@ -93,14 +108,6 @@ pub fn wrap_prose_to(text: &str, indent: &str, width: Option<u16>) -> String {
         }
     }
     out
-}
-
-/// `COLUMNS` (a positive number), else the width of the terminal on stdout, else no limit.
-pub fn output_width() -> Option<u16> {
-    if let Some(cols) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<u16>().ok()).filter(|&c| c > 0) {
-        return Some(cols);
-    }
-    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0)
 }
 
 #[cfg(test)]

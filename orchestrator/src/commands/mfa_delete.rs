@@ -1,0 +1,24 @@
+//! `orgtrail mfa-delete enable`: MFA Delete on the log and access-log buckets, with the root
+//! user's credentials of the log-archive account and its MFA device's current code.
+use orgtrail::steps::mfa_delete;
+
+use super::output::{self, outln};
+use crate::failure::{Exit, Failure};
+use crate::settings::Settings;
+
+pub async fn enable(settings: &Settings, serial: &str, code: &str, bucket: Option<&str>) -> Result<Exit, Failure> {
+    // S3 would refuse a malformed code only after the first bucket's call; say so before any.
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Failure::bad_input("--mfa-code: expected the MFA device's current 6-digit code"));
+    }
+    let config = settings.config();
+    let buckets = mfa_delete::target_buckets(config, bucket).map_err(Failure::bad_input)?;
+    let aws = settings.connect_base().await?;
+    let outcome = mfa_delete::enable(&aws, config, &buckets, serial, code).await?;
+    if settings.output.json {
+        output::json(&outcome)?;
+    } else {
+        outln!("{}", outcome.summary())?;
+    }
+    Ok(Exit::Ok)
+}
