@@ -1,0 +1,46 @@
+//! Changes made behind orgtrail's back, as an operator with console access would.
+use aws_config::SdkConfig;
+
+use super::{test_aws, Sandbox};
+
+/// An operator with console access to the sandbox, changing things behind orgtrail's back: the
+/// log-archive account's S3 and KMS in the home region, and the management account's CloudTrail.
+pub struct Operator {
+    pub aws: orgtrail::aws::Aws,
+    conf: SdkConfig,
+    pub log_archive: String,
+    pub bucket: String,
+    pub trail_arn: String,
+}
+
+impl Operator {
+    /// For the sandbox config's names: bucket `orgtrail-logs-{log archive}`, trail `orgtrail`.
+    pub fn new(sb: &Sandbox) -> Operator {
+        let la = sb.org.log_archive_account.clone();
+        Operator {
+            aws: test_aws(sb),
+            conf: sb.conf.clone(),
+            bucket: format!("orgtrail-logs-{la}"),
+            trail_arn: format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", sb.org.management_account),
+            log_archive: la,
+        }
+    }
+
+    fn in_log_archive(&self) -> SdkConfig {
+        self.aws.session(&self.log_archive).to_builder().region(aws_config::Region::new("us-east-1")).build()
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.aws.s3(&self.in_log_archive())
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        self.aws.kms(&self.in_log_archive())
+    }
+
+    /// The management account's CloudTrail (base credentials).
+    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::new(&self.conf)
+    }
+}
+
