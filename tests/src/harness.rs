@@ -9,14 +9,18 @@ use aws_config::SdkConfig;
 use crate::{sdk_config, seed, Emulator, SeededOrg};
 
 mod accounts;
+mod config;
 mod operator;
+mod outcome;
 mod report;
 mod world;
 
 pub use accounts::{assumed_conf, assumed_env, requests_by_account, requests_since};
+pub use config::ConfigEdit;
 pub use operator::Operator;
-pub use report::{changes, orgtrail_json};
-pub use world::{test_aws, test_role, StepWorld};
+pub use outcome::{assert_no_writes, fields_of, only, only_of_kind, refusal};
+pub use report::{changes, failing, findings, json, json_ok, orgtrail_json, verify_json};
+pub use world::{role, test_aws, test_role, StepWorld};
 
 pub struct Sandbox {
     pub emulator: Emulator,
@@ -36,11 +40,33 @@ impl Sandbox {
         Ok(Sandbox { emulator, conf, org, dir })
     }
 
+    /// A fresh sandbox whose config is the generated one with `edit` applied.
+    pub async fn with_config(members: usize, edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> Result<Sandbox> {
+        let sb = Sandbox::new(members).await?;
+        sb.edit_config(edit);
+        Ok(sb)
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("orgtrail.toml")
     }
 
+    /// Rewrites the sandbox's orgtrail.toml with `edit` (structural: see [`ConfigEdit`]).
+    pub fn edit_config(&self, edit: impl FnOnce(ConfigEdit) -> ConfigEdit) {
+        edit(ConfigEdit::read(&self.config_path())).write(&self.config_path());
+    }
+
     /// `orgtrail ARGS` with the emulator's environment, in the sandbox's directory.
+    /// The organization trail the sandbox config names, in the management account.
+    pub fn org_trail_arn(&self) -> String {
+        format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", self.org.management_account)
+    }
+
+    /// An S3 client of the management account, path-style (bucket names need no DNS).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.conf).force_path_style(true).build())
+    }
+
     pub fn orgtrail(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("running orgtrail")
     }

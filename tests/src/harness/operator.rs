@@ -38,6 +38,19 @@ impl Operator {
         self.aws.kms(&self.in_log_archive())
     }
 
+    /// The log-archive key (alias `alias/orgtrail`).
+    pub async fn key_metadata(&self) -> aws_sdk_kms::types::KeyMetadata {
+        self.kms().describe_key().key_id("alias/orgtrail").send().await.expect("the log-archive key").key_metadata.expect("key metadata")
+    }
+
+    pub async fn key_id(&self) -> String {
+        self.key_metadata().await.key_id
+    }
+
+    pub async fn key_arn(&self) -> String {
+        self.key_metadata().await.arn.expect("key ARN")
+    }
+
     /// The management account's CloudTrail (base credentials).
     pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::new(&self.conf)

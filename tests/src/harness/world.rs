@@ -1,17 +1,23 @@
 //! Step tests' world: the test role, a fresh `Aws`, and the `Ctx` a step converges with.
 use aws_config::SdkConfig;
 
-use super::Sandbox;
+use super::{ConfigEdit, Sandbox};
 
-/// The role the sandbox's accounts trust (the seeder creates none: moto accepts any role name).
-pub fn test_role() -> orgtrail::aws::RoleSpec {
+/// The role the sandbox's accounts trust (the seeder creates none: moto accepts any role name),
+/// its sessions named `session`.
+pub fn role(session: &str) -> orgtrail::aws::RoleSpec {
     orgtrail::aws::RoleSpec {
         partition: "aws".into(),
         role_name: "OrganizationAccountAccessRole".into(),
         external_id: None,
-        session_name: "orgtrail-test".into(),
+        session_name: session.into(),
         duration_seconds: 900,
     }
+}
+
+/// The test role, sessions named `orgtrail-test`.
+pub fn test_role() -> orgtrail::aws::RoleSpec {
+    role("orgtrail-test")
 }
 
 /// A fresh `Aws` (its own call metrics) against the sandbox, assuming the test role.
@@ -36,6 +42,40 @@ impl StepWorld {
         let caller = a.caller_identity().await.expect("caller identity");
         let targets = sb.org.members.iter().map(|m| m.id.clone()).collect();
         StepWorld { sb, config, org, caller, targets }
+    }
+
+    /// A sandbox of `members` members, its generated config edited by `edit`.
+    pub async fn sandbox(members: usize, edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> StepWorld {
+        let sb = Sandbox::new(members).await.expect("sandbox");
+        let config = edit(ConfigEdit::sandbox(&sb.org)).config();
+        StepWorld::new(sb, config).await
+    }
+
+    /// Swaps in the generated config edited by `edit`.
+    pub fn reconfigure(&mut self, edit: impl FnOnce(ConfigEdit) -> ConfigEdit) {
+        self.config = edit(ConfigEdit::sandbox(&self.sb.org)).config();
+    }
+
+    /// The log-archive account.
+    pub fn la(&self) -> &str {
+        &self.sb.org.log_archive_account
+    }
+
+    /// The management account's CloudTrail (base credentials).
+    pub fn mgmt_ct(&self) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::new(&self.sb.conf)
+    }
+
+    /// What the kms-key and log-bucket steps leave, made directly: a key with the configured alias
+    /// and the log bucket, in the log-archive account. Returns the key ARN.
+    pub async fn key_and_bucket(&self) -> String {
+        let a = test_aws(&self.sb);
+        let s = a.session(self.la());
+        let kms = a.kms(&s);
+        let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().arn.unwrap();
+        kms.create_alias().alias_name(&self.config.log_archive.kms_alias).target_key_id(&key).send().await.unwrap();
+        a.s3(&s).create_bucket().bucket(&self.config.log_archive.bucket).send().await.unwrap();
+        key
     }
 
     pub fn ctx<'a>(&'a self, aws: &'a orgtrail::aws::Aws, apply: bool) -> orgtrail::steps::Ctx<'a> {
