@@ -15,9 +15,9 @@ mod outcome;
 mod report;
 mod world;
 
-pub use accounts::{assumed_conf, assumed_env, requests_by_account, requests_since};
-pub use config::ConfigEdit;
-pub use operator::Operator;
+pub use accounts::{assumed_conf, assumed_env, iam_user_credentials, requests_by_account, requests_since};
+pub use config::{toml_array, ConfigEdit};
+pub use operator::{event_selector, Operator};
 pub use outcome::{assert_no_writes, fields_of, only, only_of_kind, refusal};
 pub use report::{changes, failing, findings, json, json_ok, orgtrail_json, verify_json};
 pub use world::{role, test_aws, test_role, StepWorld};

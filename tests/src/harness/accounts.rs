@@ -33,6 +33,28 @@ async fn assume(sb: &Sandbox, account: &str) -> aws_credential_types::Credential
     aws_credential_types::Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "test-assumed")
 }
 
+/// Credentials of a new IAM user in `account`, made with boto3 in the emulator's venv. The
+/// emulator cannot issue root credentials: an IAM user of the log-archive account is the closest
+/// stand-in (real S3 would refuse it, which `mfa-delete enable` explains).
+pub fn iam_user_credentials(endpoint: &str, account: &str) -> (String, String) {
+    let script = r#"
+import sys, boto3
+endpoint, account = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=endpoint, region_name="us-east-1")
+sts = boto3.client("sts", aws_access_key_id="testing", aws_secret_access_key="testing", **kw)
+c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test")["Credentials"]
+iam = boto3.client("iam", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"], **kw)
+iam.create_user(UserName="root-stand-in")
+k = iam.create_access_key(UserName="root-stand-in")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])
+"#;
+    let out = std::process::Command::new(crate::emulator::moto_server_path().with_file_name("python")).args(["-c", script, endpoint, account]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (id, secret) = text.trim().split_once(' ').unwrap();
+    (id.to_string(), secret.to_string())
+}
+
 /// Requests the emulator received, per account whose credentials signed them, per operation
 /// (`cloudtrail.StartLogging`, `s3.PUT?policy`): counted by the fidelity layer, outside orgtrail.
 pub fn requests_by_account(sb: &Sandbox) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> {

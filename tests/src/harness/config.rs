@@ -10,6 +10,25 @@ use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
 use crate::SeededOrg;
 
+const DETECTION: &str = r#"
+[trail.cloudwatch_logs]
+retention_days = 365
+
+[trail.insights]
+api_call_rate = true
+api_error_rate = true
+
+[trail.network_events]
+sources = ["kms.amazonaws.com", "s3.amazonaws.com"]
+
+[monitoring]
+alarms = "cis"
+sns_topic = "orgtrail-alarms"
+
+[protection]
+scp = true
+"#;
+
 /// An orgtrail.toml being edited; `text()`, `config()` or `write()` when done.
 #[derive(Clone)]
 pub struct ConfigEdit {
@@ -96,7 +115,21 @@ impl ConfigEdit {
         self
     }
 
+    /// The string at `key`.
+    pub fn get_str(&self, key: &str) -> String {
+        let (parent, name) = split(key);
+        let mut doc = self.clone();
+        let value = doc.table(&parent, false, key).get(name).and_then(Item::as_str).map(str::to_string);
+        value.unwrap_or_else(|| panic!("config edit `{key}`: no such string in\n{}", self.text()))
+    }
+
     // ---- The edits tests make most, by the names the config uses ----
+
+    /// Every detection block on (issue 15): CloudWatch Logs, Insights, network activity events,
+    /// the CIS alarms on an SNS topic and the tamper-protection SCP.
+    pub fn detection(self) -> ConfigEdit {
+        self.merge(DETECTION)
+    }
 
     pub fn mfa_delete(self, on: bool) -> ConfigEdit {
         self.set("log_archive.mfa_delete", on)
@@ -110,8 +143,8 @@ impl ConfigEdit {
         self.add("organization.delegated_admin_account", account)
     }
 
-    pub fn admin_roles(self, roles: &[String]) -> ConfigEdit {
-        self.set("log_archive.admin_roles", Value::from_iter(roles))
+    pub fn admin_roles<S: AsRef<str>>(self, roles: impl IntoIterator<Item = S>) -> ConfigEdit {
+        self.set("log_archive.admin_roles", toml_array(roles))
     }
 
     pub fn trail_name(self, name: &str) -> ConfigEdit {
@@ -150,6 +183,11 @@ impl ConfigEdit {
         }
         table
     }
+}
+
+/// A TOML array of strings, for `set` and `add`.
+pub fn toml_array<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
+    Value::from_iter(items.into_iter().map(|s| s.as_ref().to_string()))
 }
 
 /// `a.b.c` → (["a", "b"], "c").
@@ -226,7 +264,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "no [[wave]] named \"sandbox\"")]
     fn an_unknown_wave_panics() {
-        ConfigEdit::parse(TEXT).set("wave[sandbox].accounts", Value::from_iter(["1"]));
+        ConfigEdit::parse(TEXT).set("wave[sandbox].accounts", toml_array(["1"]));
     }
 
     #[test]

@@ -57,3 +57,11 @@ impl Operator {
     }
 }
 
+
+/// An advanced event selector whose fields each equal one value, as an operator would put on a
+/// trail: `event_selector("reads only", &[("eventCategory", "Management"), ("readOnly", "true")])`.
+pub fn event_selector(name: &str, fields: &[(&str, &str)]) -> aws_sdk_cloudtrail::types::AdvancedEventSelector {
+    use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
+    let fields = fields.iter().map(|(field, value)| AdvancedFieldSelector::builder().field(*field).equals(*value).build().expect("field set")).collect();
+    AdvancedEventSelector::builder().name(name).set_field_selectors(Some(fields)).build().expect("field selectors set")
+}

@@ -61,6 +61,18 @@ impl StepWorld {
         &self.sb.org.log_archive_account
     }
 
+    /// The log-archive account's S3 in the home region (a fresh `Aws`).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let a = test_aws(&self.sb);
+        a.s3(&self.log_archive_session(&a))
+    }
+
+    /// The log-archive account's KMS in the home region (a fresh `Aws`).
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        let a = test_aws(&self.sb);
+        a.kms(&self.log_archive_session(&a))
+    }
+
     /// The management account's CloudTrail (base credentials).
     pub fn mgmt_ct(&self) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::new(&self.sb.conf)
