@@ -25,7 +25,7 @@ async fn applied(edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> Sandbox {
 /// `apply` converged: exit 0, or 3 when only MFA Delete waits for the root user.
 fn apply(sb: &Sandbox, args: &[&str]) {
     let out = sb.orgtrail(args);
-    let mfa_pending = std::fs::read_to_string(sb.config_path()).unwrap().contains("mfa_delete = true");
+    let mfa_pending = orgtrail::config::load(&sb.config_path()).unwrap().log_archive.mfa_delete;
     let ok = if mfa_pending { [Some(0), Some(3)].contains(&out.status.code()) } else { out.status.code() == Some(0) };
     assert!(ok, "apply exit {:?}\nstdout: {}\nstderr: {}", out.status.code(), stdout(&out), stderr(&out));
 }
