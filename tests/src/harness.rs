@@ -56,7 +56,6 @@ impl Sandbox {
         edit(ConfigEdit::read(&self.config_path())).write(&self.config_path());
     }
 
-    /// `orgtrail ARGS` with the emulator's environment, in the sandbox's directory.
     /// The organization trail the sandbox config names, in the management account.
     pub fn org_trail_arn(&self) -> String {
         format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", self.org.management_account)
@@ -67,6 +66,7 @@ impl Sandbox {
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.conf).force_path_style(true).build())
     }
 
+    /// `orgtrail ARGS` with the emulator's environment, in the sandbox's directory.
     pub fn orgtrail(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("running orgtrail")
     }

@@ -3,7 +3,7 @@
 //! naming the key, when the file is not like that, so an edit never silently does nothing.
 //!
 //! Keys are dotted paths; `wave[canary]` is the `[[wave]]` whose `name` is `canary`:
-//! `ConfigEdit::sandbox(&org).mfa_delete(false).set("wave[canary].accounts", [..])`.
+//! `ConfigEdit::sandbox(&org).mfa_delete(false).set("wave[canary].accounts", toml_array(ids))`.
 use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
