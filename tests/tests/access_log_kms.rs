@@ -3,36 +3,17 @@
 //! re-apply writes nothing; verify checks the key's rotation (KMS.4); switching back to SSE-S3
 //! converges the bucket. Against the (patched)
 //! moto server; what the key policy lets do is proven by the access matrix.
-use std::path::Path;
-
 use aws_sdk_s3::types::ServerSideEncryption;
 use orgtrail::policy::{diff_policies, render_access_log_key_policy};
 use orgtrail::steps::{kms_key, log_bucket, Action};
-use orgtrail_tests::harness::{test_aws as aws, StepWorld};
-use orgtrail_tests::{sandbox_config, Sandbox};
+use orgtrail_tests::harness::{assert_no_writes, test_aws as aws, StepWorld};
 use serde_json::Value;
-
-orgtrail_tests::step_world!();
 
 const ALIAS: &str = "alias/orgtrail-access-logs";
 
-impl World {
-    async fn new(sb: Sandbox, extra: &str) -> World {
-        let text = sandbox_config(&sb.org).replacen("[log_archive]\n", &format!("[log_archive]\n{extra}\n"), 1);
-        let config = orgtrail::config::parse(Path::new("orgtrail.toml"), &text).unwrap();
-        World(StepWorld::new(sb, config).await)
-    }
-
-    fn la_clients(&self) -> (aws_sdk_s3::Client, aws_sdk_kms::Client) {
-        let a = aws(&self.sb);
-        let s = self.log_archive_session(&a);
-        (a.s3(&s), a.kms(&s))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
-    let w = World::new(Sandbox::new(1).await.unwrap(), "access_log_encryption = \"sse-kms\"").await;
+    let w = StepWorld::sandbox(1, |c| c.add("log_archive.access_log_encryption", "sse-kms")).await;
     assert_eq!(w.config.log_archive.access_log_kms_alias.as_deref(), Some(ALIAS));
 
     // A plan of the empty account names both keys; nothing is written.
@@ -41,11 +22,11 @@ async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
     for alias in [w.config.log_archive.kms_alias.as_str(), ALIAS] {
         assert!(plan.iter().any(|c| c.resource == format!("kms-key {alias}") && c.action == Action::Create), "{plan:?}");
     }
-    assert!(plan_aws.metrics.write_calls().is_empty(), "{:?}", plan_aws.metrics.write_calls());
+    assert_no_writes(&plan_aws);
 
     let a = aws(&w.sb);
     w.converge_log_archive(&a, true).await;
-    let (s3, kms) = w.la_clients();
+    let (s3, kms) = (w.s3(), w.kms());
     let meta = kms.describe_key().key_id(ALIAS).send().await.unwrap().key_metadata.unwrap();
     let access_key = meta.arn().unwrap().to_string();
     let log_key = kms_key::key_arn(&w.ctx(&a, false)).await.unwrap().unwrap();
@@ -68,7 +49,7 @@ async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
     let again = aws(&w.sb);
     let second = w.converge_log_archive(&again, true).await;
     assert!(second.iter().all(|c| !c.is_change()), "{second:?}");
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
 
     // verify reports KMS.4 for both keys.
     let report = orgtrail::verify::verify(&w.ctx(&aws(&w.sb), false)).await;
@@ -78,7 +59,8 @@ async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
     assert!(kms4.iter().any(|f| f.resource == format!("kms-key {access_key}")), "{kms4:?}");
 
     // Back to the SSE-S3 default: the bucket's encryption is converged, the key is left alone.
-    let back = World::new(w.0.sb, "").await;
+    let mut back = w;
+    back.reconfigure(|c| c);
     let b = aws(&back.sb);
     let changes = back.converge_log_archive(&b, true).await;
     let access = changes.iter().find(|c| c.resource == format!("s3-bucket {}", back.config.log_archive.access_log_bucket)).unwrap();
@@ -89,7 +71,7 @@ async fn sse_kms_access_logs_get_their_own_key_and_a_reapply_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sse_kms_access_logs_need_the_kms_key_step_first() {
-    let w = World::new(Sandbox::new(1).await.unwrap(), "access_log_encryption = \"sse-kms\"").await;
+    let w = StepWorld::sandbox(1, |c| c.add("log_archive.access_log_encryption", "sse-kms")).await;
     let a = aws(&w.sb);
     let err = log_bucket::converge_access_log_bucket(&w.ctx(&a, true)).await.unwrap_err();
     assert!(err.to_string().contains(ALIAS) && err.to_string().contains("kms-key step"), "{err}");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use orgtrail_tests::harness::{orgtrail_bin, stderr, stdout};
+use orgtrail_tests::harness::{orgtrail_bin, stderr, stdout, ConfigEdit};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/bad-configs")
@@ -116,7 +116,7 @@ fn corpus_faults_are_the_only_faults() {
 fn a_file_over_the_size_limit_is_refused_before_parsing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.toml");
-    let mut text = std::fs::read_to_string(corpus().join("bad-region.toml")).unwrap().replace("eu-west-9", "eu-west-1");
+    let mut text = ConfigEdit::read(&corpus().join("bad-region.toml")).home_region("eu-west-1").text();
     while text.len() as u64 <= orgtrail::config::MAX_CONFIG_BYTES {
         text.push_str("# padding padding padding padding padding padding padding padding padding padding\n");
     }

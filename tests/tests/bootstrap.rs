@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use orgtrail_tests::emulator::workspace_root;
-use orgtrail_tests::harness::{orgtrail_bin, stderr, stdout};
+use orgtrail_tests::harness::{orgtrail_bin, stderr, stdout, ConfigEdit};
 use serde_json::{json, Value};
 
 const SECRET: &str = "ext-id-never-printed-7f3a";
@@ -243,7 +243,7 @@ fn bootstrap_stack_set_form_deploys_service_managed_with_automatic_deployment_an
 #[test]
 fn bootstrap_refuses_without_a_trusted_account_or_with_the_organizations_default_role() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &MINIMAL.replace("management_account = \"111111111111\"\n", ""));
+    let config = write_config(dir.path(), &ConfigEdit::parse(MINIMAL).remove("organization.management_account").text());
     let out = orgtrail(&["--config", config.to_str().unwrap(), "render-bootstrap"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
@@ -253,7 +253,8 @@ fn bootstrap_refuses_without_a_trusted_account_or_with_the_organizations_default
     let t: Value = serde_json::from_str(&render(&config, &["--management-account", "333333333333", "--format", "json"])).unwrap();
     assert_eq!(t["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"], "arn:aws:iam::333333333333:root");
 
-    let config = write_config(dir.path(), &MINIMAL.replace("OrgtrailExecution", "OrganizationAccountAccessRole"));
+    let default_role = ConfigEdit::parse(MINIMAL).set("access.role_name", "OrganizationAccountAccessRole").admin_roles(["arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"]);
+    let config = write_config(dir.path(), &default_role.text());
     let out = orgtrail(&["--config", config.to_str().unwrap(), "render-bootstrap"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("role_name is OrganizationAccountAccessRole"), "{}", stderr(&out));

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::process::Output;
 
-use orgtrail_tests::harness::{assumed_env, requests_by_account, requests_since, stderr, stdout};
+use orgtrail_tests::harness::{assumed_env, failing, json, json_ok, requests_by_account, requests_since, stderr, stdout};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
@@ -17,24 +17,13 @@ type Requests = BTreeMap<String, BTreeMap<String, u64>>;
 async fn sandbox(members: usize) -> (Sandbox, String) {
     let sb = Sandbox::new(members).await.unwrap();
     let admin = sb.org.members[0].id.clone();
-    let text = std::fs::read_to_string(sb.config_path()).unwrap();
-    let text = text.replace("mfa_delete = true", "mfa_delete = false").replace("[organization]\n", &format!("[organization]\ndelegated_admin_account = \"{admin}\"\n"));
-    std::fs::write(sb.config_path(), text).unwrap();
+    sb.edit_config(|c| c.mfa_delete(false).delegated_admin(&admin));
     (sb, admin)
 }
 
 /// `orgtrail ARGS` with the credentials in `env` (none: the management account's).
 fn run(sb: &Sandbox, env: &[(&'static str, String)], args: &[&str]) -> Output {
     sb.command(args).envs(env.iter().map(|(k, v)| (*k, v.as_str()))).output().expect("running orgtrail")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
-}
-
-fn ok(out: &Output) -> Value {
-    assert_eq!(out.status.code(), Some(0), "stdout: {}\nstderr: {}", stdout(out), stderr(out));
-    json(out)
 }
 
 fn actions(changes: &Value) -> Vec<(String, String)> {
@@ -66,8 +55,7 @@ fn total(r: &Requests, account: &str) -> u64 {
 fn assert_verify_clean(sb: &Sandbox, env: &[(&'static str, String)]) -> Value {
     let out = run(sb, env, &["verify", "--json"]);
     let v = json(&out);
-    let bad: Vec<&Value> = v["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "FAIL" || f["status"] == "ERROR").collect();
-    assert!(bad.is_empty(), "verify findings: {bad:#?}\nstderr: {}", stderr(&out));
+    assert!(failing(&v).is_empty(), "verify findings: {v:#}\nstderr: {}", stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     v
 }
@@ -78,7 +66,7 @@ async fn delegate_is_planned_then_registers_once_and_only_from_the_management_ac
     let mgmt = sb.org.management_account.clone();
 
     // plan (management credentials) shows the registration beforehand, writing nothing.
-    let plan = ok(&run(&sb, &[], &["plan", "--json"]));
+    let plan = json_ok(&run(&sb, &[], &["plan", "--json"]));
     let step = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "delegated-admin").unwrap_or_else(|| panic!("no delegated-admin step: {plan:#}"));
     assert_eq!(step["target"], mgmt.as_str());
     let manual = step["changes"].as_array().unwrap().iter().find(|c| c["resource"] == format!("cloudtrail-delegated-admin {admin}")).expect("the registration is listed");
@@ -87,14 +75,14 @@ async fn delegate_is_planned_then_registers_once_and_only_from_the_management_ac
     assert_eq!(plan["api_calls"]["writes"], serde_json::json!({}));
 
     // --dry-run: the same two changes, nothing written.
-    let dry = ok(&run(&sb, &[], &["delegate", "--dry-run", "--json"]));
+    let dry = json_ok(&run(&sb, &[], &["delegate", "--dry-run", "--json"]));
     let expected = vec![("organizations-trusted-access cloudtrail.amazonaws.com".to_string(), "create".to_string()), (format!("cloudtrail-delegated-admin {admin}"), "create".to_string())];
     assert_eq!(actions(&dry["changes"]), expected);
     assert_eq!(dry["api_calls"]["writes"], serde_json::json!({}), "dry run writes nothing");
     assert!(!trusted_access(&sb).await && cloudtrail_admins(&sb).await.is_empty());
 
     // The account comes from the config's delegated_admin_account.
-    let done = ok(&run(&sb, &[], &["delegate", "--json"]));
+    let done = json_ok(&run(&sb, &[], &["delegate", "--json"]));
     assert_eq!(actions(&done["changes"]), expected);
     assert_eq!(done["api_calls"]["writes"], serde_json::json!({"CloudTrail.RegisterOrganizationDelegatedAdmin": 1, "Organizations.EnableAWSServiceAccess": 1}));
     assert!(trusted_access(&sb).await);
@@ -102,12 +90,12 @@ async fn delegate_is_planned_then_registers_once_and_only_from_the_management_ac
 
     // Idempotent: the second run observes, finds nothing to do, writes nothing (counted outside too).
     let (again, seen) = counted(&sb, || run(&sb, &[], &["delegate", "--account", &admin, "--json"]));
-    let again = ok(&again);
+    let again = json_ok(&again);
     assert!(actions(&again["changes"]).iter().all(|(_, a)| a == "no-change"), "{again:#}");
     assert_eq!(again["api_calls"]["writes"], serde_json::json!({}));
     let ops: Vec<&String> = seen[&mgmt].keys().collect();
     assert!(ops.iter().all(|op| op.contains(".Describe") || op.contains(".List") || op.contains(".GetCallerIdentity")), "reads only: {ops:?}");
-    let plan = ok(&run(&sb, &[], &["plan", "--json"]));
+    let plan = json_ok(&run(&sb, &[], &["plan", "--json"]));
     let step = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "delegated-admin").unwrap();
     assert!(actions(&step["changes"]).iter().all(|(_, a)| a == "no-change"), "{step:#}");
 
@@ -128,11 +116,11 @@ async fn delegate_is_planned_then_registers_once_and_only_from_the_management_ac
 async fn full_rollout_from_the_delegated_administrator_uses_no_management_credentials() {
     let (sb, admin) = sandbox(8).await;
     let mgmt = sb.org.management_account.clone();
-    ok(&run(&sb, &[], &["delegate", "--json"]));
+    json_ok(&run(&sb, &[], &["delegate", "--json"]));
     let env = assumed_env(&sb, &admin).await;
 
     let (first, seen) = counted(&sb, || run(&sb, &env, &["apply", "--json"]));
-    let report = ok(&first);
+    let report = json_ok(&first);
     assert_eq!(report["report"]["outcome"]["outcome"], "converged", "{report:#}");
     println!("requests per account during the delegated rollout: {:?}", seen.iter().map(|(a, ops)| (a.as_str(), ops.values().sum::<u64>())).collect::<Vec<_>>());
     println!("management account {mgmt}: {} requests with its credentials", total(&seen, &mgmt));
@@ -158,7 +146,7 @@ async fn full_rollout_from_the_delegated_administrator_uses_no_management_creden
 
     // A second apply writes nothing, and still uses no management credentials.
     let (second, seen) = counted(&sb, || run(&sb, &env, &["apply", "--json"]));
-    let second = ok(&second);
+    let second = json_ok(&second);
     assert_eq!(second["api_calls"]["writes"], serde_json::json!({}), "{second:#}");
     assert_eq!(seen.get(&mgmt), None);
 
@@ -169,7 +157,7 @@ async fn full_rollout_from_the_delegated_administrator_uses_no_management_creden
     assert_eq!(out.status.code(), Some(1), "verify sees the drift: {}", stdout(&out));
 
     let (repair, seen) = counted(&sb, || run(&sb, &env, &["apply", "--new-run", "--json"]));
-    let repair = ok(&repair);
+    let repair = json_ok(&repair);
     let writes = &repair["api_calls"]["writes"];
     assert_eq!((writes["CloudTrail.UpdateTrail"].as_u64(), writes["CloudTrail.StartLogging"].as_u64()), (Some(1), Some(1)), "{writes}");
     assert_eq!(seen.get(&mgmt), None, "repaired from the delegated administrator, by ARN");
@@ -196,7 +184,7 @@ async fn a_delegated_run_without_registration_or_trusted_access_refuses_with_the
 
     // Registered, then trusted access turned off in the management account: the trusted-access
     // step refuses (a plan shows a manual action) and the trail is not created.
-    ok(&run(&sb, &[], &["delegate", "--json"]));
+    json_ok(&run(&sb, &[], &["delegate", "--json"]));
     aws_sdk_organizations::Client::new(&sb.conf).disable_aws_service_access().service_principal("cloudtrail.amazonaws.com").send().await.unwrap();
     let plan = json(&run(&sb, &env, &["plan", "--json"]));
     let step = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "trusted-access").unwrap();
@@ -210,9 +198,9 @@ async fn a_delegated_run_without_registration_or_trusted_access_refuses_with_the
     assert!(no_trail().await, "no trail without trusted access");
 
     // The management account fixes it with the printed command; the delegated run converges.
-    let fixed = ok(&run(&sb, &[], &["delegate", "--json"]));
+    let fixed = json_ok(&run(&sb, &[], &["delegate", "--json"]));
     assert_eq!(actions(&fixed["changes"]), vec![("organizations-trusted-access cloudtrail.amazonaws.com".to_string(), "create".to_string()), (format!("cloudtrail-delegated-admin {admin}"), "no-change".to_string())]);
-    let report = ok(&run(&sb, &env, &["apply", "--json"]));
+    let report = json_ok(&run(&sb, &env, &["apply", "--json"]));
     assert_eq!(report["report"]["outcome"]["outcome"], "converged");
     assert!(!no_trail().await);
 }
@@ -224,20 +212,20 @@ async fn a_delegated_run_without_registration_or_trusted_access_refuses_with_the
 async fn an_existing_management_rollout_moves_to_the_delegated_admin_without_a_write() {
     let (sb, admin) = sandbox(4).await;
     let mgmt = sb.org.management_account.clone();
-    let report = ok(&run(&sb, &[], &["apply", "--json"]));
+    let report = json_ok(&run(&sb, &[], &["apply", "--json"]));
     assert_eq!(report["report"]["outcome"]["outcome"], "converged");
     let ct_mgmt = aws_sdk_cloudtrail::Client::new(&sb.conf);
     let started = ct_mgmt.get_trail_status().name("orgtrail").send().await.unwrap().start_logging_time;
     assert!(started.is_some());
 
-    ok(&run(&sb, &[], &["delegate", "--json"]));
+    json_ok(&run(&sb, &[], &["delegate", "--json"]));
     let env = assumed_env(&sb, &admin).await;
-    let plan = ok(&run(&sb, &env, &["plan", "--json"]));
+    let plan = json_ok(&run(&sb, &env, &["plan", "--json"]));
     let org_trail = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "org-trail").unwrap();
     assert_eq!(actions(&org_trail["changes"]), vec![(format!("cloudtrail-trail arn:aws:cloudtrail:us-east-1:{mgmt}:trail/orgtrail"), "no-change".to_string())]);
 
     let (moved, seen) = counted(&sb, || run(&sb, &env, &["apply", "--json"]));
-    let moved = ok(&moved);
+    let moved = json_ok(&moved);
     assert_eq!(moved["report"]["outcome"]["outcome"], "converged");
     assert_eq!(moved["api_calls"]["writes"], serde_json::json!({}), "taken over as it is: {moved:#}");
     assert_eq!(seen.get(&mgmt), None);

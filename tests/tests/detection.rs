@@ -3,59 +3,19 @@
 //! by `apply`, a second apply writes nothing, drift is shown by `plan` with its fields and repaired.
 use std::collections::BTreeSet;
 
-use aws_config::SdkConfig;
-use orgtrail_tests::harness::{stderr, stdout, test_aws, StepWorld};
+use orgtrail_tests::harness::{failing, json_ok, stdout, test_aws, toml_array, verify_json, ConfigEdit, Operator, StepWorld};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
 const GROUP: &str = "/aws/cloudtrail/orgtrail";
-const TRAIL_EXTRA: &str = r#"
-[trail.cloudwatch_logs]
-retention_days = 365
-
-[trail.insights]
-api_call_rate = true
-api_error_rate = true
-
-[trail.network_events]
-sources = ["kms.amazonaws.com", "s3.amazonaws.com"]
-"#;
-const TOP_EXTRA: &str = r#"
-[monitoring]
-alarms = "cis"
-sns_topic = "orgtrail-alarms"
-
-[protection]
-scp = true
-"#;
 
 /// The sandbox config with every detection block on (and MFA Delete off: it waits for the root user).
-fn detection_config(text: &str, protection: &str) -> String {
-    let text = text.replace("mfa_delete = true", "mfa_delete = false");
-    // `[trail.*]` tables go after `[trail]`'s own keys, i.e. before the first `[[wave]]`.
-    let text = text.replacen("\n[[wave]]", &format!("\n{TRAIL_EXTRA}\n[[wave]]"), 1);
-    format!("{text}\n{}", TOP_EXTRA.replace("scp = true\n", &format!("scp = true\n{protection}")))
+fn detection_config(c: ConfigEdit) -> ConfigEdit {
+    c.mfa_delete(false).detection()
 }
 
-async fn sandbox(protection: &str) -> Sandbox {
-    let sb = Sandbox::new(3).await.unwrap();
-    let text = std::fs::read_to_string(sb.config_path()).unwrap();
-    std::fs::write(sb.config_path(), detection_config(&text, protection)).unwrap();
-    sb
-}
-
-fn run_json(sb: &Sandbox, args: &[&str]) -> Value {
-    let out = sb.orgtrail(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}\nstdout: {}\nstderr: {}", stdout(&out), stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?} not JSON ({e}): {}", stdout(&out)))
-}
-
-fn home(sb: &Sandbox) -> SdkConfig {
-    sb.conf.to_builder().region(aws_config::Region::new("us-east-1")).build()
-}
-
-fn trail_arn(sb: &Sandbox) -> String {
-    format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", sb.org.management_account)
+async fn sandbox(edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> Sandbox {
+    Sandbox::with_config(3, |c| edit(detection_config(c))).await.unwrap()
 }
 
 /// Every change of the plan's central steps, as `resource: fields` lines, for readable assertions.
@@ -80,41 +40,35 @@ fn planned_changes(plan: &Value) -> Vec<String> {
     out
 }
 
-async fn key_arn(sb: &Sandbox) -> String {
-    let a = test_aws(sb);
-    let kms = a.kms(&a.session(&sb.org.log_archive_account).to_builder().region(aws_config::Region::new("us-east-1")).build());
-    kms.describe_key().key_id("alias/orgtrail").send().await.unwrap().key_metadata.unwrap().arn.unwrap()
-}
-
 /// What apply made, read back through the SDK.
 async fn assert_converged(sb: &Sandbox) {
-    let conf = home(sb);
+    let conf = &sb.conf;
     let mgmt = &sb.org.management_account;
-    let key = key_arn(sb).await;
+    let key = Operator::new(sb).key_arn().await;
     // Log group: retention and the log-archive key.
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
     let groups = logs.describe_log_groups().log_group_name_prefix(GROUP).send().await.unwrap();
     let g = groups.log_groups().iter().find(|g| g.log_group_name() == Some(GROUP)).expect("log group");
     assert_eq!(g.retention_in_days(), Some(365));
     assert_eq!(g.kms_key_id(), Some(key.as_str()));
     // The role: trust scoped to the trail, only the two write actions.
-    let iam = aws_sdk_iam::Client::new(&conf);
+    let iam = aws_sdk_iam::Client::new(conf);
     let role = iam.get_role().role_name("orgtrail-cloudtrail-to-logs").send().await.unwrap().role.unwrap();
     let trust = percent_decode(role.assume_role_policy_document().unwrap());
-    assert_eq!(trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceArn"], trail_arn(sb).as_str());
+    assert_eq!(trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceArn"], sb.org_trail_arn().as_str());
     let perms = iam.get_role_policy().role_name("orgtrail-cloudtrail-to-logs").policy_name("cloudtrail-to-cloudwatch-logs").send().await.unwrap();
     let perms = percent_decode(perms.policy_document());
     let actions: BTreeSet<&str> = perms["Statement"].as_array().unwrap().iter().map(|s| s["Action"].as_str().unwrap()).collect();
     assert_eq!(actions, BTreeSet::from(["logs:CreateLogStream", "logs:PutLogEvents"]));
     // The trail points at them; Insights and network selectors are on it.
-    let ct = aws_sdk_cloudtrail::Client::new(&conf);
-    let t = ct.get_trail().name(trail_arn(sb)).send().await.unwrap().trail.unwrap();
+    let ct = aws_sdk_cloudtrail::Client::new(conf);
+    let t = ct.get_trail().name(sb.org_trail_arn()).send().await.unwrap().trail.unwrap();
     assert_eq!(t.cloud_watch_logs_log_group_arn(), Some(format!("arn:aws:logs:us-east-1:{mgmt}:log-group:{GROUP}:*").as_str()));
     assert_eq!(t.cloud_watch_logs_role_arn(), Some(format!("arn:aws:iam::{mgmt}:role/orgtrail-cloudtrail-to-logs").as_str()));
-    let insights = ct.get_insight_selectors().trail_name(trail_arn(sb)).send().await.unwrap();
+    let insights = ct.get_insight_selectors().trail_name(sb.org_trail_arn()).send().await.unwrap();
     let types: BTreeSet<&str> = insights.insight_selectors().iter().filter_map(|s| s.insight_type()).map(|t| t.as_str()).collect();
     assert_eq!(types, BTreeSet::from(["ApiCallRateInsight", "ApiErrorRateInsight"]));
-    let sel = ct.get_event_selectors().trail_name(trail_arn(sb)).send().await.unwrap();
+    let sel = ct.get_event_selectors().trail_name(sb.org_trail_arn()).send().await.unwrap();
     let network: BTreeSet<String> = sel
         .advanced_event_selectors()
         .iter()
@@ -128,11 +82,11 @@ async fn assert_converged(sb: &Sandbox) {
     let names: BTreeSet<String> = filters.metric_filters().iter().filter_map(|f| f.filter_name().map(str::to_string)).collect();
     assert_eq!(names.len(), 15, "{names:?}");
     let topic = format!("arn:aws:sns:us-east-1:{mgmt}:orgtrail-alarms");
-    let cw = aws_sdk_cloudwatch::Client::new(&conf);
+    let cw = aws_sdk_cloudwatch::Client::new(conf);
     let alarms = cw.describe_alarms().set_alarm_names(Some(names.iter().cloned().collect())).send().await.unwrap();
     assert_eq!(alarms.metric_alarms().len(), 15);
     assert!(alarms.metric_alarms().iter().all(|a| a.alarm_actions() == [topic.clone()]));
-    let sns = aws_sdk_sns::Client::new(&conf);
+    let sns = aws_sdk_sns::Client::new(conf);
     let attrs = sns.get_topic_attributes().topic_arn(&topic).send().await.unwrap().attributes.unwrap();
     assert_eq!(attrs.get("KmsMasterKeyId"), Some(&key));
     assert!(!attrs["Policy"].contains("\"AWS\":\"*\""), "{}", attrs["Policy"]);
@@ -157,13 +111,13 @@ async fn scp_state(sb: &Sandbox) -> (Option<String>, BTreeSet<String>, bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_creates_every_detection_resource_and_a_second_apply_writes_nothing() {
-    let sb = sandbox("").await;
-    let plan = run_json(&sb, &["plan", "--json"]);
+    let sb = sandbox(|c| c).await;
+    let plan = json_ok(&sb.orgtrail(&["plan", "--json"]));
     let changes = planned_changes(&plan).join("\n");
     for want in ["cloudwatch-log-group /aws/cloudtrail/orgtrail: create", "iam-role orgtrail-cloudtrail-to-logs: create", "cloudwatch-alarm orgtrail-cis-4.15-organizations-changes: create", "SCPs never apply to the management account"] {
         assert!(changes.contains(want), "plan shows {want}:\n{changes}");
     }
-    let first = run_json(&sb, &["apply", "--json"]);
+    let first = json_ok(&sb.orgtrail(&["apply", "--json"]));
     assert_eq!(first["report"]["outcome"]["outcome"], "converged", "{first:#}");
     assert_converged(&sb).await;
     let (id, targets, enabled) = scp_state(&sb).await;
@@ -179,7 +133,7 @@ async fn apply_creates_every_detection_resource_and_a_second_apply_writes_nothin
     }
 
     // render-policies shows what apply put: the SCP, and the key statements for the new key users.
-    let rendered = run_json(&sb, &["render-policies", "--json"]);
+    let rendered = json_ok(&sb.orgtrail(&["render-policies", "--json"]));
     let sids = |doc: &Value| -> BTreeSet<String> { doc["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap().to_string()).collect() };
     assert!(sids(&rendered["scp"]).contains("ProtectLogBucketVersioning"), "{rendered:#}");
     assert!(sids(&rendered["key_policy"]).is_superset(&BTreeSet::from(["AllowCloudWatchLogsEncrypt".to_string(), "AllowCloudWatchAlarmsEncryptedTopic".to_string()])));
@@ -187,14 +141,13 @@ async fn apply_creates_every_detection_resource_and_a_second_apply_writes_nothin
     let live = aws_sdk_organizations::Client::new(&sb.conf).describe_policy().policy_id(policy_id.unwrap()).send().await.unwrap();
     let live: Value = serde_json::from_str(live.policy().unwrap().content().unwrap()).unwrap();
     assert_eq!(sids(&live), sids(&rendered["scp"]), "the SCP in Organizations is the rendered one");
-    let a = test_aws(&sb);
-    let kms = a.kms(&a.session(&sb.org.log_archive_account).to_builder().region(aws_config::Region::new("us-east-1")).build());
-    let key_policy: Value = serde_json::from_str(&kms.get_key_policy().key_id(key_arn(&sb).await).policy_name("default").send().await.unwrap().policy.unwrap()).unwrap();
+    let kms = Operator::new(&sb).kms();
+    let key_policy: Value = serde_json::from_str(&kms.get_key_policy().key_id(Operator::new(&sb).key_arn().await).policy_name("default").send().await.unwrap().policy.unwrap()).unwrap();
     let logs_stmt = key_policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "AllowCloudWatchLogsEncrypt").expect("key policy lets CloudWatch Logs use the key");
     assert_eq!(logs_stmt["Principal"]["Service"], "logs.us-east-1.amazonaws.com");
     assert_eq!(logs_stmt["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"], format!("arn:aws:logs:us-east-1:{}:log-group:{GROUP}", sb.org.management_account).as_str());
 
-    let again = run_json(&sb, &["apply", "--new-run", "--json"]);
+    let again = json_ok(&sb.orgtrail(&["apply", "--new-run", "--json"]));
     assert_eq!(again["api_calls"]["writes"], serde_json::json!({}), "a converged organization takes no write");
     println!("second apply: {} calls, writes {}", again["api_calls"]["total"]["calls"], again["api_calls"]["writes"]);
     assert_eq!(again["report"]["outcome"]["outcome"], "converged");
@@ -202,25 +155,25 @@ async fn apply_creates_every_detection_resource_and_a_second_apply_writes_nothin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_of_each_detection_resource_is_planned_with_its_fields_and_repaired() {
-    let sb = sandbox("").await;
-    run_json(&sb, &["apply", "--json"]);
-    let conf = home(&sb);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    let sb = sandbox(|c| c).await;
+    json_ok(&sb.orgtrail(&["apply", "--json"]));
+    let conf = &sb.conf;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
     // Break one thing of each resource, as someone outside orgtrail would.
     logs.put_retention_policy().log_group_name(GROUP).retention_in_days(30).send().await.unwrap();
     logs.delete_metric_filter().log_group_name(GROUP).filter_name("orgtrail-cis-4.3-root-account-usage").send().await.unwrap();
-    let cw = aws_sdk_cloudwatch::Client::new(&conf);
+    let cw = aws_sdk_cloudwatch::Client::new(conf);
     cw.delete_alarms().alarm_names("orgtrail-cis-4.5-cloudtrail-changes").send().await.unwrap();
-    let iam = aws_sdk_iam::Client::new(&conf);
+    let iam = aws_sdk_iam::Client::new(conf);
     iam.delete_role_policy().role_name("orgtrail-cloudtrail-to-logs").policy_name("cloudtrail-to-cloudwatch-logs").send().await.unwrap();
-    let ct = aws_sdk_cloudtrail::Client::new(&conf);
+    let ct = aws_sdk_cloudtrail::Client::new(conf);
     ct.put_insight_selectors()
-        .trail_name(trail_arn(&sb))
+        .trail_name(sb.org_trail_arn())
         .insight_selectors(aws_sdk_cloudtrail::types::InsightSelector::builder().insight_type(aws_sdk_cloudtrail::types::InsightType::ApiCallRateInsight).build())
         .send()
         .await
         .unwrap();
-    ct.update_trail().name(trail_arn(&sb)).cloud_watch_logs_log_group_arn("").cloud_watch_logs_role_arn("").send().await.unwrap();
+    ct.update_trail().name(sb.org_trail_arn()).cloud_watch_logs_log_group_arn("").cloud_watch_logs_role_arn("").send().await.unwrap();
     let orgs = aws_sdk_organizations::Client::new(&sb.conf);
     let (id, targets, _) = scp_state(&sb).await;
     orgs.detach_policy().policy_id(id.clone().unwrap()).target_id(targets.iter().next().unwrap()).send().await.unwrap();
@@ -230,7 +183,7 @@ async fn drift_of_each_detection_resource_is_planned_with_its_fields_and_repaire
     content["Statement"].as_array_mut().unwrap().retain(|st| st["Sid"] != "ProtectLogObjects");
     orgs.update_policy().policy_id(id.clone().unwrap()).content(content.to_string()).send().await.unwrap();
 
-    let plan = run_json(&sb, &["plan", "--json"]);
+    let plan = json_ok(&sb.orgtrail(&["plan", "--json"]));
     let changes = planned_changes(&plan).join("\n");
     for want in [
         "cloudwatch-log-group /aws/cloudtrail/orgtrail: update [\"retentionInDays (30 -> 365)\"]",
@@ -249,41 +202,39 @@ async fn drift_of_each_detection_resource_is_planned_with_its_fields_and_repaire
     for want in ["retentionInDays (30 -> 365)", "cloudtrail-to-cloudwatch-logs (missing)", "CloudWatchLogsLogGroupArn", "SCPs never apply to the management account"] {
         assert!(table.contains(want), "table plan shows {want}:\n{table}");
     }
-    let repair = run_json(&sb, &["apply", "--new-run", "--json"]);
+    let repair = json_ok(&sb.orgtrail(&["apply", "--new-run", "--json"]));
     assert_eq!(repair["report"]["outcome"]["outcome"], "converged", "{repair:#}");
     assert_converged(&sb).await;
     assert_eq!(scp_state(&sb).await.1.len(), 1, "SCP attached again");
     let repaired = orgs.describe_policy().policy_id(id.unwrap()).send().await.unwrap();
     assert!(repaired.policy().unwrap().content().unwrap().contains("ProtectLogObjects"), "SCP content restored");
-    let quiet = run_json(&sb, &["apply", "--new-run", "--json"]);
+    let quiet = json_ok(&sb.orgtrail(&["apply", "--new-run", "--json"]));
     assert_eq!(quiet["api_calls"]["writes"], serde_json::json!({}), "repaired for good");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scp_goes_to_the_configured_ous_and_a_log_group_key_drift_is_repaired() {
-    let sb = sandbox("targets = [\"Root/Workloads\", \"Root/Sandbox\"]\n").await;
-    run_json(&sb, &["apply", "--json"]);
+    let sb = sandbox(|c| c.add("protection.targets", toml_array(["Root/Workloads", "Root/Sandbox"]))).await;
+    json_ok(&sb.orgtrail(&["apply", "--json"]));
     let (_, targets, _) = scp_state(&sb).await;
     let want: BTreeSet<String> = ["Root/Workloads", "Root/Sandbox"].iter().map(|p| sb.org.ous[*p].clone()).collect();
     assert_eq!(targets, want, "attached to the OUs, not the root");
     // The log group loses its key (fidelity patch `logs-associate-kms` makes the repair possible).
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&home(&sb));
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sb.conf);
     logs.disassociate_kms_key().log_group_name(GROUP).send().await.unwrap();
-    let plan = run_json(&sb, &["plan", "--json"]);
+    let plan = json_ok(&sb.orgtrail(&["plan", "--json"]));
     assert!(planned_changes(&plan).iter().any(|c| c.starts_with("cloudwatch-log-group /aws/cloudtrail/orgtrail: update [\"kmsKeyId\"]")), "{plan:#}");
-    run_json(&sb, &["apply", "--new-run", "--json"]);
+    json_ok(&sb.orgtrail(&["apply", "--new-run", "--json"]));
     assert_converged(&sb).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lockout_guard_refuses_an_scp_denying_the_role_orgtrail_runs_as() {
-    let sb = Sandbox::new(3).await.unwrap();
-    let text = std::fs::read_to_string(sb.config_path()).unwrap();
-    let la = sb.org.log_archive_account.clone();
     // Only the management account's roles are admins: the log-archive access role is not.
-    let text = detection_config(&text, "").replace(&format!("\"arn:aws:iam::{la}:role/OrganizationAccountAccessRole\", "), "");
-    let config = orgtrail::config::parse(std::path::Path::new("orgtrail.toml"), &text).unwrap();
-    let w = StepWorld::new(sb, config).await;
+    let sb = Sandbox::new(3).await.unwrap();
+    let la = sb.org.log_archive_account.clone();
+    let config = detection_config(ConfigEdit::sandbox(&sb.org)).remove_item("log_archive.admin_roles", &format!("arn:aws:iam::{la}:role/OrganizationAccountAccessRole"));
+    let w = StepWorld::new(sb, config.config()).await;
     // The key exists (the SCP names it); then the SCP step alone, with its own call counts.
     orgtrail::steps::kms_key::converge(&w.ctx(&test_aws(&w.sb), true)).await.unwrap();
     let a = test_aws(&w.sb);
@@ -297,7 +248,7 @@ async fn the_lockout_guard_refuses_an_scp_denying_the_role_orgtrail_runs_as() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_patches_for_detection_are_active() {
     let sb = Sandbox::new(1).await.unwrap();
-    let conf = home(&sb);
+    let conf = &sb.conf;
     // scp-type-enabled: attaching an SCP while the type is off fails, as on AWS.
     let orgs = aws_sdk_organizations::Client::new(&sb.conf);
     let p = orgs
@@ -313,7 +264,7 @@ async fn fidelity_patches_for_detection_are_active() {
     let err = orgs.attach_policy().policy_id(p.policy().unwrap().policy_summary().unwrap().id().unwrap()).target_id(&root).send().await.expect_err("type off");
     assert_eq!(aws_sdk_organizations::error::ProvideErrorMetadata::code(&err), Some("PolicyTypeNotEnabledException"));
     // insights-replace: a second PutInsightSelectors replaces the first.
-    let ct = aws_sdk_cloudtrail::Client::new(&conf);
+    let ct = aws_sdk_cloudtrail::Client::new(conf);
     let a = test_aws(&sb);
     let la = a.session(&sb.org.log_archive_account);
     a.s3(&la).create_bucket().bucket("fidelity-trail").send().await.unwrap();
@@ -323,7 +274,7 @@ async fn fidelity_patches_for_detection_are_active() {
     }
     assert_eq!(ct.get_insight_selectors().trail_name("fidelity-t").send().await.unwrap().insight_selectors().len(), 1);
     // logs-associate-kms: the call exists and is stored.
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
     logs.create_log_group().log_group_name("g").send().await.unwrap();
     logs.associate_kms_key().log_group_name("g").kms_key_id("arn:aws:kms:us-east-1:111111111111:key/k").send().await.unwrap();
     let g = logs.describe_log_groups().log_group_name_prefix("g").send().await.unwrap();
@@ -332,16 +283,14 @@ async fn fidelity_patches_for_detection_are_active() {
 
 /// `orgtrail verify --json`: (exit code, control ids failing, the report).
 fn verify(sb: &Sandbox) -> (i32, BTreeSet<String>, Value) {
-    let out = sb.orgtrail(&["verify", "--json"]);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("verify not JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
-    let failing = v["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "FAIL" || f["status"] == "ERROR").map(|f| f["control"].as_str().unwrap().to_string()).collect();
-    (out.status.code().unwrap(), failing, v)
+    let (code, v) = verify_json(sb);
+    (code, failing(&v), v)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_passes_each_detection_control_after_apply_and_fails_exactly_the_broken_one() {
-    let sb = sandbox("").await;
-    run_json(&sb, &["apply", "--json"]);
+    let sb = sandbox(|c| c).await;
+    json_ok(&sb.orgtrail(&["apply", "--json"]));
     let (code, failing, v) = verify(&sb);
     assert_eq!((code, failing.clone()), (0, BTreeSet::new()), "{v:#}");
     let status = |v: &Value, c: &str| -> Vec<String> { v["findings"].as_array().unwrap().iter().filter(|f| f["control"] == c).map(|f| f["status"].as_str().unwrap().to_string()).collect() };
@@ -351,10 +300,10 @@ async fn verify_passes_each_detection_control_after_apply_and_fails_exactly_the_
         assert_eq!(status(&v, id), vec!["PASS"], "{id} passes once");
     }
 
-    let conf = home(&sb);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
-    let cw = aws_sdk_cloudwatch::Client::new(&conf);
-    let ct = aws_sdk_cloudtrail::Client::new(&conf);
+    let conf = &sb.conf;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
+    let cw = aws_sdk_cloudwatch::Client::new(conf);
+    let ct = aws_sdk_cloudtrail::Client::new(conf);
     let orgs = aws_sdk_organizations::Client::new(&sb.conf);
     // One break per control family; each fails exactly its control.
     logs.delete_metric_filter().log_group_name(GROUP).filter_name("orgtrail-cis-4.3-root-account-usage").send().await.unwrap();
@@ -372,7 +321,7 @@ async fn verify_passes_each_detection_control_after_apply_and_fails_exactly_the_
         .await
         .unwrap();
     assert_eq!(verify(&sb).1, BTreeSet::from(["CIS.4.3".to_string(), "CIS.4.7".to_string()]), "an alarm that notifies nobody fails");
-    ct.update_trail().name(trail_arn(&sb)).cloud_watch_logs_log_group_arn("").cloud_watch_logs_role_arn("").send().await.unwrap();
+    ct.update_trail().name(sb.org_trail_arn()).cloud_watch_logs_log_group_arn("").cloud_watch_logs_role_arn("").send().await.unwrap();
     let (id, targets, _) = scp_state(&sb).await;
     orgs.detach_policy().policy_id(id.unwrap()).target_id(targets.iter().next().unwrap()).send().await.unwrap();
     let (code, failing, _) = verify(&sb);
@@ -388,7 +337,7 @@ async fn verify_passes_each_detection_control_after_apply_and_fails_exactly_the_
     let failed: BTreeSet<String> = sarif["runs"][0]["results"].as_array().unwrap().iter().filter(|r| r["kind"] == "fail").map(|r| r["ruleId"].as_str().unwrap().to_string()).collect();
     assert_eq!(failed, failing);
     // apply repairs all four; verify passes again.
-    run_json(&sb, &["apply", "--new-run", "--json"]);
+    json_ok(&sb.orgtrail(&["apply", "--new-run", "--json"]));
     assert_eq!(verify(&sb).1, BTreeSet::new());
 }
 
@@ -403,8 +352,8 @@ async fn prowler_cloudwatch_checks_pass_against_the_emulator_after_apply() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
     let install = std::process::Command::new(root.join("scripts/prowler.sh")).arg("install").output().unwrap();
     assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
-    let sb = sandbox("").await;
-    run_json(&sb, &["apply", "--json"]);
+    let sb = sandbox(|c| c).await;
+    json_ok(&sb.orgtrail(&["apply", "--json"]));
     let checks = [
         "cloudtrail_cloudwatch_logging_enabled",
         "cloudtrail_insights_exist",

@@ -1,14 +1,10 @@
 //! Organization discovery and credentials against the emulator (issue: foundation).
 use std::collections::BTreeMap;
 
-use orgtrail::aws::{Aws, RoleSpec};
+use orgtrail::aws::Aws;
 use orgtrail::discovery::{discover, DiscoverOptions};
-use orgtrail_tests::harness::{stderr, stdout};
+use orgtrail_tests::harness::{role, stderr, stdout};
 use orgtrail_tests::{seed, Sandbox};
-
-fn role(session: &str) -> RoleSpec {
-    RoleSpec { partition: "aws".into(), role_name: "OrganizationAccountAccessRole".into(), external_id: None, session_name: session.into(), duration_seconds: 900 }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_ou_paths_tags_pagination_and_suspended_accounts() {
@@ -111,8 +107,7 @@ async fn accounts_command_prints_table_and_json_with_access_check() {
 async fn bad_config_exits_2_naming_file_line_and_column() {
     let sb = Sandbox::new(0).await.unwrap();
     let path = sb.config_path();
-    let text = std::fs::read_to_string(&path).unwrap().replace("home_region = \"us-east-1\"", "home_region = \"us-east-7\"");
-    std::fs::write(&path, text).unwrap();
+    sb.edit_config(|c| c.home_region("us-east-7"));
     let out = sb.orgtrail(&["accounts"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);

@@ -5,12 +5,11 @@
 //! the root user by the default config, stays MANUAL).
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
 use aws_sdk_s3::types::{
     BucketLoggingStatus, BucketVersioningStatus, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
-use orgtrail_tests::harness::{self, orgtrail_json, Operator};
+use orgtrail_tests::harness::{self, event_selector, orgtrail_json, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::{json, Value};
 
@@ -79,12 +78,7 @@ async fn every_drift_plan_names_is_exactly_what_apply_writes() {
     ct.stop_logging().name(&arn).send().await.unwrap();
     d.check("trail stopped", &[(&trail, "update: IsLogging")], json!({"CloudTrail.StartLogging": 1}));
 
-    let reads_only = AdvancedEventSelector::builder()
-        .name("Management events")
-        .field_selectors(AdvancedFieldSelector::builder().field("eventCategory").equals("Management").build().unwrap())
-        .field_selectors(AdvancedFieldSelector::builder().field("readOnly").equals("true").build().unwrap())
-        .build()
-        .unwrap();
+    let reads_only = event_selector("Management events", &[("eventCategory", "Management"), ("readOnly", "true")]);
     ct.put_event_selectors().trail_name(&arn).advanced_event_selectors(reads_only).send().await.unwrap();
     d.check("selectors changed", &[(&trail, "update: AdvancedEventSelectors")], json!({"CloudTrail.PutEventSelectors": 1}));
 

@@ -6,18 +6,14 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
-use orgtrail::aws::{Aws, AwsError, AwsOptions, OperationCounts, RoleSpec};
+use orgtrail::aws::{Aws, AwsError, AwsOptions, OperationCounts};
 use orgtrail::discovery::{discover, DiscoverOptions};
 use orgtrail_tests::fault_proxy::{Fault, FaultPlan, FaultProxy, OpStats, Rule, Target};
-use orgtrail_tests::harness::{stderr, stdout};
+use orgtrail_tests::harness::{role, stderr, stdout};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
 const MEMBERS: usize = 12;
-
-fn role() -> RoleSpec {
-    RoleSpec { partition: "aws".into(), role_name: "OrganizationAccountAccessRole".into(), external_id: None, session_name: "orgtrail-faults".into(), duration_seconds: 900 }
-}
 
 /// The emulator's fake credentials for `Aws::load`'s default chain (the same values in every test).
 fn fake_credentials_env() {
@@ -34,7 +30,7 @@ fn fake_credentials_env() {
 async fn aws_via(proxy: &FaultProxy, attempt_timeout: Option<Duration>) -> Aws {
     fake_credentials_env();
     let opts = AwsOptions { profile: None, region: Some("us-east-1".into()), endpoint_url: Some(proxy.url()), attempt_timeout };
-    Aws::load(&opts, "us-east-1", 10).await.with_role(role(), 8)
+    Aws::load(&opts, "us-east-1", 10).await.with_role(role("orgtrail-faults"), 8)
 }
 
 /// `orgtrail accounts --check-access --json` through the proxy: the parsed output and exit code.

@@ -11,8 +11,7 @@ async fn a_rollout_under_throttling_5xx_and_resets_converges_like_a_clean_run() 
     // 16 members: enough calls (about 5 per member since the ListTrails search, issue 14) for the
     // seeded draws to inject every kind of fault.
     let sb = Sandbox::new(16).await.unwrap();
-    let text = std::fs::read_to_string(sb.config_path()).unwrap().replace("mfa_delete = true", "mfa_delete = false");
-    std::fs::write(sb.config_path(), text).unwrap();
+    sb.edit_config(|c| c.mfa_delete(false));
     let mut plan = FaultPlan::seeded(11);
     for service in ["STS.*", "S3.*", "KMS.*", "CloudTrail.*"] {
         plan = plan

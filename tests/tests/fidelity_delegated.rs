@@ -4,7 +4,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
 use aws_sdk_cloudtrail::error::SdkError;
-use orgtrail_tests::harness::assumed_conf;
+use orgtrail_tests::harness::{assumed_conf, event_selector};
 use orgtrail_tests::seed::{enable_cloudtrail_trusted_access, register_cloudtrail_admin};
 use orgtrail_tests::Sandbox;
 
@@ -87,11 +87,7 @@ async fn fidelity_delegated_admin_org_trail_is_the_management_accounts_and_addre
     delegated.start_logging().name(&arn).send().await.expect("StartLogging by ARN");
     assert_eq!(delegated.get_trail_status().name(&arn).send().await.unwrap().is_logging, Some(true));
     delegated.update_trail().name(&arn).enable_log_file_validation(true).send().await.expect("UpdateTrail by ARN");
-    let sel = aws_sdk_cloudtrail::types::AdvancedEventSelector::builder()
-        .name("Management events selector")
-        .field_selectors(aws_sdk_cloudtrail::types::AdvancedFieldSelector::builder().field("eventCategory").equals("Management").build().unwrap())
-        .build()
-        .unwrap();
+    let sel = event_selector("Management events selector", &[("eventCategory", "Management")]);
     delegated.put_event_selectors().trail_name(&arn).advanced_event_selectors(sel).send().await.expect("PutEventSelectors by ARN");
     assert_eq!(delegated.get_event_selectors().trail_name(&arn).send().await.unwrap().advanced_event_selectors().len(), 1);
     let t = ct(&sb.conf).get_trail().name("orgtrail").send().await.unwrap().trail.unwrap();

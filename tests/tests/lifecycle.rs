@@ -4,17 +4,15 @@
 //! the organization are bad input naming the config line.
 use std::collections::{BTreeMap, BTreeSet};
 
-use orgtrail_tests::harness::{changes, orgtrail_json, stderr, Operator};
+use orgtrail_tests::harness::{changes, failing, findings, orgtrail_json, stderr, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::{json, Value};
 
 /// Control ids with FAIL or ERROR findings, and the status of the MFA Delete control.
 fn verify(sb: &Sandbox) -> (BTreeSet<String>, String) {
     let (_, v) = orgtrail_json(sb, &["verify"]);
-    let findings = v["findings"].as_array().unwrap();
-    let failing = findings.iter().filter(|f| f["status"] == "FAIL" || f["status"] == "ERROR").map(|f| f["control"].as_str().unwrap().to_string()).collect();
-    let mfa = findings.iter().find(|f| f["control"] == "CIS.2.1.2").map(|f| f["status"].as_str().unwrap().to_string()).unwrap_or_default();
-    (failing, mfa)
+    let mfa = findings(&v).iter().find(|f| f["control"] == "CIS.2.1.2").map(|f| f["status"].as_str().unwrap().to_string()).unwrap_or_default();
+    (failing(&v), mfa)
 }
 
 fn writes(report: &Value) -> Value {
@@ -37,8 +35,7 @@ async fn a_run_left_with_mfa_delete_is_finished_and_the_next_apply_repairs_drift
     // Behind orgtrail's back: the trail stopped, key rotation off.
     let op = Operator::new(&sb);
     op.cloudtrail().stop_logging().name(&op.trail_arn).send().await.unwrap();
-    let key = op.kms().describe_key().key_id("alias/orgtrail").send().await.unwrap().key_metadata.unwrap().key_id;
-    op.kms().disable_key_rotation().key_id(&key).send().await.unwrap();
+    op.kms().disable_key_rotation().key_id(op.key_id().await).send().await.unwrap();
 
     let (code, plan) = orgtrail_json(&sb, &["plan"]);
     assert_eq!(code, 0, "{plan:#}");
@@ -78,8 +75,7 @@ async fn a_run_left_with_mfa_delete_is_finished_and_the_next_apply_repairs_drift
     assert!(text.contains("STATE") && text.contains("finished") && text.contains("converged, 1 manual action left"), "{text}");
 
     // A finished run never blocks a config change: the next apply is a new run with the new config.
-    let config = std::fs::read_to_string(sb.config_path()).unwrap().replace("owner = \"platform\"", "owner = \"platform\"\ncost-center = \"audit\"");
-    std::fs::write(sb.config_path(), config).unwrap();
+    sb.edit_config(|c| c.add("log_archive.tags.cost-center", "audit"));
     let (code, third) = orgtrail_json(&sb, &["apply"]);
     assert_eq!(code, 3, "{third:#}");
     assert_eq!(third["report"]["run"], "run-3");
@@ -89,8 +85,7 @@ async fn a_run_left_with_mfa_delete_is_finished_and_the_next_apply_repairs_drift
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restricted_run_stays_open_and_a_config_change_needs_accepting_to_resume_it() {
     let sb = Sandbox::new(3).await.unwrap();
-    let config = std::fs::read_to_string(sb.config_path()).unwrap().replace("mfa_delete = true", "mfa_delete = false");
-    std::fs::write(sb.config_path(), &config).unwrap();
+    sb.edit_config(|c| c.mfa_delete(false));
     let canary = sb.org.members[0].id.clone();
     let (code, first) = orgtrail_json(&sb, &["apply", "--accounts", &canary]);
     assert_eq!(code, 0, "{first:#}");
@@ -100,7 +95,7 @@ async fn a_restricted_run_stays_open_and_a_config_change_needs_accepting_to_resu
     assert_eq!(pending, 3, "two members and the log-archive account are still pending");
 
     // A changed config: resuming the open run needs --accept-config-change.
-    std::fs::write(sb.config_path(), config.replace("owner = \"platform\"", "owner = \"security\"")).unwrap();
+    sb.edit_config(|c| c.set("log_archive.tags.owner", "security"));
     let (_, plan) = orgtrail_json(&sb, &["plan"]);
     assert_eq!((plan["resume"]["open"].clone(), plan["resume"]["config_changed"].clone()), (json!(true), json!(true)), "{:#}", plan["resume"]);
     let refused = sb.orgtrail(&["apply"]);
@@ -153,10 +148,9 @@ async fn another_organization_trail_is_refused_before_any_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_archive_account_outside_the_organization_is_bad_input_naming_the_line() {
     let sb = Sandbox::new(1).await.unwrap();
-    let la = sb.org.log_archive_account.clone();
-    let text = std::fs::read_to_string(sb.config_path()).unwrap().replace(&format!("account = \"{la}\""), "account = \"222222222222\"");
+    sb.edit_config(|c| c.set("log_archive.account", "222222222222"));
+    let text = std::fs::read_to_string(sb.config_path()).unwrap();
     let line = text.lines().position(|l| l == "account = \"222222222222\"").unwrap() + 1;
-    std::fs::write(sb.config_path(), &text).unwrap();
     for cmd in ["plan", "apply"] {
         let out = sb.orgtrail(&[cmd]);
         assert_eq!(out.status.code(), Some(2), "{cmd}: {}", stderr(&out));
@@ -172,10 +166,7 @@ async fn a_bucket_policy_that_would_lock_orgtrail_out_is_refused_before_any_writ
     let sb = Sandbox::new(3).await.unwrap();
     let la = sb.org.log_archive_account.clone();
     // admin_roles without the role orgtrail runs as in the log-archive account.
-    let text = std::fs::read_to_string(sb.config_path()).unwrap();
-    let start = text.find("admin_roles = [").unwrap();
-    let end = start + text[start..].find('\n').unwrap();
-    std::fs::write(sb.config_path(), format!("{}admin_roles = [\"arn:aws:iam::{la}:role/BreakGlass\"]{}", &text[..start], &text[end..])).unwrap();
+    sb.edit_config(|c| c.admin_roles([format!("arn:aws:iam::{la}:role/BreakGlass")]));
 
     let (code, plan) = orgtrail_json(&sb, &["plan"]);
     assert_eq!(code, 1, "{plan:#}");

@@ -1,16 +1,13 @@
 //! Issue 3: the log-archive baseline (KMS key, access-log bucket, log bucket, MFA Delete) converged
 //! against the (patched) moto server, every result read back through the SDK.
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDeleteStatus, ObjectLockEnabled, ObjectLockRetentionMode, ObjectOwnership, PublicAccessBlockConfiguration, ServerSideEncryption, VersioningConfiguration};
 use orgtrail::aws::Aws;
 use orgtrail::policy::{diff_policies, normalize_policy, render_bucket_policy, render_key_policy};
 use orgtrail::steps::log_bucket::policy_context;
-use orgtrail::steps::{kms_key, log_bucket, mfa_delete, Action, Change, Outcome, StepError};
-use orgtrail_tests::emulator::moto_server_path;
-use orgtrail_tests::harness::{test_aws as aws, StepWorld};
-use orgtrail_tests::{sandbox_config, Sandbox};
+use orgtrail::steps::{kms_key, log_bucket, mfa_delete, Action, Outcome, StepError};
+use orgtrail_tests::harness::{assert_no_writes, fields_of, iam_user_credentials, only, test_aws as aws, ConfigEdit, StepWorld};
 use serde_json::Value;
 
 /// Every Sid baseline.md lists for the log bucket's policy (phase one; `AllowLogReaders` because the
@@ -29,8 +26,9 @@ const SPEC_SIDS: &[&str] = &[
 ];
 const ENFORCEMENT_SIDS: &[&str] = &["DenyUnencryptedObjectUploads", "DenyWrongKMSKey"];
 
-/// Lifecycle (so MFA Delete off, as the config rules demand), Object Lock, a home region that needs a LocationConstraint.
-const FULL_LOG_ARCHIVE: &str = r#"mfa_delete = false
+/// Lifecycle (MFA Delete off, as the config rules demand) and Object Lock.
+const FULL_LOG_ARCHIVE: &str = r#"
+[log_archive]
 object_lock = { mode = "GOVERNANCE", retention_days = 30 }
 
 [log_archive.lifecycle]
@@ -43,15 +41,9 @@ noncurrent_expire_after_days = 30
 orgtrail_tests::step_world!();
 
 impl World {
-    /// A sandbox org with one member; `edit` rewrites the generated config text.
-    async fn new(edit: impl Fn(String) -> String) -> World {
-        let sb = Sandbox::new(1).await.unwrap();
-        let config = orgtrail::config::parse(Path::new("orgtrail.toml"), &edit(sandbox_config(&sb.org))).unwrap();
-        World(StepWorld::new(sb, config).await)
-    }
-
-    fn la(&self) -> &str {
-        &self.sb.org.log_archive_account
+    /// A sandbox org with one member; `edit` changes the generated config.
+    async fn new(edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> World {
+        World(StepWorld::sandbox(1, edit).await)
     }
 
     fn bucket(&self) -> &str {
@@ -62,16 +54,6 @@ impl World {
         &self.config.log_archive.access_log_bucket
     }
 
-    fn s3(&self) -> aws_sdk_s3::Client {
-        let a = aws(&self.sb);
-        a.s3(&self.log_archive_session(&a))
-    }
-
-    fn kms(&self) -> aws_sdk_kms::Client {
-        let a = aws(&self.sb);
-        a.kms(&self.log_archive_session(&a))
-    }
-
     async fn key_arn(&self) -> String {
         let a = aws(&self.sb);
         kms_key::key_arn(&self.ctx(&a, false)).await.unwrap().expect("the key exists")
@@ -80,19 +62,6 @@ impl World {
     async fn live_bucket_policy(&self) -> Value {
         let text = self.s3().get_bucket_policy().bucket(self.bucket()).send().await.unwrap().policy.unwrap();
         serde_json::from_str(&text).unwrap()
-    }
-}
-
-fn only(changes: &[Change], resource: &str) -> Change {
-    let found: Vec<&Change> = changes.iter().filter(|c| c.resource == resource).collect();
-    assert_eq!(found.len(), 1, "{resource} in {changes:?}");
-    found[0].clone()
-}
-
-fn fields_of(c: &Change) -> Vec<String> {
-    match &c.action {
-        Action::Update { fields } => fields.clone(),
-        other => panic!("expected an update of {}, got {other:?}", c.resource),
     }
 }
 
@@ -110,7 +79,8 @@ async fn key_count(kms: &aws_sdk_kms::Client) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_creates_the_whole_baseline_and_a_second_apply_writes_nothing() {
-    let w = World::new(|c| c.replace("home_region = \"us-east-1\"", "home_region = \"eu-west-1\"").replace("mfa_delete = true\n", FULL_LOG_ARCHIVE)).await;
+    // A home region that needs a LocationConstraint.
+    let w = World::new(|c| c.home_region("eu-west-1").mfa_delete(false).merge(FULL_LOG_ARCHIVE)).await;
     let (la, bucket, alb) = (w.la().to_string(), w.bucket().to_string(), w.access_log_bucket().to_string());
 
     // Plan on the empty account: everything to create, nothing written.
@@ -119,7 +89,7 @@ async fn apply_creates_the_whole_baseline_and_a_second_apply_writes_nothing() {
     for r in ["kms-key alias/orgtrail".to_string(), format!("s3-bucket {alb}"), format!("s3-bucket {bucket}"), format!("s3-bucket-policy {bucket}")] {
         assert_eq!(only(&plan, &r).action, Action::Create, "{r}: {plan:?}");
     }
-    assert!(planner.metrics.write_calls().is_empty(), "{:?}", planner.metrics.write_calls());
+    assert_no_writes(&planner);
     assert_eq!(key_count(&w.kms()).await, 0);
 
     let applier = aws(&w.sb);
@@ -205,7 +175,7 @@ async fn apply_creates_the_whole_baseline_and_a_second_apply_writes_nothing() {
     let second = w.converge_log_archive(&again, true).await;
     let enforced = log_bucket::enforce_encryption(&w.ctx(&again, true)).await.unwrap();
     assert!(second.iter().chain(&enforced.changes).all(|c| !c.is_change()), "{second:?} {enforced:?}");
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
     assert!(again.metrics.total().calls > 10, "the second apply read the resources back");
     assert_eq!(key_count(&kms).await, 1);
 }
@@ -224,7 +194,7 @@ async fn an_existing_alias_is_reused_and_its_key_converged() {
     assert!(fields.contains(&"rotation".to_string()) && fields.contains(&"tags".to_string()), "{fields:?}");
     let policy_fields = fields_of(&only(&plan.changes, "kms-key-policy alias/orgtrail"));
     assert!(policy_fields.iter().any(|f| f == "AllowCloudTrailEncrypt (missing)"), "{policy_fields:?}");
-    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert_no_writes(&a);
 
     let a = aws(&w.sb);
     kms_key::converge(&w.ctx(&a, true)).await.unwrap();
@@ -240,7 +210,7 @@ async fn an_existing_alias_is_reused_and_its_key_converged() {
     let a = aws(&w.sb);
     let again = kms_key::converge(&w.ctx(&a, true)).await.unwrap();
     assert!(again.changes.iter().all(|c| !c.is_change()), "{again:?}");
-    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert_no_writes(&a);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +232,7 @@ async fn drift_is_planned_without_writing_then_repaired() {
 
     let planner = aws(&w.sb);
     let plan = w.converge_log_archive(&planner, false).await;
-    assert!(planner.metrics.write_calls().is_empty(), "{:?}", planner.metrics.write_calls());
+    assert_no_writes(&planner);
     assert_eq!(fields_of(&only(&plan, "kms-key alias/orgtrail")), vec!["rotation"]);
     assert_eq!(fields_of(&only(&plan, &format!("s3-bucket {bucket}"))), vec!["public-access-block.BlockPublicPolicy", "public-access-block.RestrictPublicBuckets", "versioning"]);
     assert_eq!(fields_of(&only(&plan, &format!("s3-bucket-policy {bucket}"))), vec!["DenyInsecureTransport (missing)"]);
@@ -287,7 +257,7 @@ async fn drift_is_planned_without_writing_then_repaired() {
 
     let again = aws(&w.sb);
     assert!(w.converge_log_archive(&again, true).await.iter().all(|c| !c.is_change()));
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
 }
 
 /// A PutObject over the emulator's plain-HTTP endpoint, as the log-archive role; Err(HTTP status) when refused.
@@ -338,10 +308,8 @@ async fn the_rendered_policy_has_every_spec_sid_and_its_tls_deny_refuses_plain_h
 async fn a_policy_that_would_lock_orgtrail_out_is_refused_before_any_write() {
     // admin_roles without the role orgtrail runs as in the log-archive account.
     let w = World::new(|c| {
-        let start = c.find("admin_roles = [").unwrap();
-        let end = start + c[start..].find('\n').unwrap();
-        let la = c[c.find("account = \"").unwrap() + 11..].split('"').next().unwrap().to_string();
-        format!("{}admin_roles = [\"arn:aws:iam::{la}:role/BreakGlass\"]{}", &c[..start], &c[end..])
+        let la = c.get_str("log_archive.account");
+        c.admin_roles([format!("arn:aws:iam::{la}:role/BreakGlass")])
     })
     .await;
     let a = aws(&w.sb);
@@ -361,28 +329,6 @@ async fn a_policy_that_would_lock_orgtrail_out_is_refused_before_any_write() {
     assert!(before.metrics.write_calls().is_empty(), "refused before any write: {:?}", before.metrics.write_calls());
     let head = w.s3().head_bucket().bucket(w.bucket()).send().await;
     assert_eq!(head.unwrap_err().raw_response().map(|r| r.status().as_u16()), Some(404), "the log bucket was not created");
-}
-
-/// Credentials of a new IAM user in `account`, made with boto3 in the emulator's venv (the tests
-/// crate has no IAM SDK). The emulator cannot issue root credentials: an IAM user of the log-archive
-/// account is the closest stand-in (real S3 would refuse it, which `enable` explains).
-fn iam_user_credentials(endpoint: &str, account: &str) -> (String, String) {
-    let script = r#"
-import sys, boto3
-endpoint, account = sys.argv[1], sys.argv[2]
-kw = dict(endpoint_url=endpoint, region_name="us-east-1")
-sts = boto3.client("sts", aws_access_key_id="testing", aws_secret_access_key="testing", **kw)
-c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test")["Credentials"]
-iam = boto3.client("iam", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"], **kw)
-iam.create_user(UserName="root-stand-in")
-k = iam.create_access_key(UserName="root-stand-in")["AccessKey"]
-print(k["AccessKeyId"], k["SecretAccessKey"])
-"#;
-    let out = std::process::Command::new(moto_server_path().with_file_name("python")).args(["-c", script, endpoint, account]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (id, secret) = text.trim().split_once(' ').unwrap();
-    (id.to_string(), secret.to_string())
 }
 
 fn manual_instructions(out: &Outcome) -> String {
@@ -446,5 +392,5 @@ async fn mfa_delete_needs_a_manual_action_until_enable_turns_it_on() {
     // The bucket steps leave MFA Delete alone: a converged re-run still writes nothing.
     let again = aws(&w.sb);
     assert!(w.converge_log_archive(&again, true).await.iter().all(|c| !c.is_change()));
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
 }

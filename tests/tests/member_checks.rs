@@ -1,36 +1,21 @@
 //! Issue 4: member-side checks (organization trail visible and logging, duplicate management-event
 //! trails in every enabled region, found with ListTrails: issue 14), legacy-trail actions gated on the organization-trail check, the
 //! delivery check, and the fidelity patches the member side depends on. Against the patched moto.
-use std::path::Path;
-
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
 use orgtrail::aws::Aws;
-use orgtrail::config::Config;
-use orgtrail::steps::{account_trail, member_checks, org_trail, Action, Change, StepError};
-use orgtrail_tests::harness::{test_aws as aws, StepWorld};
-use orgtrail_tests::{sandbox_config, Sandbox};
+use orgtrail::steps::{account_trail, member_checks, org_trail, Action, Change};
+use orgtrail_tests::harness::{assert_no_writes, event_selector, refusal as refused, test_aws as aws, ConfigEdit, StepWorld};
 
 orgtrail_tests::step_world!();
 
 impl World {
     /// An organization with `members` members, the log-archive key and bucket, and (unless
     /// `mode = "account"`) the organization trail converged by the org-trail step.
-    async fn new(members: usize, trail_extra: &str) -> World {
-        let sb = Sandbox::new(members).await.unwrap();
-        let config = config(&sb, "orgtrail", trail_extra);
-        let w = World(StepWorld::new(sb, config).await);
-        let a = aws(&w.sb);
-        let s = a.session(w.la());
-        let kms = a.kms(&s);
-        let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
-        kms.create_alias().alias_name("alias/orgtrail").target_key_id(key).send().await.unwrap();
-        a.s3(&s).create_bucket().bucket(&w.config.log_archive.bucket).send().await.unwrap();
+    async fn new(members: usize, edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> World {
+        let w = World(StepWorld::sandbox(members, edit).await);
+        w.key_and_bucket().await;
         w
-    }
-
-    fn la(&self) -> &str {
-        &self.sb.org.log_archive_account
     }
 
     fn member(&self) -> String {
@@ -38,26 +23,17 @@ impl World {
     }
 
     fn org_trail_arn(&self) -> String {
-        format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", self.sb.org.management_account)
+        self.sb.org_trail_arn()
     }
 
     async fn converge_org_trail(&self) {
         org_trail::converge(&self.ctx(&aws(&self.sb), true)).await.unwrap();
     }
 
-    fn mgmt_ct(&self) -> aws_sdk_cloudtrail::Client {
-        aws_sdk_cloudtrail::Client::new(&self.sb.conf)
-    }
-
     /// A CloudTrail client acting in the member account (assumed role), in `region`.
     fn member_ct(&self, a: &Aws, region: &str) -> aws_sdk_cloudtrail::Client {
         a.cloudtrail(&a.session(&self.member()).to_builder().region(aws_config::Region::new(region.to_string())).build())
     }
-}
-
-fn config(sb: &Sandbox, name: &str, trail_extra: &str) -> Config {
-    let text = sandbox_config(&sb.org).replace("[trail]\nname = \"orgtrail\"\n", &format!("[trail]\nname = \"{name}\"\n{trail_extra}\n"));
-    orgtrail::config::parse(Path::new("orgtrail.toml"), &text).unwrap()
 }
 
 /// The member's own trails: two that duplicate management events (a multi-region one homed in
@@ -75,12 +51,7 @@ async fn legacy_trails(w: &World) -> (String, String) {
     west.start_logging().name(&single).send().await.unwrap();
     east.create_trail().name("idle").s3_bucket_name(format!("legacy-{m}")).send().await.unwrap();
     let data = east.create_trail().name("data-only").s3_bucket_name(format!("legacy-{m}")).send().await.unwrap().trail_arn.unwrap();
-    let sel = AdvancedEventSelector::builder()
-        .name("s3")
-        .field_selectors(AdvancedFieldSelector::builder().field("eventCategory").equals("Data").build().unwrap())
-        .field_selectors(AdvancedFieldSelector::builder().field("resources.type").equals("AWS::S3::Object").build().unwrap())
-        .build()
-        .unwrap();
+    let sel = event_selector("s3", &[("eventCategory", "Data"), ("resources.type", "AWS::S3::Object")]);
     east.put_event_selectors().trail_name(&data).advanced_event_selectors(sel).send().await.unwrap();
     east.start_logging().name(&data).send().await.unwrap();
     assert!(multi.contains("us-east-1") && single.contains("eu-west-1"));
@@ -91,13 +62,6 @@ async fn is_logging(ct: &aws_sdk_cloudtrail::Client, arn: &str) -> bool {
     ct.get_trail_status().name(arn).send().await.unwrap().is_logging.unwrap()
 }
 
-fn refused(err: &StepError) -> &str {
-    match err {
-        StepError::Refused { reason, .. } => reason,
-        other => panic!("expected a refusal, got {other}"),
-    }
-}
-
 fn resources(changes: &[Change], pred: impl Fn(&Action) -> bool) -> Vec<String> {
     let mut v: Vec<String> = changes.iter().filter(|c| pred(&c.action)).map(|c| c.resource.clone()).collect();
     v.sort();
@@ -106,7 +70,7 @@ fn resources(changes: &[Change], pred: impl Fn(&Action) -> bool) -> Vec<String> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_trail_check_fails_until_visible_and_logging() {
-    let w = World::new(2, "").await;
+    let w = World::new(2, |c| c).await;
     let m = w.member();
     // Fail side: no organization trail at all.
     let err = member_checks::check_member(&w.ctx(&aws(&w.sb), false), &m).await.unwrap_err();
@@ -131,14 +95,14 @@ async fn org_trail_check_fails_until_visible_and_logging() {
     // Fail side: the config names a trail the organization does not have.
     w.mgmt_ct().start_logging().name(w.org_trail_arn()).send().await.unwrap();
     let mut w = w;
-    w.config = config(&w.sb, "other-trail", "");
+    w.reconfigure(|c| c.trail_name("other-trail"));
     let err = member_checks::check_member(&w.ctx(&aws(&w.sb), false), &m).await.unwrap_err();
     assert!(refused(&err).contains("trail/other-trail is not visible"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_trails_are_found_in_every_region_and_reported() {
-    let w = World::new(1, "").await;
+    let w = World::new(1, |c| c).await;
     w.converge_org_trail().await;
     let (multi, single) = legacy_trails(&w).await;
     let a = aws(&w.sb);
@@ -157,13 +121,13 @@ async fn duplicate_trails_are_found_in_every_region_and_reported() {
         assert!(manual.iter().any(|r| r.contains(arn.as_str())), "{arn} in {manual:?}");
     }
     assert!(out.manual_instructions().unwrap().contains(&format!("stop-logging --name {single} --region eu-west-1")));
-    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert_no_writes(&a);
     assert!(is_logging(&w.member_ct(&a, "us-east-1"), &multi).await && is_logging(&w.member_ct(&a, "eu-west-1"), &single).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_stop_acts_only_after_the_org_trail_check_passed() {
-    let mut w = World::new(1, "legacy_trails = \"stop\"").await;
+    let mut w = World::new(1, |c| c.legacy_trails("stop")).await;
     w.converge_org_trail().await;
     let (multi, single) = legacy_trails(&w).await;
     let m = w.member();
@@ -174,17 +138,17 @@ async fn legacy_stop_acts_only_after_the_org_trail_check_passed() {
     let a = aws(&w.sb);
     let err = member_checks::legacy_trails(&w.ctx(&a, true), &m).await.unwrap_err();
     assert!(refused(&err).contains("legacy trails left untouched") && refused(&err).contains("not logging"), "{err}");
-    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert_no_writes(&a);
     assert!(is_logging(&east, &multi).await && is_logging(&west, &single).await);
     w.mgmt_ct().start_logging().name(w.org_trail_arn()).send().await.unwrap();
 
     // Check failed (the config points at a trail the organization does not have): same.
-    let other = config(&w.sb, "other-trail", "legacy_trails = \"stop\"");
+    let other = ConfigEdit::sandbox(&w.sb.org).trail_name("other-trail").legacy_trails("stop").config();
     let good = std::mem::replace(&mut w.config, other);
     let a = aws(&w.sb);
     let err = member_checks::legacy_trails(&w.ctx(&a, true), &m).await.unwrap_err();
     assert!(refused(&err).contains("is not visible"), "{err}");
-    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert_no_writes(&a);
     w.config = good;
 
     // Findings from a failed check are refused too, even when handed in directly.
@@ -197,7 +161,7 @@ async fn legacy_stop_acts_only_after_the_org_trail_check_passed() {
     let plan = member_checks::legacy_trails(&w.ctx(&p, false), &m).await.unwrap();
     assert_eq!(plan.changes.len(), 2);
     assert!(plan.changes.iter().all(|c| c.action == Action::Update { fields: vec!["IsLogging".into()] }), "{plan:?}");
-    assert!(p.metrics.write_calls().is_empty(), "{:?}", p.metrics.write_calls());
+    assert_no_writes(&p);
     assert!(is_logging(&east, &multi).await && is_logging(&west, &single).await);
 
     // Check passed: both stopped, each in its home region; the others untouched.
@@ -216,7 +180,7 @@ async fn legacy_stop_acts_only_after_the_org_trail_check_passed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_delete_removes_only_duplicates() {
-    let w = World::new(1, "legacy_trails = \"delete\"").await;
+    let w = World::new(1, |c| c.legacy_trails("delete")).await;
     w.converge_org_trail().await;
     let (multi, single) = legacy_trails(&w).await;
     let a = aws(&w.sb);
@@ -233,7 +197,7 @@ async fn legacy_delete_removes_only_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_mode_legacy_trails_wait_for_the_account_trail() {
-    let w = World::new(1, "mode = \"account\"\nlegacy_trails = \"stop\"").await;
+    let w = World::new(1, |c| c.trail_mode("account").legacy_trails("stop")).await;
     let (multi, _) = legacy_trails(&w).await;
     let m = w.member();
     let err = member_checks::legacy_trails(&w.ctx(&aws(&w.sb), true), &m).await.unwrap_err();
@@ -248,7 +212,7 @@ async fn account_mode_legacy_trails_wait_for_the_account_trail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_check_reports_missing_logs_and_passes_once_an_object_exists() {
-    let w = World::new(1, "delivery_check = true").await;
+    let w = World::new(1, |c| c.add("trail.delivery_check", true)).await;
     w.converge_org_trail().await;
     let m = w.member();
     let a = aws(&w.sb);
@@ -274,7 +238,7 @@ async fn delivery_check_reports_missing_logs_and_passes_once_an_object_exists() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_member_sees_the_org_trail_but_cannot_change_it() {
-    let w = World::new(1, "").await;
+    let w = World::new(1, |c| c).await;
     w.converge_org_trail().await;
     let arn = w.org_trail_arn();
     let a = aws(&w.sb);
@@ -309,7 +273,7 @@ async fn fidelity_member_sees_the_org_trail_but_cannot_change_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_account_list_regions() {
-    let w = World::new(1, "").await;
+    let w = World::new(1, |c| c).await;
     let a = aws(&w.sb);
     let regions = member_checks::enabled_regions(&w.ctx(&a, false), &w.member()).await.unwrap();
     assert_eq!(regions.len(), 17, "{regions:?}");
@@ -334,7 +298,7 @@ async fn enable_region(w: &World, region: &str) {
 /// with their home region; moto alone lists only the called region's and multi-region ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_list_trails_names_trails_of_every_region() {
-    let w = World::new(1, "").await;
+    let w = World::new(1, |c| c).await;
     w.converge_org_trail().await;
     let (multi, single) = legacy_trails(&w).await;
     let a = aws(&w.sb);
@@ -368,7 +332,7 @@ async fn fidelity_list_trails_names_trails_of_every_region() {
 /// ListRegions, ListTrails, and the organization trail's status and selectors (a count, not a time).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_check_costs_five_calls_without_legacy_trails() {
-    let w = World::new(2, "").await;
+    let w = World::new(2, |c| c).await;
     w.converge_org_trail().await;
     let a = aws(&w.sb);
     member_checks::check_member(&w.ctx(&a, true), &w.member()).await.unwrap();
@@ -385,7 +349,7 @@ async fn member_check_costs_five_calls_without_legacy_trails() {
 /// account's calls grow only by that region's ListTrails and the duplicate's own reads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_in_an_opt_in_region_is_found() {
-    let w = World::new(1, "").await;
+    let w = World::new(1, |c| c).await;
     w.converge_org_trail().await;
     let m = w.member();
     enable_region(&w, "me-south-1").await;

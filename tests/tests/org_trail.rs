@@ -1,52 +1,13 @@
 //! Issue 4: trusted access, the organization trail, account-mode trails and the emulator's fidelity
 //! patches, end to end against the (patched) moto server. Everything is read back through the SDK.
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
-use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector, Trail};
+use aws_sdk_cloudtrail::types::{AdvancedEventSelector, Trail};
 use futures::stream::{self, StreamExt};
-use orgtrail::config::Config;
-use orgtrail::steps::{account_trail, kms_key, log_bucket, org_trail, trusted_access, Action, Change, StepError};
-use orgtrail_tests::harness::{test_aws as aws, StepWorld};
-use orgtrail_tests::{sandbox_config, Sandbox};
+use orgtrail::steps::{account_trail, kms_key, log_bucket, org_trail, trusted_access, Action, StepError};
+use orgtrail_tests::harness::{assert_no_writes, event_selector, fields_of, only_of_kind as only, test_aws as aws, StepWorld as World};
 
 const CT_TRAIL: &str = "aws-controltower-BaselineCloudTrail";
-
-orgtrail_tests::step_world!();
-
-impl World {
-    async fn new(members: usize, trail_extra: &str) -> World {
-        let sb = Sandbox::new(members).await.unwrap();
-        let config = config(&sb, trail_extra);
-        World(StepWorld::new(sb, config).await)
-    }
-
-    fn la(&self) -> &str {
-        &self.sb.org.log_archive_account
-    }
-
-    fn mgmt_ct(&self) -> aws_sdk_cloudtrail::Client {
-        aws_sdk_cloudtrail::Client::new(&self.sb.conf)
-    }
-}
-
-/// The sandbox config with extra `[trail]` keys.
-fn config(sb: &Sandbox, trail_extra: &str) -> Config {
-    let text = sandbox_config(&sb.org).replace("[trail]\nname = \"orgtrail\"\n", &format!("[trail]\nname = \"orgtrail\"\n{trail_extra}\n"));
-    orgtrail::config::parse(Path::new("orgtrail.toml"), &text).unwrap()
-}
-
-/// The kms-key and log-bucket steps' results, made directly: a key with the alias and the bucket,
-/// both in the log-archive account. Returns the key ARN.
-async fn prerequisites(w: &World) -> String {
-    let a = aws(&w.sb);
-    let s = a.session(w.la());
-    let kms = a.kms(&s);
-    let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().arn.unwrap();
-    kms.create_alias().alias_name(&w.config.log_archive.kms_alias).target_key_id(&key).send().await.unwrap();
-    a.s3(&s).create_bucket().bucket(&w.config.log_archive.bucket).send().await.unwrap();
-    key
-}
 
 async fn read_trail(ct: &aws_sdk_cloudtrail::Client, arn: &str) -> (Trail, Vec<AdvancedEventSelector>, bool) {
     let t = ct.get_trail().name(arn).send().await.unwrap().trail.unwrap();
@@ -74,22 +35,9 @@ fn by_category<'a>(sels: &'a [AdvancedEventSelector], cat: &str) -> Option<&'a A
     sels.iter().find(|s| fields(s).get("eventCategory Equals") == Some(&vec![cat.to_string()]))
 }
 
-fn only(changes: &[Change], prefix: &str) -> Change {
-    let found: Vec<&Change> = changes.iter().filter(|c| c.resource.starts_with(prefix)).collect();
-    assert_eq!(found.len(), 1, "{changes:?}");
-    found[0].clone()
-}
-
-fn fields_of(c: &Change) -> Vec<String> {
-    match &c.action {
-        Action::Update { fields } => fields.clone(),
-        other => panic!("expected an update, got {other:?} for {}", c.resource),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trusted_access_planned_then_enabled_once() {
-    let w = World::new(1, "").await;
+    let w = World::sandbox(1, |c| c).await;
     let orgs = aws_sdk_organizations::Client::new(&w.sb.conf);
     let enabled = || async { orgs.list_aws_service_access_for_organization().send().await.unwrap().enabled_service_principals.unwrap_or_default().iter().any(|p| p.service_principal() == Some("cloudtrail.amazonaws.com")) };
     assert!(!enabled().await);
@@ -97,7 +45,7 @@ async fn trusted_access_planned_then_enabled_once() {
     let a = aws(&w.sb);
     let plan = trusted_access::converge(&w.ctx(&a, false)).await.unwrap();
     assert_eq!(plan.changes[0].action, Action::Create);
-    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert_no_writes(&a);
     assert!(!enabled().await);
 
     let applied = trusted_access::converge(&w.ctx(&a, true)).await.unwrap();
@@ -107,15 +55,16 @@ async fn trusted_access_planned_then_enabled_once() {
     let again = aws(&w.sb);
     let out = trusted_access::converge(&w.ctx(&again, true)).await.unwrap();
     assert!(!out.changes[0].is_change());
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_trail_created_with_every_property_and_second_apply_writes_nothing() {
-    let extra = r#"sns_topic = "orgtrail-delivery"
+    let extra = r#"[trail]
+sns_topic = "orgtrail-delivery"
 cloudwatch_logs = { log_group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:orgtrail:*", role_arn = "arn:aws:iam::123456789012:role/CloudTrailToLogs" }"#;
-    let w = World::new(1, extra).await;
-    let key = prerequisites(&w).await;
+    let w = World::sandbox(1, |c| c.merge(extra)).await;
+    let key = w.key_and_bucket().await;
     let a = aws(&w.sb);
     let out = org_trail::converge(&w.ctx(&a, true)).await.unwrap();
     let arn = w.ctx(&a, true).trail_arn();
@@ -160,13 +109,13 @@ cloudwatch_logs = { log_group_arn = "arn:aws:logs:us-east-1:123456789012:log-gro
     let again = aws(&w.sb);
     let out = org_trail::converge(&w.ctx(&again, true)).await.unwrap();
     assert!(out.changes.iter().all(|c| !c.is_change()), "{out:?}");
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selector_scopes_and_listed_buckets() {
-    let w = World::new(1, "management_events = \"write\"\ndata_events = { s3 = \"read\", buckets = [\"app-data\", \"app-media\"] }").await;
-    prerequisites(&w).await;
+    let mut w = World::sandbox(1, |c| c.add("trail.management_events", "write").merge("[trail]\ndata_events = { s3 = \"read\", buckets = [\"app-data\", \"app-media\"] }")).await;
+    w.key_and_bucket().await;
     let a = aws(&w.sb);
     org_trail::converge(&w.ctx(&a, true)).await.unwrap();
     let (_, sels, _) = read_trail(&w.mgmt_ct(), &w.ctx(&a, true).trail_arn()).await;
@@ -177,8 +126,7 @@ async fn selector_scopes_and_listed_buckets() {
     assert_eq!(data["resources.ARN NotStartsWith"], vec![format!("arn:aws:s3:::{}/", w.config.log_archive.bucket)]);
 
     // management_events = "none": no management selector at all.
-    let mut w = w;
-    w.config = config(&w.sb, "management_events = \"none\"");
+    w.reconfigure(|c| c.add("trail.management_events", "none"));
     let b = aws(&w.sb);
     let out = org_trail::converge(&w.ctx(&b, true)).await.unwrap();
     assert_eq!(fields_of(&only(&out.changes, "cloudtrail-trail")), vec!["AdvancedEventSelectors"]);
@@ -188,37 +136,32 @@ async fn selector_scopes_and_listed_buckets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_key_is_planned_as_created_by_kms_step_and_refused_on_apply() {
-    let w = World::new(1, "").await;
+    let w = World::sandbox(1, |c| c).await;
     let a = aws(&w.sb);
-    aws(&w.sb).s3(&a.session(w.la())).create_bucket().bucket(&w.config.log_archive.bucket).send().await.unwrap();
+    w.s3().create_bucket().bucket(&w.config.log_archive.bucket).send().await.unwrap();
     let plan = org_trail::converge(&w.ctx(&a, false)).await.unwrap();
     let c = only(&plan.changes, "cloudtrail-trail");
     assert_eq!(c.action, Action::Create);
     assert!(c.resource.contains("alias/orgtrail") && c.resource.contains("created by kms-key step"), "{}", c.resource);
-    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert_no_writes(&a);
 
     let err = org_trail::converge(&w.ctx(&a, true)).await.unwrap_err();
     assert!(matches!(&err, StepError::Refused { reason, .. } if reason.contains("kms-key step must run first")), "{err}");
-    assert!(a.metrics.write_calls().is_empty(), "{:?}", a.metrics.write_calls());
+    assert_no_writes(&a);
     assert!(w.mgmt_ct().describe_trails().send().await.unwrap().trail_list.unwrap_or_default().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_is_planned_without_writes_and_repaired_by_apply() {
-    let w = World::new(1, "").await;
-    let key = prerequisites(&w).await;
+    let w = World::sandbox(1, |c| c).await;
+    let key = w.key_and_bucket().await;
     let a = aws(&w.sb);
     org_trail::converge(&w.ctx(&a, true)).await.unwrap();
     let arn = w.ctx(&a, true).trail_arn();
     let ct = w.mgmt_ct();
     // Drift every kind of property, as someone with console access might.
     ct.update_trail().name(&arn).enable_log_file_validation(false).is_multi_region_trail(false).s3_key_prefix("elsewhere").send().await.unwrap();
-    let sel = AdvancedEventSelector::builder()
-        .name("reads only")
-        .field_selectors(AdvancedFieldSelector::builder().field("eventCategory").equals("Management").build().unwrap())
-        .field_selectors(AdvancedFieldSelector::builder().field("readOnly").equals("true").build().unwrap())
-        .build()
-        .unwrap();
+    let sel = event_selector("reads only", &[("eventCategory", "Management"), ("readOnly", "true")]);
     ct.put_event_selectors().trail_name(&arn).advanced_event_selectors(sel).send().await.unwrap();
     ct.stop_logging().name(&arn).send().await.unwrap();
 
@@ -250,14 +193,14 @@ async fn drift_is_planned_without_writes_and_repaired_by_apply() {
 
     let again = aws(&w.sb);
     org_trail::converge(&w.ctx(&again, true)).await.unwrap();
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
 }
 
 /// Control Tower's organization trail, as landing zone 3.x leaves it (no log file validation here).
 async fn control_tower_trail(w: &World) -> String {
     let ct = w.mgmt_ct();
     let bucket = format!("aws-controltower-logs-{}-us-east-1", w.la());
-    aws(&w.sb).s3(&aws(&w.sb).session(w.la())).create_bucket().bucket(&bucket).send().await.unwrap();
+    w.s3().create_bucket().bucket(&bucket).send().await.unwrap();
     let t = ct.create_trail().name(CT_TRAIL).s3_bucket_name(&bucket).is_organization_trail(true).is_multi_region_trail(true).include_global_service_events(true).send().await.unwrap();
     let arn = t.trail_arn.unwrap();
     ct.start_logging().name(&arn).send().await.unwrap();
@@ -266,10 +209,10 @@ async fn control_tower_trail(w: &World) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn existing_org_trail_refuse_adopt_and_data_events_only() {
-    let mut w = World::new(1, "").await;
-    prerequisites(&w).await;
+    let mut w = World::sandbox(1, |c| c).await;
+    w.key_and_bucket().await;
     let ct_arn = control_tower_trail(&w).await;
-    let ours = format!("arn:aws:cloudtrail:us-east-1:{}:trail/orgtrail", w.sb.org.management_account);
+    let ours = w.sb.org_trail_arn();
 
     // refuse (the default): explains the double bill and both ways out; writes nothing.
     let a = aws(&w.sb);
@@ -280,7 +223,7 @@ async fn existing_org_trail_refuse_adopt_and_data_events_only() {
     assert!(a.metrics.write_calls().is_empty());
 
     // adopt: verified, drift reported for a person, the other tool's trail untouched.
-    w.config = config(&w.sb, "existing_org_trail = \"adopt\"");
+    w.reconfigure(|c| c.add("trail.existing_org_trail", "adopt"));
     let b = aws(&w.sb);
     let out = org_trail::converge(&w.ctx(&b, true)).await.unwrap();
     let c = only(&out.changes, "cloudtrail-trail");
@@ -290,13 +233,13 @@ async fn existing_org_trail_refuse_adopt_and_data_events_only() {
         assert!(instructions.contains(f), "{f} in {instructions}");
     }
     assert!(!instructions.contains("IsLogging") && !instructions.contains("IsMultiRegionTrail"), "{instructions}");
-    assert!(b.metrics.write_calls().is_empty(), "{:?}", b.metrics.write_calls());
+    assert_no_writes(&b);
     let (t, _, _) = read_trail(&w.mgmt_ct(), &ct_arn).await;
     assert_eq!(t.log_file_validation_enabled, Some(false));
     assert!(w.mgmt_ct().get_trail().name(&ours).send().await.is_err(), "adopt creates no trail");
 
     // data-events-only: orgtrail's own trail, S3 data events only.
-    w.config = config(&w.sb, "existing_org_trail = \"data-events-only\"");
+    w.reconfigure(|c| c.add("trail.existing_org_trail", "data-events-only"));
     let c = aws(&w.sb);
     org_trail::converge(&w.ctx(&c, true)).await.unwrap();
     let (t, sels, logging) = read_trail(&w.mgmt_ct(), &ours).await;
@@ -306,12 +249,12 @@ async fn existing_org_trail_refuse_adopt_and_data_events_only() {
     assert_eq!(read_trail(&w.mgmt_ct(), &ct_arn).await.0.log_file_validation_enabled, Some(false), "Control Tower's trail untouched");
     let d = aws(&w.sb);
     org_trail::converge(&w.ctx(&d, true)).await.unwrap();
-    assert!(d.metrics.write_calls().is_empty(), "{:?}", d.metrics.write_calls());
+    assert_no_writes(&d);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_mode_converges_50_trails_and_widens_the_policies_to_exactly_them() {
-    let w = World::new(50, "mode = \"account\"").await;
+    let w = World::sandbox(50, |c| c.trail_mode("account")).await;
     // The kms-key and log-bucket steps themselves, with the run's 50 targets: the policies widen to them.
     let a = aws(&w.sb);
     let ctx = w.ctx(&a, true);
@@ -354,14 +297,12 @@ async fn account_mode_converges_50_trails_and_widens_the_policies_to_exactly_the
     let ctx = w.ctx(&again, true);
     let unchanged = stream::iter(w.targets.clone()).map(|acct| { let ctx = &ctx; async move { account_trail::converge(ctx, &acct).await.unwrap() } }).buffer_unordered(8).filter(|o| futures::future::ready(o.changes.iter().all(|c| !c.is_change()))).count().await;
     assert_eq!(unchanged, 50);
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
 }
 
 /// The bucket policy lets CloudTrail write under exactly the targeted accounts' prefixes, scoped by
 /// aws:SourceOrgID; the key policy's encryption context names exactly those accounts' trails.
 async fn assert_account_mode_policies(w: &World, key: &str) {
-    let a = aws(&w.sb);
-    let s = a.session(w.la());
     let statement = |doc: &serde_json::Value, sid: &str| -> serde_json::Value {
         doc["Statement"].as_array().unwrap().iter().find(|st| st["Sid"] == sid).unwrap_or_else(|| panic!("no {sid} in {doc}")).clone()
     };
@@ -372,7 +313,7 @@ async fn assert_account_mode_policies(w: &World, key: &str) {
         }
     };
     let bucket = &w.config.log_archive.bucket;
-    let policy = a.s3(&s).get_bucket_policy().bucket(bucket).send().await.unwrap().policy.unwrap();
+    let policy = w.s3().get_bucket_policy().bucket(bucket).send().await.unwrap().policy.unwrap();
     let doc: serde_json::Value = serde_json::from_str(&policy).unwrap();
     let write = statement(&doc, "AWSCloudTrailWrite");
     let want: BTreeSet<String> = w.targets.iter().map(|id| format!("arn:aws:s3:::{bucket}/org/AWSLogs/{id}/*")).collect();
@@ -381,7 +322,7 @@ async fn assert_account_mode_policies(w: &World, key: &str) {
     assert_eq!(write["Condition"]["StringEquals"]["aws:SourceOrgID"], w.sb.org.org_id.as_str());
     assert_eq!(statement(&doc, "AWSCloudTrailAclCheck")["Condition"]["StringEquals"]["aws:SourceOrgID"], w.sb.org.org_id.as_str());
 
-    let key_policy = a.kms(&s).get_key_policy().key_id(key).policy_name("default").send().await.unwrap().policy.unwrap();
+    let key_policy = w.kms().get_key_policy().key_id(key).policy_name("default").send().await.unwrap().policy.unwrap();
     let doc: serde_json::Value = serde_json::from_str(&key_policy).unwrap();
     let encrypt = statement(&doc, "AllowCloudTrailEncrypt");
     let contexts: BTreeSet<String> = w.targets.iter().map(|id| format!("arn:aws:cloudtrail:*:{id}:trail/*")).collect();
@@ -393,9 +334,9 @@ async fn assert_account_mode_policies(w: &World, key: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_create_trail_is_not_an_upsert() {
-    let w = World::new(1, "").await;
+    let w = World::sandbox(1, |c| c).await;
     let ct = w.mgmt_ct();
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&w.sb.conf).force_path_style(true).build()).create_bucket().bucket("fidelity-logs").send().await.unwrap();
+    w.sb.s3().create_bucket().bucket("fidelity-logs").send().await.unwrap();
     ct.create_trail().name("trail-one").s3_bucket_name("fidelity-logs").s3_key_prefix("first").send().await.unwrap();
     let err = ct.create_trail().name("trail-one").s3_bucket_name("fidelity-logs").send().await.unwrap_err();
     assert_eq!(err.as_service_error().and_then(|e| aws_sdk_cloudtrail::error::ProvideErrorMetadata::code(e)), Some("TrailAlreadyExistsException"));
@@ -404,8 +345,8 @@ async fn fidelity_create_trail_is_not_an_upsert() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_trail_reads_answer_outside_the_home_region_and_delete_takes_arns() {
-    let w = World::new(1, "").await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&w.sb.conf).force_path_style(true).build());
+    let w = World::sandbox(1, |c| c).await;
+    let s3 = w.sb.s3();
     s3.create_bucket().bucket("fidelity-logs").send().await.unwrap();
     let ct = w.mgmt_ct();
     let arn = ct.create_trail().name("multi").s3_bucket_name("fidelity-logs").is_multi_region_trail(true).send().await.unwrap().trail_arn.unwrap();
@@ -422,8 +363,8 @@ async fn fidelity_trail_reads_answer_outside_the_home_region_and_delete_takes_ar
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_mfa_delete_is_stored_and_excludes_lifecycle() {
     use aws_sdk_s3::types::{BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, MfaDelete, MfaDeleteStatus, VersioningConfiguration};
-    let w = World::new(1, "").await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&w.sb.conf).force_path_style(true).build());
+    let w = World::sandbox(1, |c| c).await;
+    let s3 = w.sb.s3();
     let code = |e: &dyn aws_sdk_s3::error::ProvideErrorMetadata| e.code().map(str::to_string);
     let versioning = |mfa: MfaDelete| VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).mfa_delete(mfa).build();
     let lifecycle = BucketLifecycleConfiguration::builder()

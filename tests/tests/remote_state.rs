@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use orgtrail_state::{now_millis, Record, Store};
 use orgtrail_tests::fault_proxy::{FaultPlan, FaultProxy};
-use orgtrail_tests::harness::{stderr, stdout};
+use orgtrail_tests::harness::{json, stderr, stdout};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
@@ -25,12 +25,10 @@ fn url() -> String {
 /// interval and, when `in_config`, the state URL in `[state] url` instead of on the command line.
 async fn sandbox(members: usize, in_config: bool) -> Sandbox {
     let sb = Sandbox::new(members).await.unwrap();
-    let mut text = std::fs::read_to_string(sb.config_path()).unwrap().replace("mfa_delete = true", "mfa_delete = false");
-    text.push_str(&format!("\n[state]\ncheckpoint_interval_seconds = {CHECKPOINT_SECONDS}\n"));
-    if in_config {
-        text.push_str(&format!("url = \"{}\"\n", url()));
-    }
-    std::fs::write(sb.config_path(), text).unwrap();
+    sb.edit_config(|c| {
+        let c = c.mfa_delete(false).add("state.checkpoint_interval_seconds", CHECKPOINT_SECONDS as i64);
+        if in_config { c.add("state.url", url()) } else { c }
+    });
     sb
 }
 
@@ -68,17 +66,9 @@ impl Machine {
     }
 }
 
-fn s3(sb: &Sandbox) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sb.conf).force_path_style(true).build())
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
-}
-
 /// The remote state as it is now: (ETag, latest run id, records), `None` without one.
 async fn remote_state(sb: &Sandbox) -> Option<(String, String, Vec<Record>)> {
-    let out = s3(sb).get_object().bucket(BUCKET).key(format!("{PREFIX}/state.db")).send().await.ok()?;
+    let out = sb.s3().get_object().bucket(BUCKET).key(format!("{PREFIX}/state.db")).send().await.ok()?;
     let etag = out.e_tag.clone().unwrap();
     let bytes = out.body.collect().await.unwrap().into_bytes();
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +93,7 @@ fn done_member_steps(records: &[Record]) -> usize {
 }
 
 async fn lock_body(sb: &Sandbox) -> Option<Value> {
-    let out = s3(sb).get_object().bucket(BUCKET).key(format!("{PREFIX}/lock.json")).send().await.ok()?;
+    let out = sb.s3().get_object().bucket(BUCKET).key(format!("{PREFIX}/lock.json")).send().await.ok()?;
     Some(serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap())
 }
 
@@ -131,8 +121,7 @@ async fn killed_on_machine_a_resumed_on_machine_b_redoes_nothing_before_the_last
     let sb = sandbox(150, false).await;
     // Two accounts at a time: a member account costs 2 round trips since the ListTrails search
     // (issue 14), so the waves must be narrow for the run to outlast the checkpoints below.
-    let text = std::fs::read_to_string(sb.config_path()).unwrap().replace("max_concurrency = 16", "max_concurrency = 2").replace("max_concurrency = 32", "max_concurrency = 2");
-    std::fs::write(sb.config_path(), text).unwrap();
+    sb.edit_config(|c| c.set("access.max_concurrency", 2i64).set("wave[sandbox].max_concurrency", 2i64).set("wave[rest].max_concurrency", 2i64));
     let proxy = FaultProxy::start(&sb.emulator.endpoint(), FaultPlan::seeded(11).latency(Duration::from_millis(40))).unwrap();
     let (a, b) = (Machine::new(), Machine::new());
 
@@ -199,7 +188,7 @@ async fn killed_on_machine_a_resumed_on_machine_b_redoes_nothing_before_the_last
     assert!(c.working_copy().is_none(), "status keeps no working copy");
 
     // The bucket orgtrail created on first use is hardened.
-    let s3 = s3(&sb);
+    let s3 = sb.s3();
     let versioning = s3.get_bucket_versioning().bucket(BUCKET).send().await.unwrap();
     assert_eq!(versioning.status.map(|s| s.as_str().to_string()).as_deref(), Some("Enabled"));
     let sse = s3.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
@@ -243,7 +232,7 @@ async fn two_concurrent_applies_on_one_remote_state_exactly_one_runs() {
     let out = b.command(&sb, &["state", "show", "--json"], 60).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let show = json(&out);
-    let head = s3(&sb).head_object().bucket(BUCKET).key(format!("{PREFIX}/state.db")).send().await.unwrap();
+    let head = sb.s3().head_object().bucket(BUCKET).key(format!("{PREFIX}/state.db")).send().await.unwrap();
     assert_eq!(show["state"]["etag"], head.e_tag.unwrap().as_str());
     assert_eq!(show["state"]["size"], head.content_length.unwrap());
     assert!(show["lock"].is_null(), "{show:#}");

@@ -5,7 +5,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use orgtrail_tests::fault_proxy::{Fault, FaultPlan, FaultProxy, Rule, Target};
-use orgtrail_tests::harness::{stderr, stdout};
+use orgtrail_tests::harness::{json, stderr, toml_array};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
@@ -13,19 +13,9 @@ use serde_json::Value;
 /// three-account canary that runs one account at a time.
 async fn sandbox(members: usize) -> Sandbox {
     let sb = Sandbox::new(members).await.unwrap();
-    let m = &sb.org.members;
-    let text = std::fs::read_to_string(sb.config_path()).unwrap();
-    let text = text.replace("mfa_delete = true", "mfa_delete = false").replace(
-        &format!("accounts = [\"{}\"]\nfailure_tolerance = 0", m[0].id),
-        &format!("accounts = [\"{}\", \"{}\", \"{}\"]\nmax_concurrency = 1\nfailure_tolerance = 0", m[0].id, m[1].id, m[2].id),
-    );
-    assert!(text.contains("max_concurrency = 1"), "canary rewritten:\n{text}");
-    std::fs::write(sb.config_path(), text).unwrap();
+    let canary = toml_array(sb.org.members[..3].iter().map(|m| &m.id));
+    sb.edit_config(|c| c.mfa_delete(false).set("wave[canary].accounts", canary).add("wave[canary].max_concurrency", 1i64));
     sb
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
 }
 
 fn status(sb: &Sandbox) -> Value {

@@ -2,15 +2,10 @@
 //! console names it (Prowler's CIS 3.1 / CloudTrail.1 check recognises it only by that name). A trail
 //! made under the old name ("Management events") is renamed by the normal diff, once; verify passes
 //! CloudTrail.1 with the new name. Against the (patched) moto server.
-use std::path::Path;
-
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
 use orgtrail::steps::org_trail::{self, selectors::MANAGEMENT_SELECTOR_NAME};
 use orgtrail::verify::{self, Control, Status};
-use orgtrail_tests::harness::{test_aws as aws, StepWorld};
-use orgtrail_tests::{sandbox_config, Sandbox};
-
-orgtrail_tests::step_world!();
+use orgtrail_tests::harness::{assert_no_writes, test_aws as aws, StepWorld};
 
 async fn names(ct: &aws_sdk_cloudtrail::Client, arn: &str) -> Vec<String> {
     let out = ct.get_event_selectors().trail_name(arn).send().await.unwrap();
@@ -21,15 +16,9 @@ async fn names(ct: &aws_sdk_cloudtrail::Client, arn: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trail_with_the_old_selector_name_is_renamed_once_and_verify_passes() {
-    let sb = Sandbox::new(1).await.unwrap();
-    let config = orgtrail::config::parse(Path::new("orgtrail.toml"), &sandbox_config(&sb.org)).unwrap();
-    let w = World(StepWorld::new(sb, config).await);
-    // The kms-key and log-bucket steps' results, made directly.
+    let w = StepWorld::sandbox(1, |c| c).await;
+    w.key_and_bucket().await;
     let a = aws(&w.sb);
-    let s = a.session(&w.sb.org.log_archive_account);
-    let key = a.kms(&s).create_key().send().await.unwrap().key_metadata.unwrap().key_id;
-    a.kms(&s).create_alias().alias_name(&w.config.log_archive.kms_alias).target_key_id(&key).send().await.unwrap();
-    a.s3(&s).create_bucket().bucket(&w.config.log_archive.bucket).send().await.unwrap();
 
     org_trail::converge(&w.ctx(&a, true)).await.unwrap();
     let arn = w.ctx(&a, true).trail_arn();
@@ -63,7 +52,7 @@ async fn a_trail_with_the_old_selector_name_is_renamed_once_and_verify_passes() 
     let again = aws(&w.sb);
     let out = org_trail::converge(&w.ctx(&again, true)).await.unwrap();
     assert!(out.changes.iter().all(|c| !c.is_change()), "{out:?}");
-    assert!(again.metrics.write_calls().is_empty(), "{:?}", again.metrics.write_calls());
+    assert_no_writes(&again);
 
     // verify: CloudTrail.1 passes on the renamed selector.
     let report = verify::verify(&w.ctx(&aws(&w.sb), false)).await;

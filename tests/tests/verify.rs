@@ -6,21 +6,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_config::{Region, SdkConfig};
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
 use aws_sdk_s3::types::{BucketLoggingStatus, BucketVersioningStatus, MfaDelete, PublicAccessBlockConfiguration, VersioningConfiguration};
-use orgtrail::aws::{Aws, RoleSpec};
 use orgtrail::discovery::{discover, DiscoverOptions};
 use orgtrail::steps::Ctx;
 use orgtrail::verify::{Control, Status};
-use orgtrail_tests::harness::{stderr, stdout, Operator};
+use orgtrail_tests::harness::{failing, findings, stderr, stdout, test_aws, verify_json as verify, ConfigEdit, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
 const MEMBERS: usize = 5;
 
 /// A sandbox of five members with a config edit, fully applied with the real binary.
-async fn applied(edit: impl Fn(String) -> String) -> Sandbox {
-    let sb = Sandbox::new(MEMBERS).await.unwrap();
-    let text = std::fs::read_to_string(sb.config_path()).unwrap();
-    std::fs::write(sb.config_path(), edit(text)).unwrap();
+async fn applied(edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> Sandbox {
+    let sb = Sandbox::with_config(MEMBERS, edit).await.unwrap();
     apply(&sb, &["apply", "--json"]);
     sb
 }
@@ -28,29 +25,13 @@ async fn applied(edit: impl Fn(String) -> String) -> Sandbox {
 /// `apply` converged: exit 0, or 3 when only MFA Delete waits for the root user.
 fn apply(sb: &Sandbox, args: &[&str]) {
     let out = sb.orgtrail(args);
-    let mfa_pending = std::fs::read_to_string(sb.config_path()).unwrap().contains("mfa_delete = true");
+    let mfa_pending = orgtrail::config::load(&sb.config_path()).unwrap().log_archive.mfa_delete;
     let ok = if mfa_pending { [Some(0), Some(3)].contains(&out.status.code()) } else { out.status.code() == Some(0) };
     assert!(ok, "apply exit {:?}\nstdout: {}\nstderr: {}", out.status.code(), stdout(&out), stderr(&out));
 }
 
-fn mfa_delete_off(text: String) -> String {
-    text.replace("mfa_delete = true", "mfa_delete = false")
-}
-
-/// `orgtrail verify --json`: (exit code, report).
-fn verify(sb: &Sandbox) -> (i32, Value) {
-    let out = sb.orgtrail(&["verify", "--json"]);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(&out), stderr(&out)));
-    (out.status.code().unwrap(), v)
-}
-
-fn findings(v: &Value) -> &Vec<Value> {
-    v["findings"].as_array().unwrap()
-}
-
-/// Control ids with a FAIL or ERROR finding.
-fn failing(v: &Value) -> BTreeSet<String> {
-    findings(v).iter().filter(|f| f["status"] == "FAIL" || f["status"] == "ERROR").map(|f| f["control"].as_str().unwrap().to_string()).collect()
+fn mfa_delete_off(c: ConfigEdit) -> ConfigEdit {
+    c.mfa_delete(false)
 }
 
 /// (control, account) of the FAIL/ERROR findings.
@@ -72,15 +53,6 @@ fn finding<'v>(v: &'v Value, control: &str) -> &'v Value {
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
-}
-
-fn role() -> RoleSpec {
-    RoleSpec { partition: "aws".into(), role_name: "OrganizationAccountAccessRole".into(), external_id: None, session_name: "verify-test".into(), duration_seconds: 900 }
-}
-
-/// A fresh `Aws` (own call metrics) against the sandbox.
-fn aws(sb: &Sandbox) -> Aws {
-    Aws::from_config(sb.conf.clone(), 50).with_role(role(), 8)
 }
 
 fn in_home(conf: SdkConfig) -> SdkConfig {
@@ -130,10 +102,6 @@ impl Breaker {
         assert_eq!(changed, 1, "one {category} selector in {live:?}");
         ct.put_event_selectors().trail_name(&self.trail_arn).set_advanced_event_selectors(Some(selectors)).send().await.unwrap();
     }
-
-    async fn key_id(&self) -> String {
-        self.kms().describe_key().key_id("alias/orgtrail").send().await.unwrap().key_metadata.unwrap().key_id
-    }
 }
 
 /// Every control of the catalog, and per member the two account checks.
@@ -156,7 +124,7 @@ fn assert_complete(v: &Value, sb: &Sandbox) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_apply_all_controls_pass_but_mfa_delete_is_manual_and_verify_never_writes() {
-    let sb = applied(|t| t).await;
+    let sb = applied(|c| c).await;
     let (code, v) = verify(&sb);
     assert_eq!(failing(&v), BTreeSet::new(), "{v:#}");
     assert_eq!(code, 0, "no findings: exit 0");
@@ -176,7 +144,7 @@ async fn after_apply_all_controls_pass_but_mfa_delete_is_manual_and_verify_never
     assert_eq!(statuses_of(&v, "S3.5").len(), 2, "log bucket and access-log bucket");
 
     // The library call the command makes, on its own metrics: reads only.
-    let a = aws(&sb);
+    let a = test_aws(&sb);
     let config = orgtrail::config::load(&sb.config_path()).unwrap();
     let org = discover(&a, &DiscoverOptions { with_tags: false }).await.unwrap().organization;
     let caller = a.caller_identity().await.unwrap();
@@ -403,7 +371,7 @@ fn assert_balanced(xml: &str) {
 /// Account mode: the trail controls are judged per targeted account, on orgtrail's trail there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_mode_judges_each_accounts_trail() {
-    let sb = applied(|t| mfa_delete_off(t).replace("[trail]\nname = \"orgtrail\"\n", "[trail]\nname = \"orgtrail\"\nmode = \"account\"\n")).await;
+    let sb = applied(|c| c.mfa_delete(false).trail_mode("account")).await;
     let (code, v) = verify(&sb);
     assert_eq!((code, failing(&v)), (0, BTreeSet::new()), "{v:#}");
     let accounts: BTreeSet<&str> = findings(&v).iter().filter(|f| f["control"] == "CloudTrail.1").map(|f| f["account"].as_str().unwrap()).collect();
