@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use orgtrail_tests::fault_proxy::{FaultPlan, FaultProxy};
-use orgtrail_tests::harness::{orgtrail_bin, stderr, stdout};
+use orgtrail_tests::harness::{json, orgtrail_bin, stderr, stdout};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
@@ -41,10 +41,6 @@ fn bare(dir: &Path, args: &[&str]) -> Command {
 
 fn run(mut cmd: Command) -> Output {
     cmd.output().expect("running orgtrail")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
 }
 
 /// Exit 2, `error: ` first, no panic, and every needle in stderr.
@@ -234,8 +230,7 @@ async fn every_exit_class_through_the_binary_and_status_on_a_read_only_closed_pi
 async fn with_remote_state_plan_sees_the_run_apply_resumes_and_the_resume_command_keeps_every_flag() {
     let sb = Sandbox::new(3).await.unwrap();
     let dir = sb.dir.path();
-    let text = std::fs::read_to_string(sb.config_path()).unwrap().replace("mfa_delete = true", "mfa_delete = false");
-    std::fs::write(sb.config_path(), text).unwrap();
+    sb.edit_config(|c| c.mfa_delete(false));
     // A named profile (the emulator takes any key), so `--profile` can be given and must be repeated.
     std::fs::write(dir.join("aws-config"), "[profile ops]\nregion = us-east-1\n").unwrap();
     std::fs::write(dir.join("aws-credentials"), "[ops]\naws_access_key_id = testing\naws_secret_access_key = testing\n").unwrap();

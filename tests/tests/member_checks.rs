@@ -373,7 +373,7 @@ async fn duplicate_in_an_opt_in_region_is_found() {
 /// through the member's role in eu-west-1 (TrailNotFoundException from the emulator).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_regional_call_names_account_region_and_operation() {
-    let w = World::new(1, "").await;
+    let w = World::new(1, |c| c).await;
     let (a, m) = (aws(&w.sb), w.member());
     let arn = format!("arn:aws:cloudtrail:eu-west-1:{m}:trail/no-such-trail");
     let trail = aws_sdk_cloudtrail::types::Trail::builder().trail_arn(&arn).build();

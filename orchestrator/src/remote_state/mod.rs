@@ -83,9 +83,8 @@ pub struct Remote {
 impl Remote {
     pub fn new(aws: &Aws, url: StateUrl) -> Remote {
         let base = aws.base();
-        let conf = aws_sdk_s3::config::Builder::from(base).force_path_style(base.endpoint_url().is_some()).build();
         Remote {
-            s3: aws_sdk_s3::Client::from_conf(conf),
+            s3: aws.state_s3(),
             url,
             region: aws.region(),
             plain_http: base.endpoint_url().is_some_and(|e| e.starts_with("http://")),
