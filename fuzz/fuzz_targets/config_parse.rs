@@ -11,6 +11,15 @@ use libfuzzer_sys::fuzz_target;
 #[allow(dead_code, unused_imports)]
 mod config;
 
+// The one function the config borrows from `aws` (the default partition of a region), also
+// std-only.
+#[path = "../../orchestrator/src/aws/arn.rs"]
+#[allow(dead_code)]
+mod arn;
+mod aws {
+    pub use super::arn::partition_of;
+}
+
 use config::ConfigError;
 
 fuzz_target!(|data: &[u8]| {

@@ -37,6 +37,14 @@ pub trait Classify {
     fn exit_class(&self) -> ExitClass;
 }
 
+// Not next to ConfigError: the config module compiles alone in the fuzz target (fuzz/), which
+// has no `exit` module.
+impl Classify for crate::config::ConfigError {
+    fn exit_class(&self) -> ExitClass {
+        ExitClass::BadInput
+    }
+}
+
 impl Classify for StateError {
     fn exit_class(&self) -> ExitClass {
         match self {

@@ -170,9 +170,3 @@ fn snippet(source: &str, line: usize, column: usize, len: usize) -> String {
         carets = "^".repeat(width)
     )
 }
-
-impl crate::exit::Classify for ConfigError {
-    fn exit_class(&self) -> crate::exit::ExitClass {
-        crate::exit::ExitClass::BadInput
-    }
-}
