@@ -13,7 +13,10 @@ use crate::config::{self, Config};
 use crate::discovery::{discover, DiscoverOptions, Inventory};
 use crate::executor::{Cancel, CentralResult, CentralStep, Executor, MemberStep, Sink, Stop, WaveResult};
 use crate::plan::{plan, Plan};
+
 use crate::steps::Ctx;
+
+mod overlap;
 
 /// The state directory next to the config: `orgtrail.toml` → `orgtrail.state/`.
 pub fn default_state_dir(config_path: &Path) -> PathBuf {
@@ -184,6 +187,22 @@ fn open_run(store: &Store, config: &Config, config_path: &Path, inv: Option<&Inv
     Ok((run, inventory, plan, false))
 }
 
+fn central_failed(central: &[CentralResult]) -> bool {
+    central.iter().any(|c| matches!(c.status, StepStatus::Failed { .. }))
+}
+
+/// Whether every central step of the run ended (done, or waiting for a person) in an earlier
+/// invocation: then a resume observes them again alongside the waves instead of before them.
+fn central_converged(exec: &Executor<'_>) -> Result<bool, RolloutError> {
+    for s in CentralStep::all(&exec.ctx) {
+        match exec.store.step_status(&exec.run, &s.target(&exec.ctx), s.name())? {
+            Some(st) if st.is_finished() || matches!(st, StepStatus::NeedsManualAction { .. }) => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
 pub struct Rollout<'a> {
     pub aws: &'a Aws,
     pub config: &'a Config,
@@ -195,9 +214,10 @@ pub struct Rollout<'a> {
 }
 
 impl Rollout<'_> {
-    /// Whether `apply` would resume (so discovery can be skipped).
+    /// Whether `apply` would resume (so discovery can be skipped). Reads the run's header only:
+    /// its stored inventory and plan (4 MB at 10,000 accounts) are read once, by `apply`.
     pub fn resumable(&self, opts: &ApplyOptions) -> Result<bool, RolloutError> {
-        Ok(!opts.new_run && self.store.latest_open_run()?.is_some())
+        Ok(!opts.new_run && self.store.has_open_run()?)
     }
 
     pub async fn apply(&self, inv: Option<&Inventory>, opts: &ApplyOptions) -> Result<ApplyReport, RolloutError> {
@@ -210,14 +230,18 @@ impl Rollout<'_> {
         if !resumed {
             exec.record_pending(&plan)?;
         }
-        let central = exec.run_central().await?;
-        let central_ok = !central.iter().any(|c| matches!(c.status, StepStatus::Failed { .. }));
-        let (stop, waves) = if !central_ok {
-            (Stop::CentralFailed, Vec::new())
-        } else if self.cancel.is_cancelled() {
-            (Stop::Cancelled, Vec::new())
+        let (central, stop, waves) = if resumed && central_converged(&exec)? {
+            overlap::central_and_waves(&exec, &self.cancel, &plan, opts).await?
         } else {
-            exec.run_waves(&plan, opts.only_wave.as_deref(), opts.only_accounts.as_deref()).await?
+            let central = exec.run_central().await?;
+            let (stop, waves) = if central_failed(&central) {
+                (Stop::CentralFailed, Vec::new())
+            } else if self.cancel.is_cancelled() {
+                (Stop::Cancelled, Vec::new())
+            } else {
+                exec.run_waves(&plan, opts.only_wave.as_deref(), opts.only_accounts.as_deref()).await?
+            };
+            (central, stop, waves)
         };
         let outcome = self.outcome(&run, &plan, &exec, stop, &central, &waves, opts)?;
         self.store.finish_run(&run, outcome.clone())?;

@@ -229,6 +229,12 @@ impl Store {
         run.map(|r| self.decode_run(r)).transpose().map(|r| r.filter(|r| r.open))
     }
 
+    /// Whether the newest run is open, without reading its stored inventory and plan.
+    pub fn has_open_run(&self) -> Result<bool, StateError> {
+        let run = self.with(|c| c.query_row("SELECT id, config_fingerprint, config_path, org_id, started_at, updated_at, outcome, '', '' FROM runs ORDER BY seq DESC LIMIT 1", [], run_row).optional())?;
+        Ok(run.map(|r| self.decode_run(r)).transpose()?.is_some_and(|r| r.open))
+    }
+
     pub fn run(&self, id: &str) -> Result<RunSummary, StateError> {
         let run = self.with(|c| c.query_row(&format!("{RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], run_row).optional())?;
         self.decode_run(run.ok_or_else(|| StateError::NoSuchRun(id.into()))?)
