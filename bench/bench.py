@@ -130,7 +130,7 @@ def lower_bound_of(ops, waves, latency_s):
 def run_size(args, bins, n, work):
     res = {"accounts": n, "latency_ms": args.latency_ms, "load_before": loadavg()}
     log(f"{n} accounts: seeding the sandbox organization")
-    sb = Sandbox(bins, n, work, not args.plain_moto)
+    sb = Sandbox.attach(bins, n, work, args.attach[n]) if n in args.attach else Sandbox(bins, n, work, not args.plain_moto)
     res["seed_seconds"] = round(sb.seed_seconds, 1)
     log(f"{n} accounts: seeded in {sb.seed_seconds:.1f}s; moto pid {sb.moto_pid}")
     try:
@@ -146,7 +146,7 @@ def run_size(args, bins, n, work):
         # When the first wave starts: the wall and emulator CPU before it (discovery, plan, central
         # steps) and during the waves, apart.
         first_wave = None
-        while p.proc.poll() is None:
+        while p.running():
             if first_wave is None and p.first(r"wave \S+: \d+ accounts to do")[0] is not None:
                 first_wave = (time.monotonic() - p.start, cpu_seconds(sb.moto_pid) - moto0)
             time.sleep(0.05)
@@ -211,7 +211,7 @@ def run_resume(bins, sb, state, latency_ms, n):
         p = Timed(apply_cmd(bins, sb, state, proxy.url, new_run=True), orgtrail_env(), sb.dir / "apply-killed.json")
         killed_at = None
         base = done_accounts(state)  # the earlier run's records are in the same table
-        while p.proc.poll() is None:
+        while p.running():
             done = done_accounts(state) - base
             if done >= n // 2:
                 p.proc.send_signal(signal.SIGKILL)
@@ -284,6 +284,7 @@ def main():
     ap.add_argument("--throttled-discovery", default="1000", help="sizes whose discovery is also timed under 30%% throttling")
     ap.add_argument("--discovery-only", action="store_true", help="only the discovery figures (no apply)")
     ap.add_argument("--plain-moto", action="store_true", help="without bench/moto_perf (moto's O(accounts) key lookup per call)")
+    ap.add_argument("--attach", default="", help="SIZE:PORT,...: use a sandbox of that size already seeded by `sandbox up --dir WORK/org-SIZE --port PORT`")
     ap.add_argument("--bin", default="target/release")
     ap.add_argument("--work", default="target/bench")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
@@ -301,6 +302,7 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",") if s]
     args.resume_size = max(sizes, default=0) if args.resume_size is None else args.resume_size
     args.zero_latency = [int(s) for s in args.zero_latency.split(",") if s]
+    args.attach = {int(a.split(":")[0]): int(a.split(":")[1]) for a in args.attach.split(",") if a}
     args.discovery = [int(s) for s in args.discovery.split(",") if s]
     args.throttled_discovery = [int(s) for s in args.throttled_discovery.split(",") if s]
     bins = Path(args.bin).resolve()

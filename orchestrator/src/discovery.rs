@@ -187,26 +187,32 @@ impl Listing {
     }
 }
 
+// Pages are fetched with explicit NextTokens, not the SDK paginator: a paginator's end is one more
+// `next()` that sends nothing, and a permit taken for it would be a call's share of the rate limit
+// spent on no call (14 of 42 at 300 accounts; one per account for tags).
 async fn list_children(aws: &Aws, id: &str) -> Result<Vec<(String, String)>, AwsError> {
     let mut children = Vec::new();
-    let mut pages = aws.organizations().list_organizational_units_for_parent().parent_id(id).into_paginator().send();
+    let mut token = None;
     loop {
         aws.organizations_permit().await;
-        let Some(page) = pages.next().await else { break };
+        let page = aws.organizations().list_organizational_units_for_parent().parent_id(id).set_next_token(token).send().await;
         let page = page.map_err(aws_err("Organizations.ListOrganizationalUnitsForParent"))?;
         children.extend(page.organizational_units.unwrap_or_default().into_iter().map(|ou| (ou.id.unwrap_or_default(), ou.name.unwrap_or_default())));
+        token = page.next_token;
+        if token.is_none() {
+            return Ok(children);
+        }
     }
-    Ok(children)
 }
 
 async fn list_accounts(aws: &Aws, ou: Ou) -> Result<Vec<Account>, AwsError> {
     let Ou { id, path, mut ancestors } = ou;
     ancestors.push(id.clone());
     let mut accounts = Vec::new();
-    let mut pages = aws.organizations().list_accounts_for_parent().parent_id(&id).into_paginator().send();
+    let mut token = None;
     loop {
         aws.organizations_permit().await;
-        let Some(page) = pages.next().await else { break };
+        let page = aws.organizations().list_accounts_for_parent().parent_id(&id).set_next_token(token).send().await;
         let page = page.map_err(aws_err("Organizations.ListAccountsForParent"))?;
         for a in page.accounts.unwrap_or_default() {
             accounts.push(Account {
@@ -220,19 +226,24 @@ async fn list_accounts(aws: &Aws, ou: Ou) -> Result<Vec<Account>, AwsError> {
                 tags: BTreeMap::new(),
             });
         }
+        token = page.next_token;
+        if token.is_none() {
+            return Ok(accounts);
+        }
     }
-    Ok(accounts)
 }
 
 async fn list_tags(aws: &Aws, account: &str) -> Result<BTreeMap<String, String>, AwsError> {
-    let org = aws.organizations();
     let mut tags = BTreeMap::new();
-    let mut pages = org.list_tags_for_resource().resource_id(account).into_paginator().send();
+    let mut token = None;
     loop {
         aws.organizations_permit().await;
-        let Some(page) = pages.next().await else { break };
+        let page = aws.organizations().list_tags_for_resource().resource_id(account).set_next_token(token).send().await;
         let page = page.map_err(aws_err("Organizations.ListTagsForResource"))?;
         tags.extend(page.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)));
+        token = page.next_token;
+        if token.is_none() {
+            return Ok(tags);
+        }
     }
-    Ok(tags)
 }
