@@ -157,7 +157,7 @@ fn hostname() -> String {
 
 /// Decide the run: resume the open one (same config, or `--accept-config-change`), or start a new
 /// one with pending records. A finished run never blocks a config change: it is not resumed.
-fn open_run(store: &Store, config: &Config, config_path: &Path, inv: Option<&Inventory>, opts: &ApplyOptions) -> Result<(String, Inventory, Plan, bool), RolloutError> {
+fn open_run(store: &Store, config: &Config, config_path: &Path, inv: Option<Inventory>, opts: &ApplyOptions) -> Result<(String, Inventory, Plan, bool), RolloutError> {
     let fingerprint = config::fingerprint(config);
     if !opts.new_run {
         if let Some(run) = store.latest_open_run()? {
@@ -175,7 +175,7 @@ fn open_run(store: &Store, config: &Config, config_path: &Path, inv: Option<&Inv
             return Ok((run.id, inventory, plan, true));
         }
     }
-    let inventory = inv.cloned().ok_or_else(|| RolloutError::Other("no inventory for a new run".into()))?;
+    let inventory = inv.ok_or_else(|| RolloutError::Other("no inventory for a new run".into()))?;
     let plan = plan(config, &inventory, config_path)?;
     let run = store.create_run(NewRun {
         config_fingerprint: fingerprint,
@@ -220,7 +220,8 @@ impl Rollout<'_> {
         Ok(!opts.new_run && self.store.has_open_run()?)
     }
 
-    pub async fn apply(&self, inv: Option<&Inventory>, opts: &ApplyOptions) -> Result<ApplyReport, RolloutError> {
+    /// `inv`: the discovered inventory for a new run (moved in: at 10,000 accounts a copy is ~7 MB), or None to resume.
+    pub async fn apply(&self, inv: Option<Inventory>, opts: &ApplyOptions) -> Result<ApplyReport, RolloutError> {
         let opened = std::time::Instant::now();
         let (run, inventory, plan, resumed) = open_run(self.store, self.config, self.config_path, inv, opts)?;
         tracing::info!("run {run}: state and plan loaded in {} ms (resumed: {resumed}, {} accounts)", opened.elapsed().as_millis(), inventory.accounts.len());
@@ -275,21 +276,13 @@ impl Rollout<'_> {
                 // of the records decides; a step the current config has but no record has is unfinished.
                 let (central, member) = (CentralStep::all(&exec.ctx), MemberStep::all(&exec.ctx));
                 let steps: Vec<&str> = central.iter().map(|s| s.name()).chain(member.iter().map(|s| s.name())).collect();
-                let records = self.store.records(run)?;
-                let current: Vec<&orgtrail_state::Record> = records.iter().filter(|r| steps.contains(&r.step.as_str())).collect();
-                let manual_actions = current.iter().filter(|r| matches!(r.status, StepStatus::NeedsManualAction { .. })).count();
-                let targets = plan.targets();
-                let (mut failed, mut unfinished) = (BTreeSet::new(), BTreeSet::new());
-                let mut recorded: BTreeMap<&str, usize> = BTreeMap::new();
-                for r in &current {
-                    *recorded.entry(r.target.as_str()).or_default() += 1;
-                    match &r.status {
-                        StepStatus::Failed { .. } => drop(failed.insert(r.target.as_str())),
-                        s if !s.is_finished() && !matches!(s, StepStatus::NeedsManualAction { .. }) => drop(unfinished.insert(r.target.as_str())),
-                        _ => {}
-                    }
-                }
+                let counts = self.store.target_counts(run, &steps)?;
+                let manual_actions = counts.iter().map(|t| t.needs_manual_action).sum();
+                let failed: BTreeSet<&str> = counts.iter().filter(|t| t.failed > 0).map(|t| t.target.as_str()).collect();
+                let mut unfinished: BTreeSet<&str> = counts.iter().filter(|t| t.unfinished > 0).map(|t| t.target.as_str()).collect();
+                let recorded: BTreeMap<&str, usize> = counts.iter().map(|t| (t.target.as_str(), t.records)).collect();
                 // An account missing a record of a step the current config has (an accepted config change) is unfinished too.
+                let targets = plan.targets();
                 unfinished.extend(targets.iter().map(String::as_str).filter(|t| recorded.get(t).copied().unwrap_or(0) < member.len()));
                 if !failed.is_empty() {
                     RunOutcome::Failed { accounts: failed.len() }

@@ -152,7 +152,7 @@ async fn converge(global: &Global, args: &ApplyArgs, config: &Config, aws: &Aws,
     } else {
         Some(rollout::inventory(aws, config, &global.config).await?)
     };
-    let report = run.apply(inventory.as_ref(), &opts).await?;
+    let report = run.apply(inventory, &opts).await?;
     let code = exit_code(&report.outcome);
     Ok(Converged { report, code, started })
 }
