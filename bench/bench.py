@@ -7,11 +7,11 @@ out through the proxy. Printed per run: wall time, API calls by operation, calls
 RSS (wait4 rusage of that process alone), the latency lower bound and the ratio to it, the
 emulator's own service time (moto CPU seconds during the run) and optionally a run without latency.
 
-Resume (--resume-size, default the largest size): that size's rollout is killed with SIGKILL once
-half of its member accounts are done, then `apply` is run again; the time from its start to the
-first member account starting (state opened, run and plan loaded, done accounts skipped) is the
-resume time. The resumed invocation finishes the rollout, so that size's wall time is the sum of
-the two invocations.
+Resume (--resume-size, default the largest size): after that size's uninterrupted rollout (its
+wall, calls and peak RSS are the size's figures), a new run (--new-run) is killed with SIGKILL
+once half of the member accounts are done in it, then `apply` is run again; the time from its
+start to the first member account starting (state opened, run and plan loaded, done accounts
+skipped) is the resume time.
 
 Standard library only. See docs/performance.md for the model behind the lower bound.
 """
@@ -130,7 +130,7 @@ def lower_bound_of(ops, waves, latency_s):
 def run_size(args, bins, n, work):
     res = {"accounts": n, "latency_ms": args.latency_ms, "load_before": loadavg()}
     log(f"{n} accounts: seeding the sandbox organization")
-    sb = Sandbox(bins, n, work, not args.plain_moto)
+    sb = Sandbox.attach(bins, n, work, args.attach[n]) if n in args.attach else Sandbox(bins, n, work, not args.plain_moto)
     res["seed_seconds"] = round(sb.seed_seconds, 1)
     log(f"{n} accounts: seeded in {sb.seed_seconds:.1f}s; moto pid {sb.moto_pid}")
     try:
@@ -142,47 +142,24 @@ def run_size(args, bins, n, work):
         state = sb.dir / "state"
         shutil.rmtree(state, ignore_errors=True)  # a state of an earlier run's organization is refused
         moto0 = cpu_seconds(sb.moto_pid)
-        parts = []
         p = Timed(apply_cmd(bins, sb, state, proxy.url), orgtrail_env(), sb.dir / "apply-1.json")
-        killed_at = None
-        if n == args.resume_size:
-            while p.proc.poll() is None:
-                done = done_accounts(state)
-                if done >= n // 2:
-                    p.proc.send_signal(signal.SIGKILL)
-                    killed_at = done
-                    break
-                time.sleep(0.5)
+        # When the first wave starts: the wall and emulator CPU before it (discovery, plan, central
+        # steps) and during the waves, apart.
+        first_wave = None
+        while p.running():
+            if first_wave is None and p.first(r"wave \S+: \d+ accounts to do")[0] is not None:
+                first_wave = (time.monotonic() - p.start, cpu_seconds(sb.moto_pid) - moto0)
+            time.sleep(0.05)
         rc = p.wait()
-        parts.append(p)
-        log(f"{n} accounts: apply exited {rc} after {p.wall:.1f}s" + (f" (SIGKILL at {killed_at} accounts done)" if killed_at else ""))
-        if killed_at is not None:
-            r = Timed(apply_cmd(bins, sb, state, proxy.url), orgtrail_env(), sb.dir / "apply-2.json")
-            rc = r.wait()
-            parts.append(r)
-            t_loaded, l_loaded = r.first(r"state and plan loaded in")
-            t_first, l_first = r.first(r"wave \S+: \d+ accounts to do")
-            res["resume"] = {
-                "killed_with_accounts_done": killed_at,
-                "seconds_to_first_member_call": round(t_first, 3) if t_first is not None else None,
-                "seconds_to_state_and_plan_loaded": round(t_loaded, 3) if t_loaded is not None else None,
-                "loaded_line": l_loaded, "first_wave_line": l_first,
-                "note": "from process start; includes config load, state open and lock, STS.GetCallerIdentity and "
-                        "Organizations.DescribeOrganization (2 calls through the proxy's latency), skipping done central steps",
-            }
-            res["resume"]["state_costs"] = state_costs(state)
-            (sb.dir / "apply-2.err").write_text("".join(f"{t:8.3f} {l}\n" for t, l in r.lines))
-            log(f"{n} accounts: resume: first member call {t_first}s after start; apply exited {rc} after {r.wall:.1f}s; state: {res['resume']['state_costs']}")
+        parts = [p]
+        log(f"{n} accounts: apply exited {rc} after {p.wall:.1f}s")
         moto_cpu = cpu_seconds(sb.moto_pid) - moto0
         res["proxy_stats"] = proxy.stop()
-        reports = [json.loads(Path(sb.dir / f"apply-{i + 1}.json").read_text()) for i in range(len(parts)) if Path(sb.dir / f"apply-{i + 1}.json").stat().st_size]
-        if killed_at is None:
-            ops = merge_ops(reports)
-        else:
-            # The killed invocation printed no report: count both invocations' calls at the proxy.
-            names = {"Account.POST /listRegions": "Account.ListRegions"}  # the proxy names REST-JSON calls by path
-            ops = {names.get(op, op): {"calls": s["requests"], "attempts": s["requests"], "throttled": s["throttled"], "errors": 0}
-                   for op, s in res["proxy_stats"].items()}
+        reports = [json.loads((sb.dir / "apply-1.json").read_text())]
+        ops = merge_ops(reports)
+        if first_wave is not None:
+            res["phases"] = {"before_waves": {"wall_seconds": round(first_wave[0], 2), "emulator_cpu_seconds": round(first_wave[1], 1)},
+                             "waves": {"wall_seconds": round(p.wall - first_wave[0], 2), "emulator_cpu_seconds": round(moto_cpu - first_wave[1], 1)}}
         total = sum(o["calls"] for o in ops.values())
         wall = sum(x.wall for x in parts)
         plan = latest_plan(state)
@@ -205,6 +182,9 @@ def run_size(args, bins, n, work):
             "ratio_to_max_bound": round(wall / max(lb["seconds"], emu), 2),
             "load_after": loadavg(),
         })
+        if "phases" in res:
+            w = res["phases"]["waves"]
+            w["ratio_to_max_bound"] = round(w["wall_seconds"] / max(lb["parts"]["waves"], w["emulator_cpu_seconds"], 1e-9), 2)
         if args.zero_latency and n in args.zero_latency:
             log(f"{n} accounts: the same rollout again (--new-run) straight to the emulator, no latency")
             moto0 = cpu_seconds(sb.moto_pid)
@@ -216,9 +196,50 @@ def run_size(args, bins, n, work):
             res["zero_latency"] = {"wall_seconds": round(z.wall, 2), "api_calls": zc, "calls_per_second": round(zc / z.wall, 1),
                                    "emulator_cpu_seconds": round(zcpu, 1), "emulator_ms_per_call": round(1000 * zcpu / max(1, zc), 2),
                                    "orgtrail_cpu_seconds": round(z.cpu, 1), "peak_rss_mib": round(z.maxrss_kib / 1024, 1), "exit_code": z.proc.returncode}
+        if n == args.resume_size:
+            res["resume"] = run_resume(bins, sb, state, args.latency_ms, n)
     finally:
         sb.stop()
     return res
+
+
+def run_resume(bins, sb, state, latency_ms, n):
+    """A new run (--new-run) killed with SIGKILL once half of the members are done, then `apply`
+    again: the time from that process's start to its first wave starting a member account."""
+    proxy = Proxy(bins, sb.endpoint, latency_ms)
+    try:
+        p = Timed(apply_cmd(bins, sb, state, proxy.url, new_run=True), orgtrail_env(), sb.dir / "apply-killed.json")
+        killed_at = None
+        base = done_accounts(state)  # the earlier run's records are in the same table
+        while p.running():
+            done = done_accounts(state) - base
+            if done >= n // 2:
+                p.proc.send_signal(signal.SIGKILL)
+                killed_at = done
+                break
+            time.sleep(0.5)
+        p.wait()
+        log(f"{n} accounts: --new-run apply killed at {killed_at} accounts done after {p.wall:.1f}s")
+        r = Timed(apply_cmd(bins, sb, state, proxy.url), orgtrail_env(), sb.dir / "apply-resumed.json")
+        rc = r.wait()
+    finally:
+        proxy.stop()
+    t_loaded, l_loaded = r.first(r"state and plan loaded in")
+    t_first, l_first = r.first(r"wave \S+: \d+ accounts to do")
+    (sb.dir / "apply-resumed.err").write_text("".join(f"{t:8.3f} {l}\n" for t, l in r.lines))
+    out = {
+        "killed_with_accounts_done": killed_at,
+        "seconds_to_first_member_call": round(t_first, 3) if t_first is not None else None,
+        "seconds_to_state_and_plan_loaded": round(t_loaded, 3) if t_loaded is not None else None,
+        "loaded_line": l_loaded, "first_wave_line": l_first,
+        "resumed_exit_code": rc, "resumed_wall_seconds": round(r.wall, 2), "resumed_peak_rss_mib": round(r.maxrss_kib / 1024, 1),
+        "note": "from process start; includes config load, state open and lock, STS.GetCallerIdentity and "
+                "Organizations.DescribeOrganization (2 calls through the proxy's latency); the central steps are observed "
+                "again alongside the waves",
+        "state_costs": state_costs(state),
+    }
+    log(f"{n} accounts: resume: first member call {t_first}s after start; apply exited {rc} after {r.wall:.1f}s; state: {out['state_costs']}")
+    return out
 
 
 def table(results):
@@ -230,6 +251,9 @@ def table(results):
             ("wall / latency bound", lambda r: r["ratio_to_latency_bound"]),
             ("emulator CPU (s)", lambda r: r["emulator_cpu_seconds"]), ("emulator ms/call", lambda r: r["emulator_ms_per_call"]),
             ("wall / max(bounds)", lambda r: r["ratio_to_max_bound"]),
+            ("before the first wave: wall / emulator CPU (s)", lambda r: f"{r['phases']['before_waves']['wall_seconds']} / {r['phases']['before_waves']['emulator_cpu_seconds']}" if "phases" in r else "-"),
+            ("waves: wall / emulator CPU (s)", lambda r: f"{r['phases']['waves']['wall_seconds']} / {r['phases']['waves']['emulator_cpu_seconds']}" if "phases" in r else "-"),
+            ("waves: wall / max(wave latency bound, their emulator CPU)", lambda r: r["phases"]["waves"]["ratio_to_max_bound"] if "phases" in r else "-"),
             ("no-latency wall (s)", lambda r: r.get("zero_latency", {}).get("wall_seconds", "-")),
             ("no-latency calls/s", lambda r: r.get("zero_latency", {}).get("calls_per_second", "-")),
             ("resume to first member call (s)", lambda r: r.get("resume", {}).get("seconds_to_first_member_call", "-")),
@@ -260,6 +284,7 @@ def main():
     ap.add_argument("--throttled-discovery", default="1000", help="sizes whose discovery is also timed under 30%% throttling")
     ap.add_argument("--discovery-only", action="store_true", help="only the discovery figures (no apply)")
     ap.add_argument("--plain-moto", action="store_true", help="without bench/moto_perf (moto's O(accounts) key lookup per call)")
+    ap.add_argument("--attach", default="", help="SIZE:PORT,...: use a sandbox of that size already seeded by `sandbox up --dir WORK/org-SIZE --port PORT`")
     ap.add_argument("--bin", default="target/release")
     ap.add_argument("--work", default="target/bench")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
@@ -277,6 +302,7 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",") if s]
     args.resume_size = max(sizes, default=0) if args.resume_size is None else args.resume_size
     args.zero_latency = [int(s) for s in args.zero_latency.split(",") if s]
+    args.attach = {int(a.split(":")[0]): int(a.split(":")[1]) for a in args.attach.split(",") if a}
     args.discovery = [int(s) for s in args.discovery.split(",") if s]
     args.throttled_discovery = [int(s) for s in args.throttled_discovery.split(",") if s]
     bins = Path(args.bin).resolve()

@@ -102,6 +102,16 @@ pub struct Record {
     pub updated_at: u64,
 }
 
+/// One target's records in a run, counted by kind (`Store::target_counts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetCounts {
+    pub target: String,
+    pub records: usize,
+    pub failed: usize,
+    pub unfinished: usize,
+    pub needs_manual_action: usize,
+}
+
 /// Per-wave counts of targets: a target is failed if any step failed, needs-manual-action if any
 /// does, done if every recorded step is done or skipped, else pending (or running).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -266,6 +276,12 @@ impl Store {
         run.map(|r| self.decode_run(r)).transpose().map(|r| r.filter(|r| r.open))
     }
 
+    /// Whether the newest run is open, without reading its stored inventory and plan.
+    pub fn has_open_run(&self) -> Result<bool, StateError> {
+        let run = self.with(|c| c.query_row("SELECT id, config_fingerprint, config_path, org_id, started_at, updated_at, outcome, '', '' FROM runs ORDER BY seq DESC LIMIT 1", [], run_row).optional())?;
+        Ok(run.map(|r| self.decode_run(r)).transpose()?.is_some_and(|r| r.open))
+    }
+
     pub fn run(&self, id: &str) -> Result<RunSummary, StateError> {
         let run = self.with(|c| c.query_row(&format!("{RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], run_row).optional())?;
         self.decode_run(run.ok_or_else(|| StateError::NoSuchRun(id.into()))?)
@@ -324,6 +340,37 @@ impl Store {
     /// Every record of a run, by target then step.
     pub fn records(&self, run: &str) -> Result<Vec<Record>, StateError> {
         self.query_records("WHERE run = ?1", run)
+    }
+
+    /// Per target of a run, over the records of `steps` only: how many there are, and how many of
+    /// them failed, are unfinished (pending or running) or need a person. What a run's outcome is
+    /// decided from, without loading every record (20,000 at 10,000 accounts).
+    pub fn target_counts(&self, run: &str, steps: &[&str]) -> Result<Vec<TargetCounts>, StateError> {
+        self.with(|c| {
+            let mut s = c.prepare("SELECT target, step, kind FROM records WHERE run = ?1 ORDER BY target")?;
+            let mut rows = s.query([run])?;
+            let mut out: Vec<TargetCounts> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let step: String = r.get(1)?;
+                if !steps.contains(&step.as_str()) {
+                    continue;
+                }
+                let target: String = r.get(0)?;
+                if out.last().is_none_or(|t| t.target != target) {
+                    out.push(TargetCounts { target, ..TargetCounts::default() });
+                }
+                let t = out.last_mut().expect("pushed");
+                t.records += 1;
+                let kind: String = r.get(2)?;
+                match kind.as_str() {
+                    "failed" => t.failed += 1,
+                    "pending" | "running" => t.unfinished += 1,
+                    "needs-manual-action" => t.needs_manual_action += 1,
+                    _ => {}
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// The failed records of a run.

@@ -233,3 +233,21 @@ fn snapshot_restores_into_an_empty_directory() {
     assert_eq!(s.step_status(&run, "a", "s").unwrap(), Some(done()));
     assert_eq!(s.organization().unwrap().as_deref(), Some("o-abc"));
 }
+
+#[test]
+fn target_counts_count_each_targets_records_of_the_given_steps_by_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let run = s.create_run(new_run("o-abc")).unwrap();
+    let other = s.create_run(new_run("o-abc")).unwrap();
+    let manual = StepStatus::NeedsManualAction { instructions: "enable it".into() };
+    let failed = StepStatus::Failed { reason: "denied".into(), error_code: None };
+    for (target, step, status) in [("a", "s1", done()), ("a", "s2", StepStatus::Pending), ("b", "s1", failed), ("b", "s2", manual.clone()), ("c", "s1", StepStatus::Running), ("c", "old", manual)] {
+        s.record(&run, target, "w", step, &status).unwrap();
+    }
+    s.record(&other, "a", "w", "s1", &StepStatus::Pending).unwrap();
+    let counts = s.target_counts(&run, &["s1", "s2"]).unwrap();
+    let got: Vec<(&str, usize, usize, usize, usize)> = counts.iter().map(|t| (t.target.as_str(), t.records, t.failed, t.unfinished, t.needs_manual_action)).collect();
+    // c's "old" step is not one of the given steps: neither counted nor its manual action.
+    assert_eq!(got, vec![("a", 2, 0, 1, 0), ("b", 2, 1, 0, 1), ("c", 1, 0, 1, 0)]);
+}

@@ -146,7 +146,7 @@ async fn converge(settings: &Settings, args: &ApplyArgs, config: &Config, aws: &
     } else {
         Some(rollout::inventory(aws, config, &settings.config_path).await?)
     };
-    let report = run.apply(inventory.as_ref(), &opts).await?;
+    let report = run.apply(inventory, &opts).await?;
     let exit = exit_of(&report.outcome);
     Ok(Converged { report, exit, started })
 }
