@@ -13,10 +13,7 @@ use crate::config::{self, Config};
 use crate::discovery::{discover, DiscoverOptions, Inventory};
 use crate::executor::{Cancel, CentralResult, CentralStep, Executor, MemberStep, Sink, Stop, WaveResult};
 use crate::plan::{plan, Plan};
-
 use crate::steps::Ctx;
-
-mod overlap;
 
 /// The state directory next to the config: `orgtrail.toml` → `orgtrail.state/`.
 pub fn default_state_dir(config_path: &Path) -> PathBuf {
@@ -189,7 +186,7 @@ fn central_failed(central: &[CentralResult]) -> bool {
 }
 
 /// Whether every central step of the run ended (done, or waiting for a person) in an earlier
-/// invocation: then a resume observes them again alongside the waves instead of before them.
+/// invocation: then a resume observes them again all at once (`Executor::reobserve_central`).
 fn central_converged(exec: &Executor<'_>) -> Result<bool, RolloutError> {
     for s in CentralStep::all(&exec.ctx) {
         match exec.store.step_status(&exec.run, &s.target(&exec.ctx), s.name())? {
@@ -228,18 +225,13 @@ impl Rollout<'_> {
         if !resumed {
             exec.record_pending(&plan)?;
         }
-        let (central, stop, waves) = if resumed && central_converged(&exec)? {
-            overlap::central_and_waves(&exec, &self.cancel, &plan, opts).await?
+        let central = if resumed && central_converged(&exec)? { exec.reobserve_central().await? } else { exec.run_central().await? };
+        let (stop, waves) = if central_failed(&central) {
+            (Stop::CentralFailed, Vec::new())
+        } else if self.cancel.is_cancelled() {
+            (Stop::Cancelled, Vec::new())
         } else {
-            let central = exec.run_central().await?;
-            let (stop, waves) = if central_failed(&central) {
-                (Stop::CentralFailed, Vec::new())
-            } else if self.cancel.is_cancelled() {
-                (Stop::Cancelled, Vec::new())
-            } else {
-                exec.run_waves(&plan, opts.only_wave.as_deref(), opts.only_accounts.as_deref()).await?
-            };
-            (central, stop, waves)
+            exec.run_waves(&plan, opts.only_wave.as_deref(), opts.only_accounts.as_deref()).await?
         };
         let outcome = self.outcome(&run, &plan, &exec, stop, &central, &waves, opts)?;
         self.store.finish_run(&run, outcome.clone())?;

@@ -1,12 +1,14 @@
 //! Runs a plan: the central steps (log-archive account, then management account), then the
 //! member waves in order. Every step result is recorded in the state store before the target's
 //! next step starts. The central steps are observed (and converged) on every `apply`, resumed or
-//! not: they are a few dozen calls, and skipping them would hide drift behind "done earlier". On
+//! not: they are a few dozen calls, and skipping them would hide drift behind "done earlier" (a
+//! resume observes them all at once, `reobserve`, and converges in order only what differs). On
 //! resume only member accounts already done in the run are skipped; everything else is re-run (each
 //! step is idempotent: it reads, compares and converges). Before the first central write, the
 //! preflight looks for what would make a step refuse, so a refused run writes nothing. The
 //! executor never prints: it reports to a `Sink`.
 pub mod preflight;
+mod reobserve;
 pub mod step;
 pub mod waves;
 

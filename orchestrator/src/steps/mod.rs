@@ -10,6 +10,7 @@ use crate::discovery::OrganizationInfo;
 
 /// Everything a step may use. Steps read live state themselves (e.g. the key ARN through its
 /// alias) rather than receiving it from an earlier step, so each one can run alone on resume.
+#[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     pub aws: &'a Aws,
     pub config: &'a Config,
