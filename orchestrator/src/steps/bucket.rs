@@ -80,6 +80,9 @@ pub struct BucketSpec<'a> {
 
 /// Converge every setting of `spec`; returns the fields that differed.
 pub async fn converge(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<Vec<String>, StepError> {
+    if !b.apply {
+        return observe(b, spec).await;
+    }
     let mut fields = Vec::new();
     ownership(b, &mut fields).await?;
     public_access_block(b, &mut fields).await?;
@@ -97,6 +100,40 @@ pub async fn converge(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<Vec<Strin
         lifecycle_rule(b, lifecycle, &mut fields).await?;
     }
     Ok(fields)
+}
+
+/// Read-only (plan, verify, a resume's re-observation): nothing is written, so no setting waits
+/// for another and the reads go at once, one round trip instead of eight; the fields come back in
+/// the order `converge` writes them.
+async fn observe(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<Vec<String>, StepError> {
+    let mut found: [Vec<String>; 8] = Default::default();
+    let [own, bpa, ver, lock, enc, log, tag, life] = &mut found;
+    futures::try_join!(
+        ownership(b, own),
+        public_access_block(b, bpa),
+        versioning(b, ver),
+        async {
+            match spec.object_lock {
+                Some(want) => object_lock(b, want, lock).await,
+                None => Ok(()),
+            }
+        },
+        encryption(b, &spec.encryption, enc),
+        async {
+            match &spec.logging {
+                Some((target, prefix)) => logging(b, target, prefix, log).await,
+                None => Ok(()),
+            }
+        },
+        tags(b, spec.tags, tag),
+        async {
+            match spec.lifecycle {
+                Some(want) => lifecycle_rule(b, want, life).await,
+                None => Ok(()),
+            }
+        },
+    )?;
+    Ok(found.concat())
 }
 
 async fn ownership(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), StepError> {
