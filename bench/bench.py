@@ -234,8 +234,8 @@ def run_resume(bins, sb, state, latency_ms, n):
         "loaded_line": l_loaded, "first_wave_line": l_first,
         "resumed_exit_code": rc, "resumed_wall_seconds": round(r.wall, 2), "resumed_peak_rss_mib": round(r.maxrss_kib / 1024, 1),
         "note": "from process start; includes config load, state open and lock, STS.GetCallerIdentity and "
-                "Organizations.DescribeOrganization (2 calls through the proxy's latency); the central steps are observed "
-                "again alongside the waves",
+                "Organizations.DescribeOrganization (2 calls through the proxy's latency) and the central steps observed "
+                "again, all at once (executor/reobserve.rs)",
         "state_costs": state_costs(state),
     }
     log(f"{n} accounts: resume: first member call {t_first}s after start; apply exited {rc} after {r.wall:.1f}s; state: {out['state_costs']}")
