@@ -142,25 +142,7 @@ class Proxy:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.url = self.proc.stdout.readline().decode().strip()
 
-    @classmethod
-    def attach(cls, bins, n, work, port):
-        """A sandbox of n members already seeded (`sandbox up --dir work/org-N --port PORT`, its
-        stderr in work/org-N/sandbox.err), so a 10,000-account seeding can start before the release build ends."""
-        self = cls.__new__(cls)
-        self.dir, self.port, self.proc = work / f"org-{n}", port, None
-        self.err_path = self.dir / "sandbox.err"
-        log(f"attaching to the sandbox in {self.dir} (port {port})")
-        while "sandbox: running" not in self.err_path.read_text(errors="replace"):
-            time.sleep(2)
-        seeded = re.search(r"members\) in ([0-9.]+)s", self.err_path.read_text(errors="replace"))
-        self.seed_seconds = float(seeded.group(1)) if seeded else float("nan")
-        self.endpoint = f"http://127.0.0.1:{port}"
-        self.moto_pid = next(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p).endswith(f"-p {port}"))
-        return self
-
     def stop(self):
-        if self.proc is None:
-            return  # attached: its owner stops it
         self.proc.send_signal(signal.SIGINT)
         try:
             _, err = self.proc.communicate(timeout=10)
