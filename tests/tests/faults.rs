@@ -241,7 +241,9 @@ async fn slow_answers_beyond_the_attempt_timeout_are_timed_out_and_retried() {
     // Stalled answers were given up on and the calls made again. (Retries can number fewer than
     // stalls: a stalled AssumeRole inside an S3/KMS attempt is abandoned with that attempt when its
     // timeout strikes, and the retried attempt issues a new AssumeRole call.)
-    assert_eq!(m.attempts, p.requests);
+    // Every request the proxy saw is an attempt orgtrail counted; on a loaded machine an attempt
+    // can also time out before its request reaches the proxy, so only this direction is exact.
+    assert!(p.requests <= m.attempts, "{m:?} {p:?}");
     assert!(m.attempts > m.calls, "{m:?} {p:?}");
     assert!(m.attempts - m.calls + p.stalled / 2 >= p.stalled, "most stalls cost a retry: {m:?} {p:?}");
     figures("discovery + member work, 20% of answers held 4 s (1 s attempt timeout)", m, p, started.elapsed());
