@@ -27,6 +27,21 @@ def enabled(patch: str) -> bool:
 # CloudTrail
 # ---------------------------------------------------------------------------------------------
 
+# CloudTrail backend methods that act on one trail, with the argument naming it (a name or an ARN).
+TRAIL_READS = [
+    ("get_trail_status", "name"),
+    ("get_event_selectors", "trail_name"),
+    ("get_insight_selectors", "trail_name"),
+]
+TRAIL_WRITES = [
+    ("start_logging", "name"),
+    ("stop_logging", "name"),
+    ("delete_trail", "name"),
+    ("update_trail", "name"),
+    ("put_event_selectors", "trail_name"),
+    ("put_insight_selectors", "trail_name"),
+]
+
 
 def _cloudtrail() -> None:
     from moto.cloudtrail import models, responses
@@ -164,14 +179,7 @@ def _cloudtrail() -> None:
 
     if enabled("f"):
         Backend.delete_trail = delete_trail
-    for method, arg in [] if not enabled("b") else [
-        ("start_logging", "name"),
-        ("stop_logging", "name"),
-        ("delete_trail", "name"),
-        ("update_trail", "name"),
-        ("put_event_selectors", "trail_name"),
-        ("put_insight_selectors", "trail_name"),
-    ]:
+    for method, arg in [] if not enabled("b") else TRAIL_WRITES:
         guarded(method, arg)
 
 
@@ -593,17 +601,7 @@ def _cloudtrail_delegated_trails() -> None:
 
         setattr(Backend, method_name, wrapper)
 
-    for method, arg in [
-        ("get_trail_status", "name"),
-        ("get_event_selectors", "trail_name"),
-        ("get_insight_selectors", "trail_name"),
-        ("start_logging", "name"),
-        ("stop_logging", "name"),
-        ("delete_trail", "name"),
-        ("update_trail", "name"),
-        ("put_event_selectors", "trail_name"),
-        ("put_insight_selectors", "trail_name"),
-    ]:
+    for method, arg in TRAIL_READS + TRAIL_WRITES:
         redirected(method, arg)
 
 

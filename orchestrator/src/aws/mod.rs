@@ -9,6 +9,7 @@ pub mod metrics;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -200,6 +201,25 @@ impl Aws {
     /// Wait for the client-side Organizations rate limit; call before every Organizations request.
     pub async fn organizations_permit(&self) {
         self.org_limiter.until_ready().await;
+    }
+
+    /// Every page of one Organizations listing, until `each` breaks or the pages end, with a
+    /// rate-limit permit before each request. Not the SDK paginator: its end is one more `next()`
+    /// that sends nothing, and a permit taken for it is a call's share of the limit spent on no
+    /// call (14 of 42 permits at 300 accounts; one per account for tags).
+    pub async fn organizations_pages<P, E, Fut>(&self, mut send: impl FnMut(Option<String>) -> Fut, next_token: fn(&P) -> Option<&str>, mut each: impl FnMut(P) -> ControlFlow<()>) -> Result<(), E>
+    where
+        Fut: std::future::Future<Output = Result<P, E>>,
+    {
+        let mut token = None;
+        loop {
+            self.organizations_permit().await;
+            let page = send(token.take()).await?;
+            token = next_token(&page).filter(|t| !t.is_empty()).map(str::to_string);
+            if each(page).is_break() || token.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     pub fn organizations(&self) -> &aws_sdk_organizations::Client {

@@ -8,6 +8,11 @@
 //! (`orgtrail delegate`, [`converge_delegation`]); a delegated administrator running the rollout
 //! gets a refusal naming the command to run there.
 
+use std::ops::ControlFlow;
+
+use aws_sdk_organizations::operation::list_aws_service_access_for_organization::ListAwsServiceAccessForOrganizationOutput;
+use aws_sdk_organizations::operation::list_delegated_administrators::ListDelegatedAdministratorsOutput;
+
 use super::support::in_region;
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
 use crate::aws::{aws_err, Aws, AwsError, Site};
@@ -36,47 +41,34 @@ pub async fn is_enabled(ctx: &Ctx<'_>) -> Result<bool, StepError> {
 
 /// [`is_enabled`] without a step context; errors name `caller` (whose credentials ask).
 pub async fn trusted_access_enabled(aws: &Aws, caller: &str) -> Result<bool, StepError> {
-    let orgs = aws.organizations();
-    let mut token: Option<String> = None;
-    loop {
-        aws.organizations_permit().await;
-        let page = orgs
-            .list_aws_service_access_for_organization()
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(Site::global(caller, resource()).fail("Organizations.ListAWSServiceAccessForOrganization"))?;
-        if page.enabled_service_principals().iter().any(|p| p.service_principal() == Some(CLOUDTRAIL_PRINCIPAL)) {
-            return Ok(true);
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(false),
-        }
-    }
+    let mut enabled = false;
+    aws.organizations_pages(
+        |token| aws.organizations().list_aws_service_access_for_organization().set_next_token(token).send(),
+        ListAwsServiceAccessForOrganizationOutput::next_token,
+        |page| {
+            enabled = page.enabled_service_principals().iter().any(|p| p.service_principal() == Some(CLOUDTRAIL_PRINCIPAL));
+            if enabled { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        },
+    )
+    .await
+    .map_err(Site::global(caller, resource()).fail("Organizations.ListAWSServiceAccessForOrganization"))?;
+    Ok(enabled)
 }
 
 /// The registered CloudTrail delegated administrators (ListDelegatedAdministrators, paginated):
 /// readable by the management account and by any delegated administrator.
 pub async fn delegated_admins(aws: &Aws) -> Result<Vec<String>, AwsError> {
-    let orgs = aws.organizations();
     let mut ids = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        aws.organizations_permit().await;
-        let page = orgs
-            .list_delegated_administrators()
-            .service_principal(CLOUDTRAIL_PRINCIPAL)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(aws_err("Organizations.ListDelegatedAdministrators"))?;
-        ids.extend(page.delegated_administrators().iter().filter_map(|a| a.id().map(str::to_string)));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
+    aws.organizations_pages(
+        |token| aws.organizations().list_delegated_administrators().service_principal(CLOUDTRAIL_PRINCIPAL).set_next_token(token).send(),
+        ListDelegatedAdministratorsOutput::next_token,
+        |page| {
+            ids.extend(page.delegated_administrators().iter().filter_map(|a| a.id().map(str::to_string)));
+            ControlFlow::Continue(())
+        },
+    )
+    .await
+    .map_err(aws_err("Organizations.ListDelegatedAdministrators"))?;
     ids.sort();
     Ok(ids)
 }

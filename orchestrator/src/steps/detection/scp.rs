@@ -5,7 +5,11 @@
 //! SCPs never apply to the management account: the trail is protected in every member account, and
 //! the management account must be protected by other means (the plan says so).
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 
+use aws_sdk_organizations::operation::list_organizational_units_for_parent::ListOrganizationalUnitsForParentOutput;
+use aws_sdk_organizations::operation::list_policies::ListPoliciesOutput;
+use aws_sdk_organizations::operation::list_targets_for_policy::ListTargetsForPolicyOutput;
 use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus};
 use serde_json::Value;
 
@@ -193,25 +197,38 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
 
 /// The id of orgtrail's SCP, by name.
 pub async fn find_policy(ctx: &Ctx<'_>) -> Result<Option<String>, AwsError> {
-    let mut pages = ctx.aws.organizations().list_policies().filter(PolicyType::ServiceControlPolicy).into_paginator().send();
-    loop {
-        ctx.aws.organizations_permit().await;
-        let Some(page) = pages.next().await else { return Ok(None) };
-        let page = page.map_err(aws_err("Organizations.ListPolicies"))?;
-        if let Some(p) = page.policies().iter().find(|p| p.name() == Some(SCP_NAME)) {
-            return Ok(p.id().map(str::to_string));
-        }
-    }
+    let mut found = None;
+    ctx.aws
+        .organizations_pages(
+            |token| ctx.aws.organizations().list_policies().filter(PolicyType::ServiceControlPolicy).set_next_token(token).send(),
+            ListPoliciesOutput::next_token,
+            |page| match page.policies().iter().find(|p| p.name() == Some(SCP_NAME)) {
+                Some(p) => {
+                    found = p.id().map(str::to_string);
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            },
+        )
+        .await
+        .map_err(aws_err("Organizations.ListPolicies"))?;
+    Ok(found)
 }
 
 pub async fn targets_of(ctx: &Ctx<'_>, policy_id: &str) -> Result<BTreeSet<String>, AwsError> {
     let mut out = BTreeSet::new();
-    let mut pages = ctx.aws.organizations().list_targets_for_policy().policy_id(policy_id).into_paginator().send();
-    loop {
-        ctx.aws.organizations_permit().await;
-        let Some(page) = pages.next().await else { return Ok(out) };
-        out.extend(page.map_err(aws_err("Organizations.ListTargetsForPolicy"))?.targets().iter().filter_map(|t| t.target_id().map(str::to_string)));
-    }
+    ctx.aws
+        .organizations_pages(
+            |token| ctx.aws.organizations().list_targets_for_policy().policy_id(policy_id).set_next_token(token).send(),
+            ListTargetsForPolicyOutput::next_token,
+            |page| {
+                out.extend(page.targets().iter().filter_map(|t| t.target_id().map(str::to_string)));
+                ControlFlow::Continue(())
+            },
+        )
+        .await
+        .map_err(aws_err("Organizations.ListTargetsForPolicy"))?;
+    Ok(out)
 }
 
 pub enum Resolve {
@@ -227,16 +244,20 @@ pub async fn resolve_target(ctx: &Ctx<'_>, root_id: &str, selector: &str) -> Res
     let mut parent = root_id.to_string();
     for name in selector.split('/').skip(1) {
         let mut found = None;
-        let mut pages = ctx.aws.organizations().list_organizational_units_for_parent().parent_id(&parent).into_paginator().send();
-        loop {
-            ctx.aws.organizations_permit().await;
-            let Some(page) = pages.next().await else { break };
-            let page = page.map_err(|e| Resolve::Aws(AwsError::from_sdk("Organizations.ListOrganizationalUnitsForParent", &e)))?;
-            if let Some(ou) = page.organizational_units().iter().find(|o| o.name() == Some(name)) {
-                found = ou.id().map(str::to_string);
-                break;
-            }
-        }
+        ctx.aws
+            .organizations_pages(
+                |token| ctx.aws.organizations().list_organizational_units_for_parent().parent_id(&parent).set_next_token(token).send(),
+                ListOrganizationalUnitsForParentOutput::next_token,
+                |page| match page.organizational_units().iter().find(|o| o.name() == Some(name)) {
+                    Some(ou) => {
+                        found = ou.id().map(str::to_string);
+                        ControlFlow::Break(())
+                    }
+                    None => ControlFlow::Continue(()),
+                },
+            )
+            .await
+            .map_err(|e| Resolve::Aws(AwsError::from_sdk("Organizations.ListOrganizationalUnitsForParent", &e)))?;
         parent = found.ok_or(Resolve::Unknown)?;
     }
     Ok(parent)
