@@ -2,7 +2,7 @@
 //! compared by content, written only when it differs.
 use aws_sdk_s3::types::{BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, Transition, TransitionStorageClass};
 
-use super::{Bucket, LIFECYCLE_RULE_ID};
+use super::{Bucket, Found, Write, LIFECYCLE_RULE_ID};
 use crate::config::Lifecycle;
 use crate::steps::{absent, StepError};
 
@@ -41,24 +41,16 @@ fn desired_rule(l: &Lifecycle) -> Option<LifecycleRule> {
     Some(rule.build().expect("status is set"))
 }
 
-pub(super) async fn lifecycle_rule(b: &Bucket<'_>, want: Option<&Lifecycle>, fields: &mut Vec<String>) -> Result<(), StepError> {
+pub(super) async fn lifecycle_rule(b: &Bucket<'_>, want: Option<&Lifecycle>) -> Result<Found, StepError> {
     let live = b.s3.get_bucket_lifecycle_configuration().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketLifecycleConfiguration"));
     let live_rules = absent(live, &["NoSuchLifecycleConfiguration"])?.map(|o| o.rules().to_vec()).unwrap_or_default();
     let (ours, others): (Vec<_>, Vec<_>) = live_rules.into_iter().partition(|r| r.id() == Some(LIFECYCLE_RULE_ID));
     let desired = want.and_then(desired_rule);
     if ours.iter().map(shape).collect::<Vec<_>>() == desired.iter().map(shape).collect::<Vec<_>>() {
-        return Ok(());
+        return Ok(Found::same());
     }
-    fields.push("lifecycle".into());
-    if !b.apply {
-        return Ok(());
-    }
-    let rules: Vec<LifecycleRule> = others.into_iter().chain(desired).collect();
-    if rules.is_empty() {
-        b.s3.delete_bucket_lifecycle().bucket(b.name).send().await.map_err(b.site.fail("S3.DeleteBucketLifecycle"))?;
-    } else {
-        let config = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().expect("rules are set");
-        b.s3.put_bucket_lifecycle_configuration().bucket(b.name).lifecycle_configuration(config).send().await.map_err(b.site.fail("S3.PutBucketLifecycleConfiguration"))?;
-    }
-    Ok(())
+    Ok(Found::differs(b, vec!["lifecycle".into()], || {
+        let rules: Vec<LifecycleRule> = others.into_iter().chain(desired).collect();
+        Write::Lifecycle((!rules.is_empty()).then(|| BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().expect("rules are set")))
+    }))
 }

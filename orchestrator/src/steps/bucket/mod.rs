@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration, DefaultRetention, LoggingEnabled, MfaDeleteStatus,
+    BucketLifecycleConfiguration, BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration, DefaultRetention, LoggingEnabled, MfaDeleteStatus,
     ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag,
     Tagging, VersioningConfiguration,
@@ -80,84 +80,121 @@ pub struct BucketSpec<'a> {
     pub object_lock: Option<&'a ObjectLock>,
 }
 
-/// Converge every setting of `spec`; returns the fields that differed.
+/// Converge every setting of `spec`; returns the fields that differed. Every setting is read at once
+/// (one round trip instead of eight, and a refusal is found before anything is written), then the
+/// writes go one after another in the order of `read_all`: versioning before Object Lock and
+/// lifecycle, which both need it on. They are not sent at once: S3 answers concurrent
+/// configuration changes of one bucket with 409 OperationAborted.
 pub async fn converge(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<Vec<String>, StepError> {
-    if !b.apply {
-        return observe(b, spec).await;
-    }
-    let mut fields = Vec::new();
-    ownership(b, &mut fields).await?;
-    public_access_block(b, &mut fields).await?;
-    // Before Object Lock and lifecycle: both need versioning on.
-    versioning(b, &mut fields).await?;
-    if let Some(lock) = spec.object_lock {
-        object_lock(b, lock, &mut fields).await?;
-    }
-    encryption(b, &spec.encryption, &mut fields).await?;
-    if let Some((target, prefix)) = &spec.logging {
-        logging(b, target, prefix, &mut fields).await?;
-    }
-    tags(b, spec.tags, &mut fields).await?;
-    if let Some(lifecycle) = spec.lifecycle {
-        lifecycle_rule(b, lifecycle, &mut fields).await?;
+    let found = read_all(b, spec).await?;
+    let fields = found.iter().flat_map(|f| f.fields.iter().cloned()).collect();
+    for write in found.into_iter().filter_map(|f| f.write) {
+        write.send(b).await?;
     }
     Ok(fields)
 }
 
-/// Read-only (plan, verify, a resume's re-observation): nothing is written, so no setting waits
-/// for another and the reads go at once, one round trip instead of eight; the fields come back in
-/// the order `converge` writes them.
-async fn observe(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<Vec<String>, StepError> {
-    let mut found: [Vec<String>; 8] = Default::default();
-    let [own, bpa, ver, lock, enc, log, tag, life] = &mut found;
-    futures::try_join!(
-        ownership(b, own),
-        public_access_block(b, bpa),
-        versioning(b, ver),
+/// What reading one setting found: the fields that differ from the baseline, and (when applying)
+/// the write that brings it there.
+#[derive(Default)]
+struct Found {
+    fields: Vec<String>,
+    write: Option<Write>,
+}
+
+impl Found {
+    fn same() -> Self {
+        Found::default()
+    }
+
+    /// `fields` differ; `write` fixes them, sent only when applying.
+    fn differs(b: &Bucket<'_>, fields: Vec<String>, write: impl FnOnce() -> Write) -> Self {
+        Found { fields, write: b.apply.then(write) }
+    }
+}
+
+/// One configuration write to a bucket.
+enum Write {
+    Ownership(OwnershipControls),
+    PublicAccessBlock(PublicAccessBlockConfiguration),
+    Versioning(VersioningConfiguration),
+    ObjectLock(ObjectLockConfiguration),
+    Encryption(ServerSideEncryptionConfiguration),
+    Logging(BucketLoggingStatus),
+    Tags(Tagging),
+    /// The whole lifecycle configuration; None deletes it (no rule left).
+    Lifecycle(Option<BucketLifecycleConfiguration>),
+}
+
+impl Write {
+    async fn send(self, b: &Bucket<'_>) -> Result<(), StepError> {
+        let (s3, name, site) = (&b.s3, b.name, &b.site);
+        match self {
+            Write::Ownership(c) => drop(s3.put_bucket_ownership_controls().bucket(name).ownership_controls(c).send().await.map_err(site.fail("S3.PutBucketOwnershipControls"))?),
+            Write::PublicAccessBlock(c) => drop(s3.put_public_access_block().bucket(name).public_access_block_configuration(c).send().await.map_err(site.fail("S3.PutPublicAccessBlock"))?),
+            Write::Versioning(c) => drop(s3.put_bucket_versioning().bucket(name).versioning_configuration(c).send().await.map_err(site.fail("S3.PutBucketVersioning"))?),
+            Write::ObjectLock(c) => drop(s3.put_object_lock_configuration().bucket(name).object_lock_configuration(c).send().await.map_err(site.fail("S3.PutObjectLockConfiguration"))?),
+            Write::Encryption(c) => drop(s3.put_bucket_encryption().bucket(name).server_side_encryption_configuration(c).send().await.map_err(site.fail("S3.PutBucketEncryption"))?),
+            Write::Logging(c) => drop(s3.put_bucket_logging().bucket(name).bucket_logging_status(c).send().await.map_err(site.fail("S3.PutBucketLogging"))?),
+            Write::Tags(t) => drop(s3.put_bucket_tagging().bucket(name).tagging(t).send().await.map_err(site.fail("S3.PutBucketTagging"))?),
+            Write::Lifecycle(None) => drop(s3.delete_bucket_lifecycle().bucket(name).send().await.map_err(site.fail("S3.DeleteBucketLifecycle"))?),
+            Write::Lifecycle(Some(c)) => {
+                drop(s3.put_bucket_lifecycle_configuration().bucket(name).lifecycle_configuration(c).send().await.map_err(site.fail("S3.PutBucketLifecycleConfiguration"))?)
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every setting of `spec`, read concurrently; returned in the order the writes must go.
+async fn read_all(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<[Found; 8], StepError> {
+    let unmanaged = || async { Ok(Found::same()) };
+    let (own, bpa, ver, lock, enc, log, tag, life) = futures::try_join!(
+        ownership(b),
+        public_access_block(b),
+        versioning(b),
         async {
             match spec.object_lock {
-                Some(want) => object_lock(b, want, lock).await,
-                None => Ok(()),
+                Some(want) => object_lock(b, want).await,
+                None => unmanaged().await,
             }
         },
-        encryption(b, &spec.encryption, enc),
+        encryption(b, &spec.encryption),
         async {
             match &spec.logging {
-                Some((target, prefix)) => logging(b, target, prefix, log).await,
-                None => Ok(()),
+                Some((target, prefix)) => logging(b, target, prefix).await,
+                None => unmanaged().await,
             }
         },
-        tags(b, spec.tags, tag),
+        tags(b, spec.tags),
         async {
             match spec.lifecycle {
-                Some(want) => lifecycle_rule(b, want, life).await,
-                None => Ok(()),
+                Some(want) => lifecycle_rule(b, want).await,
+                None => unmanaged().await,
             }
         },
     )?;
-    Ok(found.concat())
+    Ok([own, bpa, ver, lock, enc, log, tag, life])
 }
 
-async fn ownership(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), StepError> {
+async fn ownership(b: &Bucket<'_>) -> Result<Found, StepError> {
     let live = b.s3.get_bucket_ownership_controls().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketOwnershipControls"));
     let live = absent(live, &["OwnershipControlsNotFoundError"])?;
     let enforced = live.and_then(|o| o.ownership_controls).is_some_and(|c| c.rules().iter().any(|r| *r.object_ownership() == ObjectOwnership::BucketOwnerEnforced));
-    if !enforced {
-        fields.push("ownership-controls".into());
-        if b.apply {
-            let rule = OwnershipControlsRule::builder().object_ownership(ObjectOwnership::BucketOwnerEnforced).build().expect("ownership is set");
-            let controls = OwnershipControls::builder().rules(rule).build().expect("rules are set");
-            b.s3.put_bucket_ownership_controls().bucket(b.name).ownership_controls(controls).send().await.map_err(b.site.fail("S3.PutBucketOwnershipControls"))?;
-        }
+    if enforced {
+        return Ok(Found::same());
     }
-    Ok(())
+    Ok(Found::differs(b, vec!["ownership-controls".into()], || {
+        let rule = OwnershipControlsRule::builder().object_ownership(ObjectOwnership::BucketOwnerEnforced).build().expect("ownership is set");
+        Write::Ownership(OwnershipControls::builder().rules(rule).build().expect("rules are set"))
+    }))
 }
 
-async fn public_access_block(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), StepError> {
+async fn public_access_block(b: &Bucket<'_>) -> Result<Found, StepError> {
     let live = b.s3.get_public_access_block().bucket(b.name).send().await.map_err(b.site.fail("S3.GetPublicAccessBlock"));
     let live = absent(live, &["NoSuchPublicAccessBlockConfiguration"])?.and_then(|o| o.public_access_block_configuration);
     let flag = |f: fn(&PublicAccessBlockConfiguration) -> Option<bool>| live.as_ref().and_then(f).unwrap_or(false);
-    let off: Vec<&str> = [
+    let off: Vec<String> = [
         ("BlockPublicAcls", flag(PublicAccessBlockConfiguration::block_public_acls)),
         ("IgnorePublicAcls", flag(PublicAccessBlockConfiguration::ignore_public_acls)),
         ("BlockPublicPolicy", flag(PublicAccessBlockConfiguration::block_public_policy)),
@@ -165,24 +202,21 @@ async fn public_access_block(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result
     ]
     .into_iter()
     .filter(|(_, on)| !on)
-    .map(|(name, _)| name)
+    .map(|(name, _)| format!("public-access-block.{name}"))
     .collect();
-    if !off.is_empty() {
-        fields.extend(off.iter().map(|f| format!("public-access-block.{f}")));
-        if b.apply {
-            let all = PublicAccessBlockConfiguration::builder().block_public_acls(true).ignore_public_acls(true).block_public_policy(true).restrict_public_buckets(true).build();
-            b.s3.put_public_access_block().bucket(b.name).public_access_block_configuration(all).send().await.map_err(b.site.fail("S3.PutPublicAccessBlock"))?;
-        }
+    if off.is_empty() {
+        return Ok(Found::same());
     }
-    Ok(())
+    Ok(Found::differs(b, off, || {
+        Write::PublicAccessBlock(PublicAccessBlockConfiguration::builder().block_public_acls(true).ignore_public_acls(true).block_public_policy(true).restrict_public_buckets(true).build())
+    }))
 }
 
-async fn versioning(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), StepError> {
+async fn versioning(b: &Bucket<'_>) -> Result<Found, StepError> {
     let live = b.s3.get_bucket_versioning().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketVersioning"))?;
     if live.status() == Some(&BucketVersioningStatus::Enabled) {
-        return Ok(());
+        return Ok(Found::same());
     }
-    fields.push("versioning".into());
     // With MFA Delete on, every versioning change needs the root user's MFA: say so instead of failing
     // on AccessDenied, in a plan too (plan and apply agree).
     if live.mfa_delete() == Some(&MfaDeleteStatus::Enabled) {
@@ -192,19 +226,14 @@ async fn versioning(b: &Bucket<'_>, fields: &mut Vec<String>) -> Result<(), Step
             b.name
         )));
     }
-    if !b.apply {
-        return Ok(());
-    }
     // MfaDelete is left out: S3 keeps its current value.
-    let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-    b.s3.put_bucket_versioning().bucket(b.name).versioning_configuration(enabled).send().await.map_err(b.site.fail("S3.PutBucketVersioning"))?;
-    Ok(())
+    Ok(Found::differs(b, vec!["versioning".into()], || Write::Versioning(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())))
 }
 
 /// Object Lock with the configured default retention. AWS allows enabling Object Lock on an existing
 /// versioned bucket (PutObjectLockConfiguration, since 2023); it cannot be turned off again, and the
 /// default retention only applies to objects written afterwards.
-async fn object_lock(b: &Bucket<'_>, want: &ObjectLock, fields: &mut Vec<String>) -> Result<(), StepError> {
+async fn object_lock(b: &Bucket<'_>, want: &ObjectLock) -> Result<Found, StepError> {
     let live = b.s3.get_object_lock_configuration().bucket(b.name).send().await.map_err(b.site.fail("S3.GetObjectLockConfiguration"));
     let live = absent(live, &["ObjectLockConfigurationNotFoundError"])?.and_then(|o| o.object_lock_configuration);
     let mode = match want.mode {
@@ -216,24 +245,22 @@ async fn object_lock(b: &Bucket<'_>, want: &ObjectLock, fields: &mut Vec<String>
     // Years 0 is no years: some endpoints (the emulator) echo the unset field as 0.
     let same_retention = retention.is_some_and(|r| r.mode() == Some(&mode) && r.days() == Some(want.retention_days) && r.years().unwrap_or(0) == 0);
     if enabled && same_retention {
-        return Ok(());
+        return Ok(Found::same());
     }
-    fields.push(if enabled { "object-lock.default-retention".into() } else { "object-lock (enabled on the existing bucket; irreversible)".into() });
-    if b.apply {
+    let field = if enabled { "object-lock.default-retention" } else { "object-lock (enabled on the existing bucket; irreversible)" };
+    Ok(Found::differs(b, vec![field.into()], || {
         let retention = DefaultRetention::builder().mode(mode).days(want.retention_days).build();
-        let config = ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled).rule(ObjectLockRule::builder().default_retention(retention).build()).build();
-        b.s3.put_object_lock_configuration().bucket(b.name).object_lock_configuration(config).send().await.map_err(b.site.fail("S3.PutObjectLockConfiguration"))?;
-    }
-    Ok(())
+        Write::ObjectLock(ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled).rule(ObjectLockRule::builder().default_retention(retention).build()).build())
+    }))
 }
 
-async fn encryption(b: &Bucket<'_>, want: &Encryption, fields: &mut Vec<String>) -> Result<(), StepError> {
+async fn encryption(b: &Bucket<'_>, want: &Encryption) -> Result<Found, StepError> {
     let live = b.s3.get_bucket_encryption().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketEncryption"));
     let live = absent(live, &["ServerSideEncryptionConfigurationNotFoundError"])?;
     let rule = live.as_ref().and_then(|o| o.server_side_encryption_configuration()).and_then(|c| c.rules().first());
     let default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
     let algorithm = default.map(|d| d.sse_algorithm().clone());
-    let before = fields.len();
+    let mut fields = Vec::new();
     match want {
         Encryption::SseS3 => {
             if algorithm != Some(ServerSideEncryption::Aes256) {
@@ -263,58 +290,52 @@ async fn encryption(b: &Bucket<'_>, want: &Encryption, fields: &mut Vec<String>)
             }
         }
     }
-    if fields.len() == before || !b.apply {
-        return Ok(());
+    if fields.is_empty() {
+        return Ok(Found::same());
     }
     let (by_default, bucket_key) = match want {
         Encryption::SseS3 => (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256), false),
         Encryption::AwsManagedKms => (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms), true),
-        Encryption::SseKms { key_arn, bucket_key } => {
-            let Some(key_arn) = key_arn else { return Err(b.refuse("the KMS key does not exist yet: the kms-key step must run first")) };
-            (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(key_arn), *bucket_key)
-        }
+        Encryption::SseKms { key_arn: Some(key_arn), bucket_key } => (ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).kms_master_key_id(key_arn), *bucket_key),
+        Encryption::SseKms { key_arn: None, .. } if b.apply => return Err(b.refuse("the KMS key does not exist yet: the kms-key step must run first")),
+        // A plan of an empty account: the key the kms-key step will create.
+        Encryption::SseKms { key_arn: None, .. } => return Ok(Found { fields, write: None }),
     };
-    let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default.build().expect("algorithm is set")).bucket_key_enabled(bucket_key).build();
-    let config = ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("rules are set");
-    b.s3.put_bucket_encryption().bucket(b.name).server_side_encryption_configuration(config).send().await.map_err(b.site.fail("S3.PutBucketEncryption"))?;
-    Ok(())
+    Ok(Found::differs(b, fields, || {
+        let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default.build().expect("algorithm is set")).bucket_key_enabled(bucket_key).build();
+        Write::Encryption(ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("rules are set"))
+    }))
 }
 
-async fn logging(b: &Bucket<'_>, target: &str, prefix: &str, fields: &mut Vec<String>) -> Result<(), StepError> {
+async fn logging(b: &Bucket<'_>, target: &str, prefix: &str) -> Result<Found, StepError> {
     let live = b.s3.get_bucket_logging().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketLogging"))?;
     if live.logging_enabled().is_some_and(|l| l.target_bucket() == target && l.target_prefix() == prefix) {
-        return Ok(());
+        return Ok(Found::same());
     }
-    fields.push("logging".into());
-    if b.apply {
+    Ok(Found::differs(b, vec!["logging".into()], || {
         let enabled = LoggingEnabled::builder().target_bucket(target).target_prefix(prefix).build().expect("target and prefix are set");
-        let status = BucketLoggingStatus::builder().logging_enabled(enabled).build();
-        b.s3.put_bucket_logging().bucket(b.name).bucket_logging_status(status).send().await.map_err(b.site.fail("S3.PutBucketLogging"))?;
-    }
-    Ok(())
+        Write::Logging(BucketLoggingStatus::builder().logging_enabled(enabled).build())
+    }))
 }
 
-async fn tags(b: &Bucket<'_>, want: &BTreeMap<String, String>, fields: &mut Vec<String>) -> Result<(), StepError> {
+async fn tags(b: &Bucket<'_>, want: &BTreeMap<String, String>) -> Result<Found, StepError> {
     if want.is_empty() {
-        return Ok(());
+        return Ok(Found::same());
     }
     let live = b.s3.get_bucket_tagging().bucket(b.name).send().await.map_err(b.site.fail("S3.GetBucketTagging"));
     let live: BTreeMap<String, String> =
         absent(live, &["NoSuchTagSet"])?.map(|o| o.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()).unwrap_or_default();
     let missing = missing_tags(want, &live);
     if missing.is_empty() {
-        return Ok(());
+        return Ok(Found::same());
     }
-    fields.push("tags".into());
-    if b.apply {
+    Ok(Found::differs(b, vec!["tags".into()], || {
         // PutBucketTagging replaces the whole set: send the live tags with ours merged in.
         let mut all = live;
         all.extend(missing);
         let set = all.iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("key and value are set")).collect();
-        let tagging = Tagging::builder().set_tag_set(Some(set)).build().expect("tag set is set");
-        b.s3.put_bucket_tagging().bucket(b.name).tagging(tagging).send().await.map_err(b.site.fail("S3.PutBucketTagging"))?;
-    }
-    Ok(())
+        Write::Tags(Tagging::builder().set_tag_set(Some(set)).build().expect("tag set is set"))
+    }))
 }
 
 /// CreateBucket in `region`; false when it already exists and is ours (created by a concurrent run
