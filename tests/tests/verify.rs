@@ -131,6 +131,7 @@ async fn after_apply_all_controls_pass_but_mfa_delete_is_manual_and_verify_never
     assert_complete(&v, &sb);
     let mfa = finding(&v, "CIS.2.1.2");
     assert_eq!(mfa["status"], "MANUAL");
+    assert_eq!(statuses_of(&v, "CIS.2.1.2"), vec!["MANUAL", "MANUAL"], "log bucket and access-log bucket");
     assert!(mfa["evidence"].as_str().unwrap().contains("MFADelete=Disabled") && mfa["evidence"].as_str().unwrap().contains("orgtrail mfa-delete enable"), "{mfa}");
     assert_eq!(statuses_of(&v, "CloudTrail.5"), vec!["NOT-APPLICABLE"], "no CloudWatch Logs configured");
     // Issue 15's controls without [monitoring] / [protection]: reported, not applicable.
@@ -152,7 +153,7 @@ async fn after_apply_all_controls_pass_but_mfa_delete_is_manual_and_verify_never
     let ctx = Ctx { aws: &a, config: &config, org: &org, caller: &caller, targets: &targets, apply: false };
     let report = orgtrail::verify::verify(&ctx).await;
     assert!(report.passed(), "{:?}", report.failing_controls());
-    assert_eq!(report.findings.iter().filter(|f| f.status == Status::Manual).count(), 1);
+    assert_eq!(report.findings.iter().filter(|f| f.status == Status::Manual).count(), 2, "MFA Delete on both buckets");
     assert_eq!(a.metrics.write_calls(), BTreeMap::new(), "verify writes nothing");
     assert!(a.metrics.total().calls > 20, "it did read: {:?}", a.metrics.snapshot());
 
@@ -300,6 +301,7 @@ async fn breaking_one_bucket_or_key_setting_fails_exactly_its_control() {
     let v = t.assert_clean();
     assert_eq!(finding(&v, "CIS.2.1.2")["status"], "PASS", "{v:#}");
     assert_eq!(finding(&v, "CIS.2.1.2")["evidence"], "Versioning Status=Enabled; MFADelete=Enabled");
+    assert_eq!(statuses_of(&v, "CIS.2.1.2"), vec!["PASS", "MANUAL"], "the access-log bucket, still without it, stays MANUAL");
     assert_eq!(t.checked, 5);
 }
 
@@ -334,7 +336,7 @@ async fn junit_and_sarif_outputs_carry_the_findings() {
     assert_eq!(failed.len(), 1, "{failed:#?}");
     assert_eq!((&failed[0]["ruleId"], &failed[0]["level"]), (&Value::from("CloudTrail.4"), &Value::from("error")));
     assert!(failed[0]["message"]["text"].as_str().unwrap().contains(&b.trail_arn));
-    assert_eq!(results.iter().filter(|r| r["kind"] == "review").count(), 1, "MFA Delete is for review");
+    assert_eq!(results.iter().filter(|r| r["kind"] == "review").count(), 2, "MFA Delete (both buckets) is for review");
 
     let out = sb.orgtrail(&["verify", "--format", "junit"]);
     assert_eq!(out.status.code(), Some(1));
@@ -343,8 +345,8 @@ async fn junit_and_sarif_outputs_carry_the_findings() {
     assert_eq!(xml.matches("<testcase ").count(), total);
     assert_eq!(xml.matches("</testcase>").count(), total);
     assert_eq!(xml.matches("<failure ").count(), 1);
-    // MFA Delete (MANUAL); CloudTrail.5, CIS 4.1-4.15 and the SCP (NOT-APPLICABLE: not configured).
-    assert_eq!(xml.matches("<skipped ").count(), 2 + 16, "MANUAL and NOT-APPLICABLE are skipped");
+    // MFA Delete on both buckets (MANUAL); CloudTrail.5, CIS 4.1-4.15 and the SCP (NOT-APPLICABLE: not configured).
+    assert_eq!(xml.matches("<skipped ").count(), 3 + 16, "MANUAL and NOT-APPLICABLE are skipped");
     assert!(xml.contains("<testsuite name=\"CloudTrail.4\" tests=\"1\" failures=\"1\""), "{xml}");
     let failure = xml.split("<testcase ").find(|c| c.contains("<failure ")).unwrap();
     assert!(failure.contains("classname=\"CloudTrail.4\"") && failure.contains("LogFileValidationEnabled=false"), "{failure}");

@@ -1,6 +1,7 @@
 //! The log-archive buckets: CloudTrail.6 (log bucket not public), CloudTrail.7 (its server access
 //! logging), S3.5 (TLS-only policy, on the log bucket and the access-log bucket) and MFA Delete
-//! (CIS 2.1.2). Every setting is read once through the log-archive account's role.
+//! (CIS 2.1.2, on every bucket `mfa-delete enable` covers). Every setting is read once through the
+//! log-archive account's role.
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDeleteStatus, Permission, Type};
 use serde_json::Value;
 
@@ -15,13 +16,19 @@ pub(super) async fn check(ctx: &Ctx<'_>) -> Vec<Finding> {
     let la = &ctx.config.log_archive;
     let s3 = ctx.aws.s3(&home_session(ctx, &la.account));
     let reader = Reader { s3: &s3, account: &la.account };
-    let (log, access_log_policy) = futures::join!(reader.log_bucket(&la.bucket), reader.policy(&la.access_log_bucket));
+    // The log bucket's versioning is read with its other settings; the other managed buckets' here.
+    let others: Vec<String> = mfa_delete::managed_buckets(ctx.config).into_iter().filter(|b| *b != la.bucket).collect();
+    let (log, access_log_policy, others_versioning) =
+        futures::join!(reader.log_bucket(&la.bucket), reader.policy(&la.access_log_bucket), futures::future::join_all(others.iter().map(|b| reader.versioning(b))));
     let mut out = Vec::new();
     out.extend(not_public(&la.account, &la.bucket, &log));
     out.push(access_logging(&la.account, &la.bucket, &log));
     out.push(ssl_only(&la.account, &la.bucket, &log.policy));
     out.push(ssl_only(&la.account, &la.access_log_bucket, &access_log_policy));
     out.push(mfa_delete_control(ctx, &la.account, &la.bucket, &log.versioning));
+    for (bucket, versioning) in others.iter().zip(&others_versioning) {
+        out.push(mfa_delete_control(ctx, &la.account, bucket, versioning));
+    }
     out
 }
 
@@ -63,7 +70,7 @@ impl Reader<'_> {
             self.s3.get_bucket_acl().bucket(bucket).send(),
             self.policy(bucket),
             self.s3.get_bucket_logging().bucket(bucket).send(),
-            self.s3.get_bucket_versioning().bucket(bucket).send(),
+            self.versioning(bucket),
         );
         let pab = pab.map_err(aws_err("S3.GetPublicAccessBlock")).map(|o| {
             let c = o.public_access_block_configuration.unwrap_or_else(|| aws_sdk_s3::types::PublicAccessBlockConfiguration::builder().build());
@@ -85,16 +92,20 @@ impl Reader<'_> {
                 .collect::<Vec<_>>()
         });
         let logging = logging.map_err(aws_err("S3.GetBucketLogging")).map(|o| o.logging_enabled().map(|l| (l.target_bucket().to_string(), l.target_prefix().to_string())));
-        let versioning = versioning
-            .map_err(aws_err("S3.GetBucketVersioning"))
-            .map(|o| (o.status().map_or("(never enabled)", BucketVersioningStatus::as_str).to_string(), o.mfa_delete() == Some(&MfaDeleteStatus::Enabled)));
         LogBucket {
             public_access_block: self.classify(bucket, pab, &["NoSuchPublicAccessBlockConfiguration"]),
             public_acl_grants: self.classify(bucket, acl, &[]),
             policy,
             logging: self.classify(bucket, logging, &[]).map(Option::flatten),
-            versioning: self.classify(bucket, versioning, &[]),
+            versioning,
         }
+    }
+
+    /// (versioning Status, whether MFA Delete is Enabled).
+    async fn versioning(&self, bucket: &str) -> Read<(String, bool)> {
+        let out = self.s3.get_bucket_versioning().bucket(bucket).send().await.map_err(aws_err("S3.GetBucketVersioning"));
+        let out = out.map(|o| (o.status().map_or("(never enabled)", BucketVersioningStatus::as_str).to_string(), o.mfa_delete() == Some(&MfaDeleteStatus::Enabled)));
+        self.classify(bucket, out, &[])
     }
 
     async fn policy(&self, bucket: &str) -> Read<String> {
@@ -211,8 +222,8 @@ fn denies_insecure_transport(s: &Value, bucket: &str) -> bool {
     deny && all_actions && on_bucket && insecure
 }
 
-/// CIS 2.1.2. Versioning off fails (orgtrail converges it); MFA Delete off is MANUAL: only the
-/// root user of the log-archive account can enable it.
+/// CIS 2.1.2, on one bucket. Versioning off fails (orgtrail converges it); MFA Delete off is
+/// MANUAL: only the root user of the log-archive account can enable it.
 fn mfa_delete_control(ctx: &Ctx<'_>, account: &str, bucket: &str, versioning: &Read<(String, bool)>) -> Finding {
     let c = Control::MfaDelete;
     if let Some(f) = unread(c, account, bucket, versioning) {
@@ -227,7 +238,8 @@ fn mfa_delete_control(ctx: &Ctx<'_>, account: &str, bucket: &str, versioning: &R
         return Finding::new(c, account, resource(bucket), Status::Pass, evidence);
     }
     let why = if ctx.config.log_archive.mfa_delete {
-        format!("only the root user of account {account} can enable it: {}", mfa_delete::enable_command(&mfa_delete::default_mfa_serial(ctx.partition(), account)))
+        let command = mfa_delete::enable_command(&mfa_delete::default_mfa_serial(ctx.partition(), account));
+        format!("only the root user of account {account} can enable it: {command} --bucket {bucket}")
     } else {
         "log_archive.mfa_delete = false in the config (lifecycle rules and MFA Delete exclude each other)".to_string()
     };

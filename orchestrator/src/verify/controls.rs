@@ -89,7 +89,7 @@ impl Control {
             Control::CloudTrail6 => "The CloudTrail log bucket is not publicly accessible",
             Control::CloudTrail7 => "The CloudTrail log bucket has server access logging enabled",
             Control::S3_5 => "The bucket policy denies requests without SSL (aws:SecureTransport)",
-            Control::MfaDelete => "MFA Delete is enabled on the CloudTrail log bucket (CIS 2.1.2)",
+            Control::MfaDelete => "MFA Delete is enabled on the CloudTrail log bucket and its access-log bucket (CIS 2.1.2)",
             Control::S3_22 => "A multi-region trail logs S3 object-level write events",
             Control::S3_23 => "A multi-region trail logs S3 object-level read events",
             Control::Kms4 => "The log encryption key has automatic rotation enabled",
