@@ -15,7 +15,7 @@ use aws_sdk_cloudtrail::types::Trail as LiveTrail;
 use super::kms_key::KeyRef;
 use super::support::trail_resource;
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
-use crate::aws::{Arn, Site};
+use crate::aws::Site;
 use crate::config::CloudWatchLogs;
 
 pub use selectors::{desired_selectors, logs_management_events, Selector};
@@ -31,7 +31,10 @@ pub struct TrailSpec {
     pub bucket: String,
     pub prefix: Option<String>,
     pub key: KeyRef,
+    /// The delivery topic's name (`[trail] sns_topic`) and its ARN: the topic lives in the acting
+    /// account (`account`), so for a delegated administrator it is not the trail owner's.
     pub sns_topic: Option<String>,
+    pub sns_topic_arn: Option<String>,
     pub cloudwatch: Option<CloudWatchLogs>,
     pub selectors: Vec<Selector>,
 }
@@ -55,6 +58,7 @@ impl TrailSpec {
             prefix: la.prefix.clone().filter(|p| !p.is_empty()),
             key,
             sns_topic: ctx.config.trail.sns_topic.clone(),
+            sns_topic_arn: ctx.config.trail.sns_topic.as_deref().map(|name| topic::arn(ctx, account, name)),
             cloudwatch: ctx.config.trail.cloudwatch_logs.clone(),
             selectors: {
                 let mut s = desired_selectors(&ctx.config.trail, ctx.partition(), &la.bucket, management);
@@ -131,10 +135,9 @@ pub fn diff_properties(spec: &TrailSpec, t: &LiveTrail) -> Vec<Field> {
     if !same(t.s3_key_prefix(), spec.prefix.as_deref()) {
         out.push(Field::S3KeyPrefix);
     }
-    // CloudTrail reports the topic by ARN (SnsTopicName is deprecated in responses).
-    let live_topic = t.sns_topic_arn().and_then(|a| a.parse::<Arn>().ok()).map(|a| a.resource().to_string()).unwrap_or_default();
-    let topic_ok = live_topic == spec.sns_topic.as_deref().unwrap_or("");
-    if !topic_ok {
+    // CloudTrail reports the topic by ARN (SnsTopicName is deprecated in responses); compared whole,
+    // so a topic of the same name in another account (the trail owner's) is drift.
+    if !same(t.sns_topic_arn(), spec.sns_topic_arn.as_deref()) {
         out.push(Field::SnsTopicName);
     }
     let cw = spec.cloudwatch.as_ref();
@@ -247,7 +250,9 @@ async fn create(ct: &aws_sdk_cloudtrail::Client, spec: &TrailSpec, key_arn: &str
         .name(&spec.name)
         .s3_bucket_name(&spec.bucket)
         .set_s3_key_prefix(spec.prefix.clone())
-        .set_sns_topic_name(spec.sns_topic.clone())
+        // SnsTopicName takes "the name or ARN": the ARN, since the topic need not be in the trail
+        // owner's account (a delegated administrator's topic is in its own).
+        .set_sns_topic_name(spec.sns_topic_arn.clone())
         .include_global_service_events(true)
         .is_multi_region_trail(true)
         .enable_log_file_validation(true)
@@ -283,7 +288,7 @@ async fn update(ct: &aws_sdk_cloudtrail::Client, spec: &TrailSpec, key_arn: &str
             Field::KmsKeyId => req.kms_key_id(key_arn),
             Field::S3BucketName => req.s3_bucket_name(&spec.bucket),
             Field::S3KeyPrefix => req.s3_key_prefix(spec.prefix.clone().unwrap_or_default()),
-            Field::SnsTopicName => req.sns_topic_name(spec.sns_topic.clone().unwrap_or_default()),
+            Field::SnsTopicName => req.sns_topic_name(spec.sns_topic_arn.clone().unwrap_or_default()),
             Field::CloudWatchLogs => {
                 let cw = spec.cloudwatch.as_ref();
                 req.cloud_watch_logs_log_group_arn(cw.map(|c| c.log_group_arn.clone()).unwrap_or_default())

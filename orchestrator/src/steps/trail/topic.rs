@@ -1,5 +1,8 @@
-//! The trail's delivery-notification topic, owned by this step: created in the trail's account and
-//! home region, with a statement letting CloudTrail publish for this trail only (aws:SourceArn).
+//! The trail's delivery-notification topic, owned by this step: created in the home region of the
+//! account that acts on the trail, with a statement letting CloudTrail publish for this trail only
+//! (aws:SourceArn). From a CloudTrail delegated administrator that is the administrator's account,
+//! while the trail and so the SourceArn are the management account's (docs/design.md, "The
+//! delivery topic of a delegated administrator's trail"); the trail names the topic by ARN.
 use aws_config::SdkConfig;
 use serde_json::{json, Value};
 
@@ -7,6 +10,11 @@ use crate::aws::Site;
 use crate::steps::{absent, Action, Change, Ctx, StepError};
 
 pub const SID: &str = "AWSCloudTrailSNSPolicy";
+
+/// The topic `name` of `account` in the home region.
+pub fn arn(ctx: &Ctx<'_>, account: &str, name: &str) -> String {
+    crate::aws::Arn::new(ctx.partition(), "sns", ctx.home_region(), account, name).to_string()
+}
 
 /// orgtrail's statement (templates/trail-topic-policy.json).
 pub fn statement(topic_arn: &str, trail_arn: &str) -> Result<Value, crate::policy::PolicyError> {
@@ -45,7 +53,7 @@ pub fn merged(policy: Option<&str>, want: &Value) -> Option<Value> {
 }
 
 pub async fn converge(ctx: &Ctx<'_>, conf: &SdkConfig, account: &str, name: &str, trail_arn: &str) -> Result<Change, StepError> {
-    let topic_arn = crate::aws::Arn::new(ctx.partition(), "sns", ctx.home_region(), account, name).to_string();
+    let topic_arn = arn(ctx, account, name);
     let site = Site::new(account, conf.region(), format!("sns-topic {topic_arn}"));
     let sns = ctx.aws.sns(conf);
     let live = absent(sns.get_topic_attributes().topic_arn(&topic_arn).send().await.map_err(site.fail("SNS.GetTopicAttributes")), &["NotFound"])?;
