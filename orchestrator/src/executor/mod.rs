@@ -12,6 +12,7 @@ mod reobserve;
 pub mod step;
 pub mod waves;
 
+use futures::future::join_all;
 use orgtrail_state::{StepId, StepStatus, Store};
 use serde::Serialize;
 
@@ -132,7 +133,8 @@ impl Executor<'_> {
         Ok((status, changes))
     }
 
-    /// The central steps in order; stops at the first failure (later steps build on earlier ones).
+    /// The central steps in order, independent neighbours at once (`CentralStep::groups`); stops
+    /// after the group of the first failure (later steps build on earlier ones).
     /// A refusal the preflight finds is recorded on its step before anything is written.
     pub async fn run_central(&self) -> Result<Vec<CentralResult>, ExecError> {
         let all = CentralStep::all(&self.ctx);
@@ -143,14 +145,23 @@ impl Executor<'_> {
             return Ok(vec![CentralResult { target, step: s.id(), status, changes: Vec::new() }]);
         }
         let mut results = Vec::new();
-        for s in all {
+        for group in CentralStep::groups(&self.ctx, &all) {
             if self.cancel.is_cancelled() {
                 break;
             }
-            let target = s.target(&self.ctx);
-            let (status, changes) = self.step(&target, CENTRAL_WAVE, s.name(), false, s.run(&self.ctx)).await?;
-            let failed = matches!(status, StepStatus::Failed { .. });
-            results.push(CentralResult { target, step: s.id(), status, changes });
+            // A group's steps build on nothing of each other's: they run at once, and all finish
+            // before the next group starts.
+            let ran = join_all(group.iter().map(|s| async move {
+                let target = s.target(&self.ctx);
+                self.step(&target, CENTRAL_WAVE, s.name(), false, s.run(&self.ctx)).await.map(|(status, changes)| CentralResult { target, step: s.id(), status, changes })
+            }))
+            .await;
+            let mut failed = false;
+            for r in ran {
+                let r = r?;
+                failed |= matches!(r.status, StepStatus::Failed { .. });
+                results.push(r);
+            }
             if failed {
                 break;
             }

@@ -67,6 +67,21 @@ impl CentralStep {
         v
     }
 
+    /// `all` cut into groups run one after another, the steps of a group at once. Only the first
+    /// group has more than one: the key, trusted access (Organizations, in the management account)
+    /// and, when it is SSE-S3, the access-log bucket need nothing another step makes. With
+    /// `access_log_kms_alias` the access-log bucket needs the kms-key step's key first; the log
+    /// bucket needs the key and the access-log bucket (its logging target); the trail needs them all.
+    pub fn groups(ctx: &Ctx<'_>, all: &[CentralStep]) -> Vec<Vec<CentralStep>> {
+        let independent = |s: &CentralStep| match s {
+            CentralStep::KmsKey | CentralStep::TrustedAccess => true,
+            CentralStep::AccessLogBucket => ctx.config.log_archive.access_log_kms_alias.is_none(),
+            _ => false,
+        };
+        let (first, rest): (Vec<CentralStep>, Vec<CentralStep>) = all.iter().partition(|s| independent(s));
+        std::iter::once(first).filter(|g| !g.is_empty()).chain(rest.into_iter().map(|s| vec![s])).collect()
+    }
+
     pub fn target(self, ctx: &Ctx<'_>) -> String {
         match self {
             CentralStep::TrustedAccess | CentralStep::OrgTrail => ctx.management_account().to_string(),
