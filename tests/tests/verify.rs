@@ -134,10 +134,12 @@ async fn after_apply_all_controls_pass_but_mfa_delete_is_manual_and_verify_never
     assert_eq!(statuses_of(&v, "CIS.2.1.2"), vec!["MANUAL", "MANUAL"], "log bucket and access-log bucket");
     assert!(mfa["evidence"].as_str().unwrap().contains("MFADelete=Disabled") && mfa["evidence"].as_str().unwrap().contains("orgtrail mfa-delete enable"), "{mfa}");
     assert_eq!(statuses_of(&v, "CloudTrail.5"), vec!["NOT-APPLICABLE"], "no CloudWatch Logs configured");
+    let topic = finding(&v, "OrgTrail.DeliveryTopic");
+    assert_eq!((statuses_of(&v, "OrgTrail.DeliveryTopic"), &topic["evidence"]), (vec!["NOT-APPLICABLE".to_string()], &Value::from("[trail] sns_topic not configured")), "{topic}");
     // Issue 15's controls without [monitoring] / [protection]: reported, not applicable.
     let detection = |f: &Value| f["control"].as_str().is_some_and(|c| c.starts_with("CIS.4.") || c == "OrgTrail.TamperProtectionSCP");
     assert!(findings(&v).iter().filter(|f| detection(f)).all(|f| f["status"] == "NOT-APPLICABLE"), "{v:#}");
-    for f in findings(&v).iter().filter(|f| f["control"] != "CIS.2.1.2" && f["control"] != "CloudTrail.5" && !detection(f)) {
+    for f in findings(&v).iter().filter(|f| !["CIS.2.1.2", "CloudTrail.5", "OrgTrail.DeliveryTopic"].contains(&f["control"].as_str().unwrap()) && !detection(f)) {
         assert_eq!(f["status"], "PASS", "{f}");
     }
     assert_eq!(finding(&v, "KMS.4")["evidence"], "KeyRotationEnabled=true");
@@ -345,8 +347,8 @@ async fn junit_and_sarif_outputs_carry_the_findings() {
     assert_eq!(xml.matches("<testcase ").count(), total);
     assert_eq!(xml.matches("</testcase>").count(), total);
     assert_eq!(xml.matches("<failure ").count(), 1);
-    // MFA Delete on both buckets (MANUAL); CloudTrail.5, CIS 4.1-4.15 and the SCP (NOT-APPLICABLE: not configured).
-    assert_eq!(xml.matches("<skipped ").count(), 3 + 16, "MANUAL and NOT-APPLICABLE are skipped");
+    // MFA Delete on both buckets (MANUAL); CloudTrail.5, the delivery topic, CIS 4.1-4.15 and the SCP (NOT-APPLICABLE: not configured).
+    assert_eq!(xml.matches("<skipped ").count(), 3 + 17, "MANUAL and NOT-APPLICABLE are skipped");
     assert!(xml.contains("<testsuite name=\"CloudTrail.4\" tests=\"1\" failures=\"1\""), "{xml}");
     let failure = xml.split("<testcase ").find(|c| c.contains("<failure ")).unwrap();
     assert!(failure.contains("classname=\"CloudTrail.4\"") && failure.contains("LogFileValidationEnabled=false"), "{failure}");
