@@ -2,15 +2,15 @@
 //! administrator manages the trail (docs/design.md, "The delivery topic of a delegated
 //! administrator's trail"): the topic is the administrator's, in the home region, and its policy's
 //! aws:SourceArn is the trail as AWS forms it, the management account's. End to end with the real
-//! binary, and the emulator's patch m (the topic by ARN, the policy CreateTrail / UpdateTrail check),
-//! whose test fails on plain moto: `ORGTRAIL_MOTO_UNPATCHED=1 cargo test -p orgtrail-tests --test
-//! delegated_sns fidelity`.
-use std::collections::BTreeMap;
+//! binary (apply, and verify's OrgTrail.DeliveryTopic), and the emulator's patch m (the topic by
+//! ARN, the policy CreateTrail / UpdateTrail check), whose test fails on plain moto:
+//! `ORGTRAIL_MOTO_UNPATCHED=1 cargo test -p orgtrail-tests --test delegated_sns fidelity`.
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
-use orgtrail_tests::harness::{assumed_conf, assumed_env, failing, json, json_ok, requests_by_account, requests_since, stderr};
+use orgtrail_tests::harness::{assumed_conf, assumed_env, failing, findings, json, json_ok, requests_by_account, requests_since, stderr};
 use orgtrail_tests::seed::{enable_cloudtrail_trusted_access, register_cloudtrail_admin};
 use orgtrail_tests::Sandbox;
 use serde_json::{json, Value};
@@ -40,6 +40,16 @@ async fn topics(conf: &SdkConfig) -> Vec<String> {
 /// The statements that let CloudTrail publish.
 fn cloudtrail_statements(policy: &Value) -> Vec<&Value> {
     policy["Statement"].as_array().unwrap().iter().filter(|s| s["Principal"]["Service"] == "cloudtrail.amazonaws.com").collect()
+}
+
+/// verify's control for the delivery topic.
+const CONTROL: &str = "OrgTrail.DeliveryTopic";
+
+/// The one finding of that control.
+fn topic_finding(v: &Value) -> &Value {
+    let found: Vec<&Value> = findings(v).iter().filter(|f| f["control"] == CONTROL).collect();
+    assert_eq!(found.len(), 1, "one {CONTROL} finding: {v:#}");
+    found[0]
 }
 
 fn writes(report: &Value) -> &Value {
@@ -95,6 +105,10 @@ async fn delegated_admin_trail_notifies_a_topic_of_the_admin_scoped_to_the_manag
     assert_eq!(writes(&second), &json!({}), "{second:#}");
     let v = json(&run(&sb, &env, &["verify", "--json"]));
     assert!(failing(&v).is_empty(), "verify findings: {v:#}");
+    let f = topic_finding(&v);
+    assert_eq!((&f["status"], &f["account"]), (&json!("PASS"), &json!(admin)), "judged in the administrator's account: {f:#}");
+    let evidence = f["evidence"].as_str().unwrap();
+    assert!(evidence.contains(&format!("SnsTopicARN={topic}")) && evidence.contains("AWSCloudTrailSNSPolicy as rendered") && evidence.contains(&trail_arn), "{f:#}");
 
     // Drift in the administrator's account: the CloudTrail statement is removed, and the trail is
     // pointed at a topic of the same name in the management account. One apply repairs both.
@@ -102,11 +116,22 @@ async fn delegated_admin_trail_notifies_a_topic_of_the_admin_scoped_to_the_manag
     let mut stripped = policy.clone();
     stripped["Statement"].as_array_mut().unwrap().retain(|s| s["Principal"]["Service"] != "cloudtrail.amazonaws.com");
     sns_admin.set_topic_attributes().topic_arn(&topic).attribute_name("Policy").attribute_value(stripped.to_string()).send().await.unwrap();
+    // verify fails exactly the topic control, naming the statement.
+    let out = run(&sb, &env, &["verify", "--json"]);
+    let v = json(&out);
+    assert_eq!((out.status.code(), failing(&v)), (Some(1), BTreeSet::from([CONTROL.to_string()])), "{v:#}");
+    let evidence = topic_finding(&v)["evidence"].as_str().unwrap().to_string();
+    assert!(evidence.contains(&format!("SnsTopicARN={topic}")) && evidence.contains("statement AWSCloudTrailSNSPolicy missing"), "{evidence}");
     let wrong = aws_sdk_sns::Client::new(&sb.conf).create_topic().name(TOPIC).send().await.unwrap().topic_arn.unwrap();
     let open = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "SNS:Publish", "Resource": wrong}]});
     aws_sdk_sns::Client::new(&sb.conf).set_topic_attributes().topic_arn(&wrong).attribute_name("Policy").attribute_value(open.to_string()).send().await.unwrap();
     ct_mgmt.update_trail().name("orgtrail").sns_topic_name(TOPIC).send().await.unwrap();
     assert_eq!(ct_mgmt.get_trail().name("orgtrail").send().await.unwrap().trail.unwrap().sns_topic_arn.as_deref(), Some(wrong.as_str()));
+    let out = run(&sb, &env, &["verify", "--json"]);
+    let v = json(&out);
+    assert_eq!((out.status.code(), failing(&v)), (Some(1), BTreeSet::from([CONTROL.to_string()])), "{v:#}");
+    let evidence = topic_finding(&v)["evidence"].as_str().unwrap().to_string();
+    assert!(evidence.contains(&format!("SnsTopicARN={wrong}, not {topic}")), "names the topic the trail notifies instead: {evidence}");
 
     let plan = json_ok(&run(&sb, &env, &["plan", "--json"]));
     let step = plan["steps"].as_array().unwrap().iter().find(|s| s["step"] == "org-trail").unwrap();
@@ -120,6 +145,7 @@ async fn delegated_admin_trail_notifies_a_topic_of_the_admin_scoped_to_the_manag
     assert_eq!(writes(&again), &json!({}), "{again:#}");
     let out = run(&sb, &env, &["verify", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(topic_finding(&json(&out))["status"], "PASS");
 }
 
 /// (m) The trail's topic by ARN, in another account than the trail's, and the policy check of

@@ -134,10 +134,12 @@ async fn after_apply_all_controls_pass_but_mfa_delete_is_manual_and_verify_never
     assert_eq!(statuses_of(&v, "CIS.2.1.2"), vec!["MANUAL", "MANUAL"], "log bucket and access-log bucket");
     assert!(mfa["evidence"].as_str().unwrap().contains("MFADelete=Disabled") && mfa["evidence"].as_str().unwrap().contains("orgtrail mfa-delete enable"), "{mfa}");
     assert_eq!(statuses_of(&v, "CloudTrail.5"), vec!["NOT-APPLICABLE"], "no CloudWatch Logs configured");
+    let topic = finding(&v, "OrgTrail.DeliveryTopic");
+    assert_eq!((statuses_of(&v, "OrgTrail.DeliveryTopic"), &topic["evidence"]), (vec!["NOT-APPLICABLE".to_string()], &Value::from("[trail] sns_topic not configured")), "{topic}");
     // Issue 15's controls without [monitoring] / [protection]: reported, not applicable.
     let detection = |f: &Value| f["control"].as_str().is_some_and(|c| c.starts_with("CIS.4.") || c == "OrgTrail.TamperProtectionSCP");
     assert!(findings(&v).iter().filter(|f| detection(f)).all(|f| f["status"] == "NOT-APPLICABLE"), "{v:#}");
-    for f in findings(&v).iter().filter(|f| f["control"] != "CIS.2.1.2" && f["control"] != "CloudTrail.5" && !detection(f)) {
+    for f in findings(&v).iter().filter(|f| !["CIS.2.1.2", "CloudTrail.5", "OrgTrail.DeliveryTopic"].contains(&f["control"].as_str().unwrap()) && !detection(f)) {
         assert_eq!(f["status"], "PASS", "{f}");
     }
     assert_eq!(finding(&v, "KMS.4")["evidence"], "KeyRotationEnabled=true");
@@ -345,8 +347,8 @@ async fn junit_and_sarif_outputs_carry_the_findings() {
     assert_eq!(xml.matches("<testcase ").count(), total);
     assert_eq!(xml.matches("</testcase>").count(), total);
     assert_eq!(xml.matches("<failure ").count(), 1);
-    // MFA Delete on both buckets (MANUAL); CloudTrail.5, CIS 4.1-4.15 and the SCP (NOT-APPLICABLE: not configured).
-    assert_eq!(xml.matches("<skipped ").count(), 3 + 16, "MANUAL and NOT-APPLICABLE are skipped");
+    // MFA Delete on both buckets (MANUAL); CloudTrail.5, the delivery topic, CIS 4.1-4.15 and the SCP (NOT-APPLICABLE: not configured).
+    assert_eq!(xml.matches("<skipped ").count(), 3 + 17, "MANUAL and NOT-APPLICABLE are skipped");
     assert!(xml.contains("<testsuite name=\"CloudTrail.4\" tests=\"1\" failures=\"1\""), "{xml}");
     let failure = xml.split("<testcase ").find(|c| c.contains("<failure ")).unwrap();
     assert!(failure.contains("classname=\"CloudTrail.4\"") && failure.contains("LogFileValidationEnabled=false"), "{failure}");
@@ -376,6 +378,7 @@ async fn account_mode_judges_each_accounts_trail() {
     let sb = applied(|c| c.mfa_delete(false).trail_mode("account")).await;
     let (code, v) = verify(&sb);
     assert_eq!((code, failing(&v)), (0, BTreeSet::new()), "{v:#}");
+    assert_eq!(accounts_with(&v, "OrgTrail.DeliveryTopic", "NOT-APPLICABLE"), targeted(&sb), "no sns_topic: not applicable in each account");
     let accounts: BTreeSet<&str> = findings(&v).iter().filter(|f| f["control"] == "CloudTrail.1").map(|f| f["account"].as_str().unwrap()).collect();
     for m in &sb.org.members {
         assert!(accounts.contains(m.id.as_str()), "CloudTrail.1 for {}: {accounts:?}", m.id);
@@ -391,4 +394,45 @@ async fn account_mode_judges_each_accounts_trail() {
     let (code, v) = verify(&sb);
     assert_eq!(code, 1);
     assert_eq!(failing_accounts(&v), BTreeSet::from([("CloudTrail.4".to_string(), member.clone())]), "{v:#}");
+}
+
+/// The accounts whose `control` finding has `status`.
+fn accounts_with(v: &Value, control: &str, status: &str) -> BTreeSet<String> {
+    findings(v).iter().filter(|f| f["control"] == control && f["status"] == status).map(|f| f["account"].as_str().unwrap().to_string()).collect()
+}
+
+/// The accounts account mode targets: the members and the log-archive account.
+fn targeted(sb: &Sandbox) -> BTreeSet<String> {
+    sb.org.members.iter().map(|m| m.id.clone()).chain([sb.org.log_archive_account.clone()]).collect()
+}
+
+/// Account mode with `[trail] sns_topic`: each member's trail notifies a topic of that member,
+/// OrgTrail.DeliveryTopic is judged per account (through the member role, as the step acts), and
+/// orgtrail's statement removed from one member's topic fails only that account until `apply`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_mode_judges_each_accounts_delivery_topic() {
+    let sb = applied(|c| c.mfa_delete(false).trail_mode("account").add("trail.sns_topic", "orgtrail-delivery")).await;
+    let (code, v) = verify(&sb);
+    assert_eq!((code, failing(&v)), (0, BTreeSet::new()), "{v:#}");
+    assert_eq!(accounts_with(&v, "OrgTrail.DeliveryTopic", "PASS"), targeted(&sb), "{v:#}");
+
+    let b = Breaker::new(&sb);
+    let member = sb.org.members[1].id.clone();
+    let topic = format!("arn:aws:sns:us-east-1:{member}:orgtrail-delivery");
+    let sns = b.aws.sns(&in_home(b.aws.session(&member)));
+    let attrs = sns.get_topic_attributes().topic_arn(&topic).send().await.unwrap().attributes.unwrap_or_default();
+    let mut policy: Value = serde_json::from_str(&attrs["Policy"]).unwrap();
+    let before = policy["Statement"].as_array().unwrap().len();
+    policy["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "AWSCloudTrailSNSPolicy");
+    assert_eq!(policy["Statement"].as_array().unwrap().len() + 1, before, "orgtrail's statement was there: {policy:#}");
+    sns.set_topic_attributes().topic_arn(&topic).attribute_name("Policy").attribute_value(policy.to_string()).send().await.unwrap();
+    let (code, v) = verify(&sb);
+    assert_eq!((code, failing_accounts(&v)), (1, BTreeSet::from([("OrgTrail.DeliveryTopic".to_string(), member.clone())])), "{v:#}");
+    let f = findings(&v).iter().find(|f| f["control"] == "OrgTrail.DeliveryTopic" && f["account"] == member.as_str()).unwrap();
+    assert!(f["evidence"].as_str().unwrap().contains("statement AWSCloudTrailSNSPolicy missing"), "{f}");
+    assert!(f["resource"].as_str().unwrap().ends_with(&format!("-> sns-topic {topic}")), "{f}");
+
+    apply(&sb, &["apply", "--new-run", "--json"]);
+    let (code, v) = verify(&sb);
+    assert_eq!((code, accounts_with(&v, "OrgTrail.DeliveryTopic", "PASS")), (0, targeted(&sb)), "{v:#}");
 }

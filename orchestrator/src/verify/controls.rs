@@ -1,5 +1,5 @@
-//! The controls `verify` reports, with the ids Security Hub and CIS give them (orgtrail's own two
-//! per-account checks are `OrgTrail.*`). Declaration order is report order.
+//! The controls `verify` reports, with the ids Security Hub and CIS give them (orgtrail's own checks are
+//! `OrgTrail.*`). Declaration order is report order.
 use serde::{Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -17,6 +17,8 @@ pub enum Control {
     Kms4,
     OrgTrailReach,
     OrgTrailNoDuplicate,
+    /// With `[trail] sns_topic`: the trail notifies orgtrail's topic, whose policy lets CloudTrail publish for it.
+    OrgTrailTopic,
     /// CIS AWS Foundations 4.1–4.15: a metric filter and alarm per recommendation (index 1..=15).
     Cis4(u8),
     /// The tamper-protection SCP exists as rendered and is attached where configured.
@@ -24,7 +26,7 @@ pub enum Control {
 }
 
 impl Control {
-    pub const ALL: [Control; 29] = [
+    pub const ALL: [Control; 30] = [
         Control::CloudTrail1,
         Control::CloudTrail2,
         Control::CloudTrail4,
@@ -38,6 +40,7 @@ impl Control {
         Control::Kms4,
         Control::OrgTrailReach,
         Control::OrgTrailNoDuplicate,
+        Control::OrgTrailTopic,
         Control::Cis4(1),
         Control::Cis4(2),
         Control::Cis4(3),
@@ -71,6 +74,7 @@ impl Control {
             Control::Kms4 => "KMS.4",
             Control::OrgTrailReach => "OrgTrail.Reach",
             Control::OrgTrailNoDuplicate => "OrgTrail.NoDuplicate",
+            Control::OrgTrailTopic => "OrgTrail.DeliveryTopic",
             Control::Cis4(n) => CIS4_IDS.get(usize::from(n).wrapping_sub(1)).copied().unwrap_or("CIS.4.?"),
             Control::TamperProtectionScp => "OrgTrail.TamperProtectionSCP",
         }
@@ -95,6 +99,7 @@ impl Control {
             Control::Kms4 => "The log encryption key has automatic rotation enabled",
             Control::OrgTrailReach => "The organization trail reaches the account (visible and logging from it)",
             Control::OrgTrailNoDuplicate => "No trail of the account logs management events a second time",
+            Control::OrgTrailTopic => "The trail notifies its delivery topic, whose policy lets CloudTrail publish for this trail (when configured)",
             Control::Cis4(n) => crate::steps::detection::cis::FILTERS.get(usize::from(n).wrapping_sub(1)).map_or("CIS 4.x", |f| f.title),
             Control::TamperProtectionScp => "The tamper-protection SCP is intact and attached (never binds the management account)",
         }
