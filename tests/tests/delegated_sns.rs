@@ -148,6 +148,45 @@ async fn delegated_admin_trail_notifies_a_topic_of_the_admin_scoped_to_the_manag
     assert_eq!(topic_finding(&json(&out))["status"], "PASS");
 }
 
+/// Without a delegated administrator the topic is the management account's, and verify judges it
+/// there: PASS after apply, FAIL of exactly this control once its statement is changed (another
+/// trail's SourceArn), PASS again after the repair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn management_account_trail_topic_is_verified_where_it_lives() {
+    let sb = Sandbox::new(3).await.unwrap();
+    let mgmt = sb.org.management_account.clone();
+    sb.edit_config(|c| c.mfa_delete(false).add("trail.sns_topic", TOPIC));
+    let first = json_ok(&run(&sb, &[], &["apply", "--json"]));
+    assert_eq!(first["report"]["outcome"]["outcome"], "converged", "{first:#}");
+    let topic = format!("arn:aws:sns:us-east-1:{mgmt}:{TOPIC}");
+    let trail_arn = format!("arn:aws:cloudtrail:us-east-1:{mgmt}:trail/orgtrail");
+    let v = json(&run(&sb, &[], &["verify", "--json"]));
+    assert!(failing(&v).is_empty(), "verify findings: {v:#}");
+    let f = topic_finding(&v);
+    assert_eq!((&f["status"], &f["account"]), (&json!("PASS"), &json!(mgmt)), "{f:#}");
+    assert!(f["evidence"].as_str().unwrap().contains(&format!("SnsTopicARN={topic}")), "{f:#}");
+
+    // The statement now names another trail: CloudTrail could no longer publish for this one.
+    let mut policy = topic_policy(&sb.conf, &topic).await;
+    for s in policy["Statement"].as_array_mut().unwrap().iter_mut().filter(|s| s["Sid"] == "AWSCloudTrailSNSPolicy") {
+        s["Condition"]["StringEquals"]["aws:SourceArn"] = json!(format!("arn:aws:cloudtrail:us-east-1:{mgmt}:trail/another"));
+    }
+    aws_sdk_sns::Client::new(&sb.conf).set_topic_attributes().topic_arn(&topic).attribute_name("Policy").attribute_value(policy.to_string()).send().await.unwrap();
+    let out = run(&sb, &[], &["verify", "--json"]);
+    let v = json(&out);
+    assert_eq!((out.status.code(), failing(&v)), (Some(1), BTreeSet::from([CONTROL.to_string()])), "{v:#}");
+    assert!(topic_finding(&v)["evidence"].as_str().unwrap().contains("AWSCloudTrailSNSPolicy"), "{v:#}");
+
+    let repair = json_ok(&run(&sb, &[], &["apply", "--new-run", "--json"]));
+    assert_eq!(writes(&repair), &json!({"SNS.SetTopicAttributes": 1}), "{repair:#}");
+    let ours = cloudtrail_statements(&topic_policy(&sb.conf, &topic).await).into_iter().cloned().collect::<Vec<_>>();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0]["Condition"]["StringEquals"]["aws:SourceArn"], json!(trail_arn));
+    let out = run(&sb, &[], &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(topic_finding(&json(&out))["status"], "PASS");
+}
+
 /// (m) The trail's topic by ARN, in another account than the trail's, and the policy check of
 /// CreateTrail / UpdateTrail: the statement must let CloudTrail publish for this trail, whose
 /// SourceArn is the management account's for a delegated administrator's organization trail.
