@@ -23,7 +23,7 @@ pub async fn converge(ctx: &Ctx<'_>, account: &str) -> StepResult {
     let live = describe(&ct, account, false).await?.into_iter().find(|t| t.trail_arn() == Some(arn.as_str()));
     let spec = TrailSpec::new(ctx, account, arn.clone(), false, lookup_key(ctx).await?, true);
     let mut outcome = Outcome::default();
-    if let Some(name) = &spec.sns_topic {
+    if let Some(name) = &ctx.config.trail.sns_topic {
         outcome.push(topic::converge(ctx, &conf, account, name, &arn).await?);
     }
     outcome.changes.extend(converge_trail(ctx, &ct, &spec, live).await?.changes);

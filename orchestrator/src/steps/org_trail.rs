@@ -44,7 +44,7 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     };
     let spec = TrailSpec::new(ctx, &acting, ours.clone(), true, lookup_key(ctx).await?, management);
     let mut outcome = Outcome::default();
-    if let Some(name) = &spec.sns_topic {
+    if let Some(name) = &ctx.config.trail.sns_topic {
         outcome.push(topic::converge(ctx, &conf, &acting, name, &ours).await?);
     }
     let live = trails.into_iter().find(|t| t.trail_arn() == Some(ours.as_str()));

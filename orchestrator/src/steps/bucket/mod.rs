@@ -148,7 +148,6 @@ impl Write {
 
 /// Every setting of `spec`, read concurrently; returned in the order the writes must go.
 async fn read_all(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<[Found; 8], StepError> {
-    let unmanaged = || async { Ok(Found::same()) };
     let (own, bpa, ver, lock, enc, log, tag, life) = futures::try_join!(
         ownership(b),
         public_access_block(b),
@@ -156,21 +155,21 @@ async fn read_all(b: &Bucket<'_>, spec: &BucketSpec<'_>) -> Result<[Found; 8], S
         async {
             match spec.object_lock {
                 Some(want) => object_lock(b, want).await,
-                None => unmanaged().await,
+                None => Ok(Found::same()),
             }
         },
         encryption(b, &spec.encryption),
         async {
             match &spec.logging {
                 Some((target, prefix)) => logging(b, target, prefix).await,
-                None => unmanaged().await,
+                None => Ok(Found::same()),
             }
         },
         tags(b, spec.tags),
         async {
             match spec.lifecycle {
                 Some(want) => lifecycle_rule(b, want).await,
-                None => unmanaged().await,
+                None => Ok(Found::same()),
             }
         },
     )?;

@@ -31,9 +31,8 @@ pub struct TrailSpec {
     pub bucket: String,
     pub prefix: Option<String>,
     pub key: KeyRef,
-    /// The delivery topic's name (`[trail] sns_topic`) and its ARN: the topic lives in the acting
-    /// account (`account`), so for a delegated administrator it is not the trail owner's.
-    pub sns_topic: Option<String>,
+    /// The delivery topic (`[trail] sns_topic`) by ARN: it lives in the acting account (`account`),
+    /// so for a delegated administrator it is not the trail owner's.
     pub sns_topic_arn: Option<String>,
     pub cloudwatch: Option<CloudWatchLogs>,
     pub selectors: Vec<Selector>,
@@ -57,7 +56,6 @@ impl TrailSpec {
             bucket: la.bucket.clone(),
             prefix: la.prefix.clone().filter(|p| !p.is_empty()),
             key,
-            sns_topic: ctx.config.trail.sns_topic.clone(),
             sns_topic_arn: ctx.config.trail.sns_topic.as_deref().map(|name| topic::arn(ctx, account, name)),
             cloudwatch: ctx.config.trail.cloudwatch_logs.clone(),
             selectors: {
