@@ -14,8 +14,8 @@ use crate::config::{CloudWatchLogs, ExistingOrgTrail};
 // Paths the tests crate and older callers use.
 pub use super::trail::{selectors, SELECTORS_FIELD};
 
-/// Organization trails other than orgtrail's, as the management account sees them (`verify` too).
-pub(crate) fn other_org_trails<'t>(trails: &'t [LiveTrail], ours: &str) -> Vec<&'t LiveTrail> {
+/// Organization trails other than orgtrail's, as the management account sees them.
+fn other_org_trails<'t>(trails: &'t [LiveTrail], ours: &str) -> Vec<&'t LiveTrail> {
     let mut seen = std::collections::BTreeSet::new();
     trails
         .iter()

@@ -122,13 +122,19 @@ impl Report {
     }
 }
 
+/// The trail controls and the delivery-topic control, from one listing of the trails.
+async fn trails_and_topic(ctx: &Ctx<'_>, key_arn: Result<&Option<String>, &crate::steps::StepError>) -> (Vec<Finding>, Vec<Finding>) {
+    let scopes = trails::scopes(ctx).await;
+    (trails::check(ctx, &scopes, key_arn), topic::check(ctx, &scopes).await)
+}
+
 /// Audit the organization: central controls (trail, its delivery topic, bucket, key) and, per targeted member account,
 /// that the trail reaches it and no duplicate management-event trail bills it twice.
 pub async fn verify(ctx: &Ctx<'_>) -> Report {
     debug_assert!(!ctx.apply, "verify only reads");
     let key_arn = key::key_arn(ctx).await;
-    let (trail_findings, topic_findings, bucket_findings, key_findings, member_findings) =
-        futures::join!(trails::check(ctx, key_arn.as_ref()), topic::check(ctx), bucket::check(ctx), key::check(ctx, key_arn.as_ref()), members::check(ctx));
+    let ((trail_findings, topic_findings), bucket_findings, key_findings, member_findings) =
+        futures::join!(trails_and_topic(ctx, key_arn.as_ref()), bucket::check(ctx), key::check(ctx, key_arn.as_ref()), members::check(ctx));
     let mut findings: Vec<Finding> = [trail_findings, topic_findings, bucket_findings, key_findings, member_findings].into_iter().flatten().collect();
     // Issue 15: CIS 4.x, the SCP, and CloudTrail.5 when orgtrail manages the log group (then the
     // trail check's NOT-APPLICABLE, which knows only an existing pair, gives way).

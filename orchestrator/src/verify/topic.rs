@@ -2,74 +2,65 @@
 //! account-trail step makes it (steps/trail/topic.rs). The trail's SnsTopicARN is the topic of the
 //! acting account in the home region, compared whole as the step does; the topic exists; and its
 //! policy holds orgtrail's statement as rendered (`topic::merged` has nothing to add, the step's
-//! own test). The topic is read with the credentials the step writes it with, while DescribeTrails
-//! runs at the same time. NOT-APPLICABLE without `sns_topic`, or when an adopted trail stands in
-//! for orgtrail's (the step then makes no topic).
+//! own test). The trail is the one verify's trail controls listed (DescribeTrails once); the topic
+//! is read with the credentials the step writes it with. NOT-APPLICABLE without `sns_topic`, or
+//! when an adopted trail stands in for orgtrail's (the step then makes no topic).
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::types::Trail as LiveTrail;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
+use super::trails::Scope;
 use super::{Control, Finding, Status};
 use crate::aws::Site;
 use crate::config::{ExistingOrgTrail, TrailMode};
 use crate::policy::diff_policies;
-use crate::steps::account_trail::account_trail_arn;
-use crate::steps::org_trail::other_org_trails;
 use crate::steps::support::{in_region, trail_resource};
-use crate::steps::trail::{describe, topic};
+use crate::steps::trail::topic;
 use crate::steps::{absent, Ctx, StepError};
 
 const CONTROL: Control = Control::OrgTrailTopic;
 
-/// One trail whose topic is judged: the account that acts on it (and owns the topic), and its ARN.
-struct Scope {
-    account: String,
-    trail_arn: String,
-    /// Organization mode: the base credentials, and DescribeTrails with shadow trails (as the org-trail step).
-    organization: bool,
-}
-
-pub(super) async fn check(ctx: &Ctx<'_>) -> Vec<Finding> {
-    let scopes: Vec<Scope> = match ctx.config.trail.mode {
-        TrailMode::Organization => vec![Scope { account: ctx.caller.account.clone(), trail_arn: ctx.trail_arn(), organization: true }],
-        TrailMode::Account => ctx.targets.iter().map(|a| Scope { account: a.clone(), trail_arn: account_trail_arn(ctx, a), organization: false }).collect(),
-    };
+/// `scopes`: the trails verify's trail controls listed (`trails::scopes`), so DescribeTrails runs once.
+pub(super) async fn check(ctx: &Ctx<'_>, scopes: &[Scope]) -> Vec<Finding> {
+    let organization = ctx.config.trail.mode == TrailMode::Organization;
+    // The account that acts on the trail and owns its topic: for the organization trail, the caller
+    // (the management account or the delegated administrator), not the trail's owner.
+    let acting = |s: &Scope| if organization { ctx.caller.account.clone() } else { s.account.clone() };
     let Some(name) = ctx.config.trail.sns_topic.as_deref() else {
-        return scopes.iter().map(|s| Finding::new(CONTROL, &s.account, trail_resource(&s.trail_arn), Status::NotApplicable, "[trail] sns_topic not configured")).collect();
+        return scopes.iter().map(|s| Finding::new(CONTROL, &acting(s), trail_resource(&s.expected), Status::NotApplicable, "[trail] sns_topic not configured")).collect();
     };
-    stream::iter(scopes.iter()).map(|s| judge(ctx, s, name)).buffer_unordered(ctx.config.access.max_concurrency.max(1)).collect().await
+    stream::iter(scopes).map(|s| judge(ctx, s, acting(s), organization, name)).buffer_unordered(ctx.config.access.max_concurrency.max(1)).collect().await
 }
 
-async fn judge(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> Finding {
-    let account = scope.account.as_str();
+async fn judge(ctx: &Ctx<'_>, scope: &Scope, account: String, organization: bool, name: &str) -> Finding {
+    let account = account.as_str();
+    let trail_arn = scope.expected.as_str();
     let topic_arn = topic::arn(ctx, account, name);
-    let resource = format!("{} -> sns-topic {topic_arn}", trail_resource(&scope.trail_arn));
-    // The credentials the step acts with: the base ones for the organization trail, the member role's in account mode.
-    let conf = if scope.organization { in_region(ctx.aws.base(), ctx.home_region()) } else { in_region(&ctx.session(account), ctx.home_region()) };
-    let ct = ctx.aws.cloudtrail(&conf);
-    let (trails, policy) = tokio::join!(describe(&ct, account, scope.organization), topic_policy(ctx, &conf, account, &topic_arn));
-    let trails = match trails {
+    let resource = format!("{} -> sns-topic {topic_arn}", trail_resource(trail_arn));
+    let listed = match scope.listed() {
         Ok(t) => t,
-        Err(e) => return Finding::error(CONTROL, account, resource, &e),
+        Err(e) => return Finding::error(CONTROL, account, resource, e),
     };
-    let ours = trails.iter().find(|t| t.trail_arn() == Some(scope.trail_arn.as_str()));
-    let others = if scope.organization { other_org_trails(&trails, &scope.trail_arn) } else { Vec::new() };
+    let ours = listed.iter().copied().find(|t| t.trail_arn() == Some(trail_arn));
+    // The organization scope lists the management account's organization trails only.
+    let others: Vec<&str> = listed.iter().filter_map(|t| t.trail_arn()).filter(|a| *a != trail_arn).collect();
     if ctx.config.trail.existing_org_trail == ExistingOrgTrail::Adopt && !others.is_empty() {
-        let adopted = others.iter().filter_map(|t| t.trail_arn()).collect::<Vec<_>>().join(", ");
         return Finding::new(
             CONTROL,
             account,
             resource,
             Status::NotApplicable,
-            format!("existing_org_trail = \"adopt\": {adopted} stands in for orgtrail's trail, and its topic is its owner's"),
+            format!("existing_org_trail = \"adopt\": {} stands in for orgtrail's trail, and its topic is its owner's", others.join(", ")),
         );
     }
-    let policy = match policy {
+    // The credentials the step acts with: the base ones for the organization trail, the member role's in account mode.
+    let conf = if organization { in_region(ctx.aws.base(), ctx.home_region()) } else { in_region(&ctx.session(account), ctx.home_region()) };
+    let policy = match topic_policy(ctx, &conf, account, &topic_arn).await {
         Ok(p) => p,
         Err(e) => return Finding::error(CONTROL, account, resource, &e),
     };
-    let want = match topic::statement(&topic_arn, &scope.trail_arn) {
+    let want = match topic::statement(&topic_arn, trail_arn) {
         Ok(w) => w,
         Err(e) => return Finding::new(CONTROL, account, resource, Status::Error, e.to_string()),
     };
@@ -77,8 +68,8 @@ async fn judge(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> Finding {
     let (topic_ok, topic_evidence) = match &policy {
         None => (false, format!("topic {topic_arn} does not exist (GetTopicAttributes: NotFound)")),
         Some(p) => match topic::merged(Some(p), &want) {
-            None => (true, format!("Policy: statement {} as rendered (SNS:Publish for cloudtrail.amazonaws.com, aws:SourceArn={})", topic::SID, scope.trail_arn)),
-            Some(_) => (false, format!("Policy: {}", statement_difference(p, &want, &scope.trail_arn))),
+            None => (true, format!("Policy: statement {} as rendered (SNS:Publish for cloudtrail.amazonaws.com, aws:SourceArn={trail_arn})", topic::SID)),
+            Some(_) => (false, format!("Policy: {}", statement_difference(p, &want, trail_arn))),
         },
     };
     let status = if trail_ok && topic_ok { Status::Pass } else { Status::Fail };

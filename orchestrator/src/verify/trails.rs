@@ -149,29 +149,44 @@ impl Audited {
     }
 }
 
-/// A trail read in full, or its ARN and the read that failed.
-type TrailRead = Result<Audited, (String, StepError)>;
+/// A trail read in full, or one whose selectors or status could not be read.
+type TrailRead = Result<Audited, Unread>;
 
-/// The trails of one account that the account-level controls (CloudTrail.1, S3.22/23) look at.
-struct Scope {
-    account: String,
+/// A listed trail whose selectors or status could not be read, and why.
+struct Unread {
+    arn: String,
+    trail: LiveTrail,
+    error: StepError,
+}
+
+/// The trails of one account that the account-level controls (CloudTrail.1, S3.22/23) and the
+/// delivery-topic control look at.
+pub(super) struct Scope {
+    pub(super) account: String,
     /// The trail orgtrail manages there (named in findings when no trail exists).
-    expected: String,
+    pub(super) expected: String,
     trails: Result<Vec<TrailRead>, StepError>,
 }
 
-pub(super) async fn check(ctx: &Ctx<'_>, key_arn: Result<&Option<String>, &StepError>) -> Vec<Finding> {
-    let scopes: Vec<Scope> = match ctx.config.trail.mode {
+impl Scope {
+    /// Every trail the scope's DescribeTrails listed, read in full or not.
+    pub(super) fn listed(&self) -> Result<Vec<&LiveTrail>, &StepError> {
+        self.trails.as_ref().map(|ts| ts.iter().map(|t| t.as_ref().map_or_else(|u| &u.trail, |a| &a.trail)).collect())
+    }
+}
+
+/// The trails audited: the management account's organization trails, or each targeted account's own.
+pub(super) async fn scopes(ctx: &Ctx<'_>) -> Vec<Scope> {
+    match ctx.config.trail.mode {
         TrailMode::Organization => vec![org_scope(ctx).await],
         TrailMode::Account => {
             stream::iter(ctx.targets.iter()).map(|a| account_scope(ctx, a.as_str())).buffer_unordered(ctx.config.access.max_concurrency.max(1)).collect().await
         }
-    };
-    let mut out = Vec::new();
-    for scope in &scopes {
-        out.extend(judge(ctx, scope, key_arn));
     }
-    out
+}
+
+pub(super) fn check(ctx: &Ctx<'_>, scopes: &[Scope], key_arn: Result<&Option<String>, &StepError>) -> Vec<Finding> {
+    scopes.iter().flat_map(|scope| judge(ctx, scope, key_arn)).collect()
 }
 
 async fn org_scope(ctx: &Ctx<'_>) -> Scope {
@@ -204,7 +219,7 @@ async fn read_all(ct: &aws_sdk_cloudtrail::Client, account: &str, trails: Vec<Li
     let mut out = Vec::new();
     for t in trails {
         let arn = t.trail_arn().unwrap_or_default().to_string();
-        out.push(read_one(ct, account, t).await.map_err(|e| (arn, e)));
+        out.push(read_one(ct, account, t.clone()).await.map_err(|error| Unread { arn, trail: t, error }));
     }
     out
 }
@@ -236,7 +251,7 @@ fn judge(ctx: &Ctx<'_>, scope: &Scope, key_arn: Result<&Option<String>, &StepErr
     let readable: Vec<&Audited> = trails.iter().filter_map(|t| t.as_ref().ok()).collect();
     for t in trails {
         match t {
-            Err((arn, e)) => out.extend(per_trail.iter().map(|c| Finding::error(*c, account, trail_resource(arn), e))),
+            Err(u) => out.extend(per_trail.iter().map(|c| Finding::error(*c, account, trail_resource(&u.arn), &u.error))),
             Ok(t) => {
                 out.push(encryption(ctx, t, key_arn));
                 out.push(validation(t));
@@ -266,15 +281,15 @@ fn best_of(
     control: Control,
     account: &str,
     trails: &[&Audited],
-    unreadable: Option<&(String, StepError)>,
+    unreadable: Option<&Unread>,
     ok: impl Fn(&Audited) -> bool,
     evidence: impl Fn(&Audited) -> String,
 ) -> Finding {
     if let Some(t) = trails.iter().find(|t| ok(t)) {
         return Finding::new(control, account, trail_resource(&t.arn), Status::Pass, evidence(t));
     }
-    if let Some((arn, e)) = unreadable {
-        return Finding::error(control, account, trail_resource(arn), e);
+    if let Some(u) = unreadable {
+        return Finding::error(control, account, trail_resource(&u.arn), &u.error);
     }
     let resource = trails.iter().map(|t| trail_resource(&t.arn)).collect::<Vec<_>>().join(", ");
     let evidence = match trails {
