@@ -5,6 +5,7 @@ pub mod arn;
 pub mod call;
 pub mod credentials;
 pub mod errors;
+pub mod memo;
 pub mod metrics;
 
 use std::collections::HashMap;
@@ -60,6 +61,8 @@ pub struct Aws {
     assume_permits: Arc<Semaphore>,
     sessions: Arc<Mutex<HashMap<String, SdkConfig>>>,
     partitions: Arc<Partitions>,
+    /// Facts read once per run (`memo`).
+    pub memo: memo::RunMemo,
 }
 
 /// One retry partition (and so one retry quota) per service for the whole run, shared by every
@@ -175,6 +178,7 @@ impl Aws {
             sessions: Arc::default(),
             partitions: Arc::new(partitions),
             org_rate: rate.get(),
+            memo: memo::RunMemo::default(),
         }
     }
 

@@ -8,13 +8,13 @@
 //! - `delivery_check`: log objects exist under the account's prefix in the central bucket.
 //!
 //! In account mode the trail that must reach the account is orgtrail's own trail there.
-use aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::account_trail::account_trail_arn;
 use super::support::{in_region, trail_resource};
 use super::trail::logs_management_events;
+use super::trail::owner::logs_management_events_of;
 use super::{Action, Change, Ctx, Outcome, StepError, StepResult};
 use crate::aws::{Arn, Site};
 use crate::config::{ExistingOrgTrail, LegacyTrails, TrailMode};
@@ -164,21 +164,27 @@ async fn account_trails(ctx: &Ctx<'_>, account: &str, home_listing: Vec<Listed>,
     Ok((all, std::iter::once(home.to_string()).chain(opt_in).collect()))
 }
 
-/// The trail as read by ARN from the account in `region`: None when AWS says the account cannot
-/// see it (TrailNotFoundException; CloudTrailARNInvalidException for another account's trail that
-/// is not an organization trail of its organization), else (logging, logs management events).
-async fn probe(ctx: &Ctx<'_>, account: &str, arn: &str, region: &str) -> Result<Option<(bool, bool)>, StepError> {
+/// Whether the account sees the trail: GetTrailStatus by its ARN from the account in `region`, the
+/// one read by ARN AWS documents from a member. None when AWS says the account cannot see it
+/// (TrailNotFoundException; CloudTrailARNInvalidException for another account's trail that is not
+/// an organization trail of its organization), else whether it logs.
+async fn probe(ctx: &Ctx<'_>, account: &str, arn: &str, region: &str) -> Result<Option<bool>, StepError> {
     let ct = ctx.aws.cloudtrail(&in_region(&ctx.session(account), region));
     let site = Site::new(account, ct.config().region(), trail_resource(arn));
-    let (status, selectors) = tokio::join!(ct.get_trail_status().name(arn).send(), ct.get_event_selectors().trail_name(arn).send());
     let unseen = |code: Option<&str>| matches!(code, Some("TrailNotFoundException" | "CloudTrailARNInvalidException"));
-    let status = match status {
-        Ok(s) => s,
-        Err(e) if unseen(aws_sdk_cloudtrail::error::ProvideErrorMetadata::code(&e)) => return Ok(None),
-        Err(e) => return Err(site.fail("CloudTrail.GetTrailStatus")(e).into()),
-    };
-    let selectors: GetEventSelectorsOutput = selectors.map_err(site.fail("CloudTrail.GetEventSelectors"))?;
-    Ok(Some((status.is_logging() == Some(true), logs_management_events(&selectors))))
+    match ct.get_trail_status().name(arn).send().await {
+        Ok(s) => Ok(Some(s.is_logging() == Some(true))),
+        Err(e) if unseen(aws_sdk_cloudtrail::error::ProvideErrorMetadata::code(&e)) => Ok(None),
+        Err(e) => Err(site.fail("CloudTrail.GetTrailStatus")(e).into()),
+    }
+}
+
+/// A trail the account sees that logs management events (its selectors judged by the trail's owner).
+async fn covers(ctx: &Ctx<'_>, account: &str, arn: &str, region: &str) -> Result<bool, StepError> {
+    match probe(ctx, account, arn, region).await? {
+        Some(_) => logs_management_events_of(ctx, account, arn, region).await,
+        None => Ok(false),
+    }
 }
 
 /// An own trail read in its home region: a duplicate when it logs and selects management events.
@@ -194,8 +200,9 @@ async fn legacy(ctx: &Ctx<'_>, account: &str, t: Listed) -> Result<Option<Legacy
 }
 
 /// Reads only: the organization trail as the account sees it, and the account's duplicate trails.
-/// With no legacy trails and no opt-in region enabled this is four calls after AssumeRole, all made
-/// at once: ListRegions, ListTrails, and GetTrailStatus + GetEventSelectors of the expected trail.
+/// With no legacy trails and no opt-in region enabled this is three calls after AssumeRole, all made
+/// at once: ListRegions, ListTrails and GetTrailStatus of the expected trail; the organization
+/// trail's selectors are read once per run from its owner's side (`trail::owner`).
 pub async fn inspect_member(ctx: &Ctx<'_>, account: &str) -> Result<MemberFindings, StepError> {
     let home = ctx.home_region().to_string();
     let mgmt = ctx.management_account().to_string();
@@ -220,17 +227,22 @@ pub async fn inspect_member(ctx: &Ctx<'_>, account: &str) -> Result<MemberFindin
         }
     }
     let (expected, seen) = expected;
-    let (visible, logging) = (seen.is_some(), seen.is_some_and(|(on, _)| on));
-    // Own trails duplicate management events only when a trail of the organization logs them.
-    let mut covered = seen.is_some_and(|(_, mgmt_events)| mgmt_events);
-    for t in org_listed.iter().filter(|t| t.arn != expected) {
-        if covered {
-            break;
+    let (visible, logging) = (seen.is_some(), seen == Some(true));
+    let own: Vec<Listed> = listed.iter().filter(|t| owner(&t.arn) == account && t.arn != expected).cloned().collect();
+    // Own trails duplicate management events only when a trail of the organization logs them
+    // (judged only when there are own trails: no selector read at all for most accounts).
+    let mut covered = false;
+    if !own.is_empty() {
+        let expected_home = listed.iter().find(|t| t.arn == expected).map_or(home.clone(), |t| t.home_region.clone());
+        covered = visible && logs_management_events_of(ctx, account, &expected, &expected_home).await?;
+        for t in org_listed.iter().filter(|t| t.arn != expected) {
+            if covered {
+                break;
+            }
+            covered = covers(ctx, account, &t.arn, &t.home_region).await?;
         }
-        covered = probe(ctx, account, &t.arn, &t.home_region).await?.is_some_and(|(_, mgmt_events)| mgmt_events);
     }
 
-    let own: Vec<Listed> = listed.into_iter().filter(|t| owner(&t.arn) == account && t.arn != expected).collect();
     let duplicates = if covered && !own.is_empty() {
         stream::iter(own).map(|t| legacy(ctx, account, t)).buffered(REGION_CONCURRENCY).try_collect::<Vec<_>>().await?.into_iter().flatten().collect()
     } else {

@@ -7,6 +7,7 @@
 //!
 //! The trail is addressed by its full ARN everywhere but CreateTrail: a delegated administrator
 //! calling by bare name gets TrailNotFoundException, the trail belonging to the management account.
+pub mod owner;
 pub mod selectors;
 pub mod topic;
 
