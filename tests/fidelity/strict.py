@@ -151,7 +151,7 @@ def _check_targets(response: Any, creating: bool) -> None:
         if found is None or not trust_lets_cloudtrail_assume(_policy(found.assume_role_policy_document), _trail_arn_for(response, creating)):
             raise cannot
         if (utcnow() - found.create_date).total_seconds() < IAM_PROPAGATION_SECONDS:
-            raise cannot
+            raise fidelity._error("InvalidCloudWatchLogsRoleArnException", f"Access denied. Check the trust relationships for your role {role} (created moments ago: IAM has not propagated it yet).")
 
 
 def _trail_writes() -> None:

@@ -327,30 +327,6 @@ async fn fidelity_list_trails_names_trails_of_every_region() {
     assert!(in_region.iter().any(|t| t.trail_arn.as_deref() == Some(arn.as_str()) && t.home_region.as_deref() == Some("me-south-1")), "{in_region:?}");
 }
 
-/// (member-reads) From a member, GetTrailStatus is the one read by the organization trail's ARN AWS
-/// documents: GetEventSelectors, GetInsightSelectors and GetTrail by that ARN are refused with
-/// CloudTrailARNInvalidException (the stricter reading of mixed public evidence); the management
-/// account reads all of them. Fails with ORGTRAIL_MOTO_FIDELITY_SKIP=member-reads (patch b answers).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fidelity_member_reads_the_org_trail_by_arn_only_with_get_trail_status() {
-    let w = World::new(1, |c| c).await;
-    w.converge_org_trail().await;
-    let arn = w.org_trail_arn();
-    let a = aws(&w.sb);
-    let ct = w.member_ct(&a, "us-east-1");
-    assert!(ct.get_trail_status().name(&arn).send().await.unwrap().is_logging.unwrap());
-    let code = |e: Option<&str>| e.map(str::to_string);
-    let selectors = ct.get_event_selectors().trail_name(&arn).send().await.unwrap_err();
-    assert_eq!(code(selectors.as_service_error().and_then(|e| e.code())).as_deref(), Some("CloudTrailARNInvalidException"), "{selectors:?}");
-    let insights = ct.get_insight_selectors().trail_name(&arn).send().await.unwrap_err();
-    assert_eq!(code(insights.as_service_error().and_then(|e| e.code())).as_deref(), Some("CloudTrailARNInvalidException"), "{insights:?}");
-    let trail = ct.get_trail().name(&arn).send().await.unwrap_err();
-    assert_eq!(code(trail.as_service_error().and_then(|e| e.code())).as_deref(), Some("CloudTrailARNInvalidException"), "{trail:?}");
-    // The owner reads them, in any region (patch e).
-    assert_eq!(w.mgmt_ct().get_event_selectors().trail_name(&arn).send().await.unwrap().trail_arn.as_deref(), Some(arn.as_str()));
-    assert!(w.mgmt_ct().get_trail().name(&arn).send().await.unwrap().trail.is_some());
-}
-
 /// The per-account cost of the member check with no legacy trails, by operation: one AssumeRole,
 /// ListRegions, ListTrails and the organization trail's status (a count, not a time). The trail's
 /// selectors matter only to judge the account's own trails: none here, so none are read.
@@ -364,34 +340,6 @@ async fn member_check_costs_four_calls_without_legacy_trails() {
     let want: std::collections::BTreeMap<String, u64> =
         [("STS.AssumeRole", 1), ("Account.ListRegions", 1), ("CloudTrail.ListTrails", 1), ("CloudTrail.GetTrailStatus", 1)].into_iter().map(|(op, n)| (op.to_string(), n)).collect();
     assert_eq!(calls, want);
-}
-
-/// With own trails to judge in two members, the organization trail's selectors are read once, from
-/// the management account (the emulator's request log, outside orgtrail); each member reads only
-/// its own trails' selectors. Before, every member read the organization trail's by ARN.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn org_trail_selectors_are_judged_once_from_the_owner() {
-    let w = World::new(2, |c| c).await;
-    w.converge_org_trail().await;
-    let a = aws(&w.sb);
-    for m in &w.targets {
-        a.s3(&a.session(m)).create_bucket().bucket(format!("own-{m}")).send().await.unwrap();
-        let ct = a.cloudtrail(&a.session(m));
-        let own = ct.create_trail().name("own").s3_bucket_name(format!("own-{m}")).is_multi_region_trail(true).send().await.unwrap().trail_arn.unwrap();
-        ct.start_logging().name(&own).send().await.unwrap();
-    }
-    let before = orgtrail_tests::harness::requests_by_account(&w.sb);
-    let a = aws(&w.sb);
-    for m in &w.targets {
-        let f = member_checks::inspect_member(&w.ctx(&a, false), m).await.unwrap();
-        assert_eq!(f.duplicates.len(), 1, "{f:?}");
-    }
-    let seen = orgtrail_tests::harness::requests_since(&before, &orgtrail_tests::harness::requests_by_account(&w.sb));
-    let selectors = |account: &str| seen.get(account).and_then(|ops| ops.get("cloudtrail.GetEventSelectors")).copied().unwrap_or(0);
-    assert_eq!(selectors(&w.sb.org.management_account), 1, "{seen:?}");
-    for m in &w.targets {
-        assert_eq!(selectors(m), 1, "its own trail only: {seen:?}");
-    }
 }
 
 /// A duplicate homed in an enabled opt-in region is found (ListTrails asked there too), and the

@@ -64,7 +64,12 @@ async fn org_trail_created_with_every_property_and_second_apply_writes_nothing()
 sns_topic = "orgtrail-delivery"
 cloudwatch_logs = { log_group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:orgtrail:*", role_arn = "arn:aws:iam::123456789012:role/CloudTrailToLogs" }"#;
     let w = World::sandbox(1, |c| c.merge(extra)).await;
+    // CloudTrail checks the group and role exist and that it may assume the role (cwl-targets).
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    aws_sdk_iam::Client::new(&w.sb.conf).create_role().role_name("CloudTrailToLogs").assume_role_policy_document(trust.to_string()).send().await.unwrap();
+    aws_sdk_cloudwatchlogs::Client::new(&w.sb.conf).create_log_group().log_group_name("orgtrail").send().await.unwrap();
     let key = w.key_and_bucket().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // past the emulator's IAM propagation delay
     let a = aws(&w.sb);
     let out = org_trail::converge(&w.ctx(&a, true)).await.unwrap();
     let arn = w.ctx(&a, true).trail_arn();

@@ -51,9 +51,17 @@ pub fn log_group_name(ctx: &Ctx<'_>) -> Option<String> {
     Some(g.name.clone().unwrap_or_else(|| format!("/aws/cloudtrail/{}", ctx.config.trail.name)))
 }
 
-/// `arn:…:logs:{home}:{mgmt}:log-group:NAME` (no `:*`): the KMS encryption context, the role's resources.
+/// The account the trail's CloudWatch Logs group and role (and the alarms on that group) live in:
+/// the account that calls CreateTrail/UpdateTrail, i.e. the base credentials' (the management
+/// account, or a delegated administrator). AWS: "Both the CloudWatch Logs log group and log role
+/// must exist in the calling account".
+pub fn logs_account<'c>(ctx: &Ctx<'c>) -> &'c str {
+    &ctx.caller.account
+}
+
+/// `arn:…:logs:{home}:{logs account}:log-group:NAME` (no `:*`): the KMS encryption context, the role's resources.
 pub fn log_group_arn(ctx: &Ctx<'_>, name: &str) -> String {
-    format!("arn:{}:logs:{}:{}:log-group:{name}", ctx.partition(), ctx.home_region(), ctx.management_account())
+    format!("arn:{}:logs:{}:{}:log-group:{name}", ctx.partition(), ctx.home_region(), logs_account(ctx))
 }
 
 /// What the log-archive key policy must let use the key (see `templates/kms-key-policy.json`).

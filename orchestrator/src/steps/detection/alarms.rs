@@ -8,7 +8,7 @@ use aws_sdk_cloudwatchlogs::types::{MetricFilter, MetricTransformation};
 use serde_json::Value;
 
 use super::cis::{CisFilter, FILTERS, NAMESPACE};
-use super::{home, log_group_name, scp_context, topic_arn};
+use super::{alarm_topic_context, home, log_group_name, logs_account, topic_arn};
 use crate::aws::Site;
 use crate::policy::{diff_policies, render_alarm_topic_policy};
 use crate::steps::kms_key::{lookup_key, KeyRef};
@@ -25,7 +25,7 @@ pub const THRESHOLD: f64 = 1.0;
 /// one named by `[trail.cloudwatch_logs] log_group_arn`.
 pub fn target_log_group(ctx: &Ctx<'_>) -> Option<(String, String, String)> {
     if let Some(name) = log_group_name(ctx) {
-        return Some((ctx.management_account().to_string(), ctx.home_region().to_string(), name));
+        return Some((logs_account(ctx).to_string(), ctx.home_region().to_string(), name));
     }
     let arn = &ctx.config.trail.cloudwatch_logs.as_ref()?.log_group_arn;
     let arn: crate::aws::Arn = arn.parse().ok()?;
@@ -75,7 +75,7 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
     outcome.push(converge_topic(ctx, &alarms.sns_topic, &topic).await?);
     let conf = in_region(&ctx.session(&account), &region);
     let logs = ctx.aws.logs(&conf);
-    let cw = ctx.aws.cloudwatch(&in_region(&ctx.session(mgmt), ctx.home_region()));
+    let cw = ctx.aws.cloudwatch(&home(ctx));
     let group_exists = super::log_group::describe_log_group(ctx, &logs, &group).await?.is_some();
     let live_filters = if group_exists { metric_filters(&logs, &account, &group).await? } else { BTreeMap::new() };
     let names: Vec<String> = FILTERS.iter().map(CisFilter::name).collect();
@@ -153,11 +153,11 @@ pub async fn metric_filters(logs: &aws_sdk_cloudwatchlogs::Client, account: &str
 
 /// The alarm topic: created with its policy and the log-archive key, then converged attribute by attribute.
 async fn converge_topic(ctx: &Ctx<'_>, name: &str, arn: &str) -> Result<Change, StepError> {
-    let mgmt = ctx.management_account();
+    let mgmt = logs_account(ctx);
     let resource = format!("sns-topic {arn}");
     let sns = ctx.aws.sns(&home(ctx));
     let site = Site::new(mgmt, sns.config().region(), resource.clone());
-    let policy = render_alarm_topic_policy(&scp_context(ctx, "")).map_err(|e| StepError::refused(mgmt, resource.clone(), e.to_string()))?;
+    let policy = render_alarm_topic_policy(&alarm_topic_context(ctx)).map_err(|e| StepError::refused(mgmt, resource.clone(), e.to_string()))?;
     let key = match lookup_key(ctx).await? {
         KeyRef::Arn(a) => Some(a),
         KeyRef::Missing { alias } if ctx.apply => return Err(StepError::refused(mgmt, resource, format!("KMS key {alias} does not exist: the kms-key step must run first"))),

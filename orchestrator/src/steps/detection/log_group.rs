@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use serde_json::Value;
 
-use super::{home, log_group_arn, log_group_name, logs_role_arn, scp_context, trail_log_group_arn, LOGS_ROLE_NAME, LOGS_ROLE_POLICY};
+use super::{home, log_group_arn, log_group_name, logs_account, logs_role_arn, scp_context, trail_log_group_arn, LOGS_ROLE_NAME, LOGS_ROLE_POLICY};
 use crate::aws::Site;
 use crate::policy::{diff_policies, render_logs_role_policy, render_logs_role_trust};
 use crate::steps::kms_key::{lookup_key, KeyRef};
@@ -35,14 +35,14 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
 }
 
 pub async fn describe_log_group(ctx: &Ctx<'_>, logs: &aws_sdk_cloudwatchlogs::Client, name: &str) -> Result<Option<LogGroup>, StepError> {
-    let mgmt = ctx.management_account();
+    let mgmt = logs_account(ctx);
     let site = Site::new(mgmt, logs.config().region(), format!("cloudwatch-log-group {name}"));
     let out = logs.describe_log_groups().log_group_name_prefix(name).send().await.map_err(site.fail("CloudWatchLogs.DescribeLogGroups"))?;
     Ok(out.log_groups().iter().find(|g| g.log_group_name() == Some(name)).cloned())
 }
 
 async fn converge_log_group(ctx: &Ctx<'_>, name: &str, key: &KeyRef) -> Result<Change, StepError> {
-    let mgmt = ctx.management_account();
+    let mgmt = logs_account(ctx);
     let resource = format!("cloudwatch-log-group {name}");
     let logs = ctx.aws.logs(&home(ctx));
     let site = Site::new(mgmt, logs.config().region(), resource.clone());
@@ -83,7 +83,7 @@ async fn converge_log_group(ctx: &Ctx<'_>, name: &str, key: &KeyRef) -> Result<C
 /// The role and its inline policy. Returns whether the role was created (IAM then needs a moment
 /// before CloudTrail can assume it).
 async fn converge_role(ctx: &Ctx<'_>, name: &str) -> Result<(Change, bool), StepError> {
-    let mgmt = ctx.management_account();
+    let mgmt = logs_account(ctx);
     let resource = format!("iam-role {LOGS_ROLE_NAME}");
     let iam = ctx.aws.iam(&home(ctx));
     let site = Site::global(mgmt, resource.clone());

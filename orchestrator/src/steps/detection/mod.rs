@@ -7,8 +7,10 @@
 //! - `tamper-protection-scp`: the SCP, the policy type, the attachments (`scp`).
 //!
 //! Network activity selectors are merged into the trail's advanced selectors by the org-trail step
-//! (`trail::selectors::network_selectors`), which owns them. The resources live in the trail's account (the
-//! management account) and home region.
+//! (`trail::selectors::network_selectors`), which owns them. The log group, its role, the alarms and
+//! their topic live in the account that calls UpdateTrail (`logs_account`: the management account,
+//! or a delegated administrator, whose trail is still the management account's) in the home
+//! region; the SCP is the organization's.
 pub mod alarms;
 pub mod cis;
 pub mod insights;
@@ -21,7 +23,7 @@ use super::support::in_region;
 use super::Ctx;
 use crate::policy::ScpContext;
 
-pub use super::support::{key_users, log_group_arn, log_group_name};
+pub use super::support::{key_users, log_group_arn, log_group_name, logs_account};
 // Network activity selectors are the trail's (the org-trail step owns them); found here before.
 pub use super::trail::selectors::{network_selectors, selectors_for};
 
@@ -38,16 +40,22 @@ pub fn trail_log_group_arn(ctx: &Ctx<'_>, name: &str) -> String {
 }
 
 pub fn logs_role_arn(ctx: &Ctx<'_>) -> String {
-    format!("arn:{}:iam::{}:role/{LOGS_ROLE_NAME}", ctx.partition(), ctx.management_account())
+    format!("arn:{}:iam::{}:role/{LOGS_ROLE_NAME}", ctx.partition(), logs_account(ctx))
 }
 
 pub fn topic_arn(ctx: &Ctx<'_>, name: &str) -> String {
-    format!("arn:{}:sns:{}:{}:{name}", ctx.partition(), ctx.home_region(), ctx.management_account())
+    format!("arn:{}:sns:{}:{}:{name}", ctx.partition(), ctx.home_region(), logs_account(ctx))
 }
 
-/// The management account's session in the home region.
+/// The logs account's session (the base credentials) in the home region.
 pub fn home(ctx: &Ctx<'_>) -> SdkConfig {
-    in_region(&ctx.session(ctx.management_account()), ctx.home_region())
+    in_region(&ctx.session(logs_account(ctx)), ctx.home_region())
+}
+
+/// The alarm topic policy's inputs: its owner (`{mgmt}` in the template) is the logs account, where
+/// the alarms that publish to it are.
+pub fn alarm_topic_context(ctx: &Ctx<'_>) -> ScpContext {
+    ScpContext { management_account: logs_account(ctx).to_string(), ..scp_context(ctx, "") }
 }
 
 /// The detection templates' inputs; `key_arn` may be a placeholder while the key does not exist.
@@ -85,7 +93,7 @@ pub fn render_for_review(ctx: &Ctx<'_>, key_arn: &str) -> Result<Vec<(&'static s
         out.push(("cloudwatch_logs_role_policy", format!("inline policy {LOGS_ROLE_POLICY} of role {LOGS_ROLE_NAME}"), crate::policy::render_logs_role_policy(&sc)?));
     }
     if d.alarms.is_some() {
-        out.push(("alarm_topic_policy", format!("policy of SNS topic {}", sc.topic_arn), crate::policy::render_alarm_topic_policy(&sc)?));
+        out.push(("alarm_topic_policy", format!("policy of SNS topic {}", sc.topic_arn), crate::policy::render_alarm_topic_policy(&alarm_topic_context(ctx))?));
     }
     Ok(out)
 }

@@ -276,6 +276,17 @@ async fn create(ct: &aws_sdk_cloudtrail::Client, spec: &TrailSpec, key_arn: &str
 
 /// UpdateTrail with only the fields that differ (an empty string removes an optional setting).
 async fn update(ct: &aws_sdk_cloudtrail::Client, spec: &TrailSpec, key_arn: &str, fields: &[Field]) -> Result<(), StepError> {
+    // "Only the management account for the organization can convert an organization trail to a
+    // non-organization trail, or convert a non-organization trail to an organization trail": a
+    // delegated administrator (acting on a trail another account owns) never sends the field.
+    let owner = crate::aws::Arn::account_of(&spec.arn).unwrap_or_default();
+    if fields.contains(&Field::IsOrganizationTrail) && owner != spec.account {
+        return Err(StepError::refused(
+            &spec.account,
+            trail_resource(&spec.arn),
+            format!("IsOrganizationTrail differs, and only the management account {owner} can change it: run orgtrail with its credentials once"),
+        ));
+    }
     let mut req = ct.update_trail().name(&spec.arn);
     for f in fields {
         req = match f {
