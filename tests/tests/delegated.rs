@@ -233,3 +233,62 @@ async fn an_existing_management_rollout_moves_to_the_delegated_admin_without_a_w
     assert_eq!((status.is_logging, status.start_logging_time), (Some(true), started), "never stopped or restarted");
     assert_verify_clean(&sb, &env);
 }
+
+/// Detection without the SCP (an organization policy, the management account's to attach).
+const DETECTION: &str = r#"
+[trail.cloudwatch_logs]
+retention_days = 365
+
+[trail.insights]
+api_call_rate = true
+
+[monitoring]
+alarms = "cis"
+sns_topic = "orgtrail-alarms"
+"#;
+
+/// "Both the CloudWatch Logs log group and log role must exist in the calling account": from a
+/// delegated administrator the log group, its role, the alarms and their topic are built in the
+/// administrator's own account, the management account's trail points at them, nothing is made or
+/// called with management-account credentials (the emulator's request log), verify is clean, and
+/// the administrator never sends IsOrganizationTrail (the emulator refuses it: delegated-org-flag).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detection_from_the_delegated_administrator_lives_in_its_own_account() {
+    let (sb, admin) = sandbox(3).await;
+    let mgmt = sb.org.management_account.clone();
+    sb.edit_config(|c| c.merge(DETECTION));
+    json_ok(&run(&sb, &[], &["delegate", "--json"]));
+    let env = assumed_env(&sb, &admin).await;
+
+    let (first, seen) = counted(&sb, || run(&sb, &env, &["apply", "--json"]));
+    let report = json_ok(&first);
+    assert_eq!(report["report"]["outcome"]["outcome"], "converged", "{report:#}");
+    assert_eq!(seen.get(&mgmt), None, "no call with management-account credentials");
+    assert!(seen[&admin].contains_key("logs.CreateLogGroup") && seen[&admin].contains_key("iam.CreateRole"), "{:?}", seen[&admin]);
+
+    let group = "/aws/cloudtrail/orgtrail";
+    let arn = format!("arn:aws:cloudtrail:us-east-1:{mgmt}:trail/orgtrail");
+    let t = aws_sdk_cloudtrail::Client::new(&sb.conf).get_trail().name(&arn).send().await.unwrap().trail.unwrap();
+    assert_eq!(t.cloud_watch_logs_log_group_arn.as_deref(), Some(format!("arn:aws:logs:us-east-1:{admin}:log-group:{group}:*").as_str()));
+    assert_eq!(t.cloud_watch_logs_role_arn.as_deref(), Some(format!("arn:aws:iam::{admin}:role/orgtrail-cloudtrail-to-logs").as_str()));
+    let admin_conf = orgtrail_tests::harness::assumed_conf(&sb, &admin).await;
+    let groups = |conf: aws_config::SdkConfig| async move {
+        let out = aws_sdk_cloudwatchlogs::Client::new(&conf).describe_log_groups().log_group_name_prefix(group).send().await.unwrap();
+        out.log_groups().iter().filter_map(|g| g.log_group_name().map(str::to_string)).collect::<Vec<_>>()
+    };
+    assert_eq!(groups(admin_conf.clone()).await, vec![group.to_string()]);
+    assert!(groups(sb.conf.clone()).await.is_empty(), "nothing in the management account");
+    let alarms = aws_sdk_cloudwatch::Client::new(&admin_conf).describe_alarms().alarm_name_prefix("orgtrail-cis-").send().await.unwrap();
+    assert_eq!(alarms.metric_alarms().len(), 15);
+    assert!(alarms.metric_alarms().iter().all(|a| a.alarm_actions() == [format!("arn:aws:sns:us-east-1:{admin}:orgtrail-alarms")]));
+
+    // The administrator may not change IsOrganizationTrail, even to its current value.
+    let flag = aws_sdk_cloudtrail::Client::new(&admin_conf).update_trail().name(&arn).is_organization_trail(true).send().await.unwrap_err();
+    assert_eq!(aws_sdk_cloudtrail::error::ProvideErrorMetadata::code(&flag), Some("NotOrganizationMasterAccountException"));
+
+    let (_, seen) = counted(&sb, || assert_verify_clean(&sb, &env));
+    assert_eq!(seen.get(&mgmt), None, "verify reads nothing with management-account credentials");
+    let (second, seen) = counted(&sb, || run(&sb, &env, &["apply", "--new-run", "--json"]));
+    assert_eq!(json_ok(&second)["api_calls"]["writes"], serde_json::json!({}));
+    assert_eq!(seen.get(&mgmt), None);
+}

@@ -33,7 +33,7 @@ async fn cloudtrail5(ctx: &Ctx<'_>) -> Option<Finding> {
     let arn = ctx.trail_arn();
     let resource = trail_resource(&arn);
     let ct = ctx.aws.cloudtrail(&in_region(ctx.aws.base(), ctx.home_region()));
-    let trails = match describe(&ct, acting, false).await {
+    let trails = match describe(&ct, acting, true).await {
         Ok(t) => t,
         Err(e) => return Some(Finding::error(Control::CloudTrail5, acting, resource, &e)),
     };

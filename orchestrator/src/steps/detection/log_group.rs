@@ -140,7 +140,8 @@ async fn converge_trail_fields(ctx: &Ctx<'_>, name: &str, role_created: bool) ->
     let resource = format!("{} (CloudWatch Logs)", trail_resource(&arn));
     let ct = ctx.aws.cloudtrail(&in_region(ctx.aws.base(), ctx.home_region()));
     let site = Site::new(acting, ct.config().region(), resource.clone());
-    let trails = describe(&ct, acting, false).await?;
+    // Shadow trails included: a delegated administrator sees the management account's trail only so.
+    let trails = describe(&ct, acting, true).await?;
     let (want_group, want_role) = (trail_log_group_arn(ctx, name), logs_role_arn(ctx));
     let Some(live) = trails.into_iter().find(|t| t.trail_arn() == Some(arn.as_str())) else {
         if ctx.apply {
