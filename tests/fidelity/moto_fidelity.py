@@ -85,12 +85,17 @@ def _cloudtrail() -> None:
         return next((t for t in org_trails_seen_by(self) if name and t.arn == name), None)
 
     # (a) CreateTrail is not an upsert: a name already used in this region (its own trail, or the
-    # shadow of a multi-region trail homed elsewhere) raises TrailAlreadyExistsException.
+    # shadow of a multi-region trail homed elsewhere) raises TrailAlreadyExistsException; so does
+    # a new multi-region trail named like a single-region trail of another region (its shadow
+    # there would take that name).
     original_create = Backend.create_trail
 
     def create_trail(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        # moto's CloudTrailResponse passes (bucket_name, s3_key_prefix, sns_topic_name, is_global,
+        # is_multi_region, ...) positionally after the name.
+        multi_region = bool(kwargs.get("is_multi_region", args[4] if len(args) > 4 else False))
         for t in account_trails(self.account_id):
-            if t.trail_name == name and (t.region_name == self.region_name or t.is_multi_region):
+            if t.trail_name == name and (t.region_name == self.region_name or t.is_multi_region or multi_region):
                 raise TrailAlreadyExistsException(name, self.account_id)
         return original_create(self, name, *args, **kwargs)
 
@@ -276,23 +281,43 @@ OPT_IN_REGIONS = {
     "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1",
     "me-central-1", "me-south-1", "mx-central-1",
 }
-# account id -> opt-in regions enabled with EnableRegion
-ENABLED_OPT_IN: dict[str, set[str]] = {}
+# account id -> opt-in region -> when EnableRegion was called (time.monotonic())
+ENABLED_OPT_IN: dict[str, dict[str, float]] = {}
+# "It can take several minutes" (Account API, EnableRegion): the region reads ENABLING this long.
+REGION_ENABLING_SECONDS = float(os.environ.get("ORGTRAIL_MOTO_REGION_ENABLING_SECONDS", "1.0"))
+ACCOUNT_ADMIN_PRINCIPAL = "account.amazonaws.com"
 
 
 def _account() -> None:
     from moto.account import responses, urls
+
+    import time
 
     Response = responses.AccountResponse
 
     def status(account: str, region: str) -> str:
         if region in DEFAULT_REGIONS:
             return "ENABLED_BY_DEFAULT"
-        return "ENABLED" if region in ENABLED_OPT_IN.get(account, set()) else "DISABLED"
+        since = ENABLED_OPT_IN.get(account, {}).get(region)
+        if since is None:
+            return "DISABLED"
+        return "ENABLED" if time.monotonic() - since >= REGION_ENABLING_SECONDS else "ENABLING"
+
+    def target_account(self: Any, params: dict[str, Any]) -> str:
+        """AccountId names another account only for "an identity in the organization's management
+        account or a delegated administrator account" (Account API reference); else AccessDenied."""
+        caller = self.current_account
+        account = params.get("AccountId") or caller
+        if account == caller:
+            return account
+        owner = _management_of(account)
+        if owner is None or _management_of(caller) != owner or (caller != owner[0] and not is_delegated_admin(caller, ACCOUNT_ADMIN_PRINCIPAL)):
+            raise _error("AccessDeniedException", f"Account {caller} may not act for account {account}: only its organization's management account or an Account Management delegated administrator can.")
+        return account
 
     def list_regions(self: Any) -> str:
         params = json.loads(self.body or "{}")
-        account = params.get("AccountId") or self.current_account
+        account = target_account(self, params)
         wanted = set(params.get("RegionOptStatusContains") or [])
         regions = [
             {"RegionName": r, "RegionOptStatus": status(account, r)}
@@ -308,8 +333,8 @@ def _account() -> None:
 
     def enable_region(self: Any) -> str:
         params = json.loads(self.body or "{}")
-        account = params.get("AccountId") or self.current_account
-        ENABLED_OPT_IN.setdefault(account, set()).add(params["RegionName"])
+        account = target_account(self, params)
+        ENABLED_OPT_IN.setdefault(account, {}).setdefault(params["RegionName"], time.monotonic())
         return "{}"
 
     Response.list_regions = list_regions
@@ -720,27 +745,34 @@ def topic_grants_cloudtrail(policy: dict[str, Any], topic_arn: str, trail_arn: s
     """Whether `policy` has a statement letting the CloudTrail service principal publish to
     `topic_arn` for the trail `trail_arn`. Conditions on aws:SourceArn / aws:SourceAccount are
     evaluated against the trail (whose ARN carries its owner, the management account for an
-    organization trail); a statement with any other condition does not count (stricter reading)."""
+    organization trail); an Allow with any other condition does not count (stricter reading), and
+    an explicit Deny of publishing (to CloudTrail or to everyone) whose conditions hold wins."""
     import fnmatch
 
     trail_account = trail_arn.split(":")[4]
+    allowed = False
     for statement in _listed(policy.get("Statement", [])):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        if not isinstance(statement, dict) or statement.get("Effect") not in ("Allow", "Deny"):
             continue
+        deny = statement["Effect"] == "Deny"
         principal = statement.get("Principal")
-        if not isinstance(principal, dict) or CLOUDTRAIL_PRINCIPAL not in _listed(principal.get("Service", [])):
+        # A Deny counts for CloudTrail when it names it or everyone ("*", {"AWS": "*"}).
+        everyone = principal == "*" or (isinstance(principal, dict) and "*" in _listed(principal.get("AWS", [])))
+        if not (deny and everyone) and (not isinstance(principal, dict) or CLOUDTRAIL_PRINCIPAL not in _listed(principal.get("Service", []))):
             continue
         if not any(str(a).lower() in ("sns:publish", "sns:*", "*") for a in _listed(statement.get("Action", []))):
             continue
         if not any(fnmatch.fnmatchcase(topic_arn, str(r)) for r in _listed(statement.get("Resource", []))):
             continue
-        if all(
+        holds = all(
             _condition_holds(op, key, values, trail_arn, trail_account)
             for op, keys in (statement.get("Condition") or {}).items()
             for key, values in keys.items()
-        ):
-            return True
-    return False
+        )
+        if holds and deny:
+            return False  # an explicit Deny wins over any Allow
+        allowed = allowed or holds
+    return allowed
 
 
 def _condition_holds(op: str, key: str, values: Any, trail_arn: str, trail_account: str) -> bool:

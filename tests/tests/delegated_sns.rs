@@ -213,11 +213,17 @@ async fn fidelity_trail_topic_by_arn_in_another_account_and_its_policy_checked()
     // The mistake this catches: SourceArn formed with the caller's (the administrator's) account.
     let misnamed = topic("for-a-trail-of-the-admin", format!("arn:aws:cloudtrail:us-east-1:{admin}:trail/orgtrail")).await;
     let bare = sns.create_topic().name("default-policy-only").send().await.unwrap().topic_arn.unwrap();
+    // The grant, then an explicit Deny of publishing to everyone: the Deny wins.
+    let denied = topic("allowed-then-denied", trail_arn.clone()).await;
+    let mut policy: Value = topic_policy(&admin_conf, &denied).await;
+    policy["Statement"].as_array_mut().unwrap().push(json!({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "SNS:Publish", "Resource": denied}));
+    sns.set_topic_attributes().topic_arn(&denied).attribute_name("Policy").attribute_value(policy.to_string()).send().await.unwrap();
 
     let ct = aws_sdk_cloudtrail::Client::new(&admin_conf);
     let create = |t: &str| ct.create_trail().name("orgtrail").s3_bucket_name("org-logs").is_organization_trail(true).is_multi_region_trail(true).sns_topic_name(t).send();
     assert_eq!(code(create(&misnamed).await), "InsufficientSnsTopicPolicyException", "SourceArn of another trail");
     assert_eq!(code(create(&bare).await), "InsufficientSnsTopicPolicyException", "no statement for CloudTrail");
+    assert_eq!(code(create(&denied).await), "InsufficientSnsTopicPolicyException", "an explicit Deny");
     assert_eq!(code(create(&format!("arn:aws:sns:us-east-1:{admin}:no-such-topic")).await), "InsufficientSnsTopicPolicyException");
     let created = create(&good).await.expect("a topic of the administrator, by ARN, for the management account's trail");
     assert_eq!((created.trail_arn.as_deref(), created.sns_topic_arn.as_deref()), (Some(trail_arn.as_str()), Some(good.as_str())));

@@ -272,23 +272,39 @@ async fn fidelity_member_sees_the_org_trail_but_cannot_change_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_account_list_regions() {
-    let w = World::new(1, |c| c).await;
+    let w = World::new(2, |c| c).await;
     let a = aws(&w.sb);
     let regions = member_checks::enabled_regions(&w.ctx(&a, false), &w.member()).await.unwrap();
     assert_eq!(regions.len(), 17, "{regions:?}");
     assert_eq!(regions[0].name, "us-east-1");
     assert!(regions.iter().all(|r| !r.opt_in), "{regions:?}");
     assert!(!regions.iter().any(|r| r.name == "me-south-1"), "opt-in regions are not enabled by default");
+    let other = w.targets[1].clone(); // another account's regions: its management account may ask, a fellow member may not
+    let by_member = aws_sdk_account::Client::new(&a.session(&w.member())).list_regions().account_id(&other).send().await.unwrap_err();
+    assert_eq!(aws_sdk_account::error::ProvideErrorMetadata::code(&by_member), Some("AccessDeniedException"));
+    assert!(!aws_sdk_account::Client::new(&w.sb.conf).list_regions().account_id(&other).send().await.unwrap().regions().is_empty());
+    // EnableRegion takes time ("it can take several minutes"): ENABLING first, not yet usable.
+    aws_sdk_account::Client::new(&a.session(&w.member())).enable_region().region_name("me-south-1").send().await.unwrap();
+    assert!(!member_checks::enabled_regions(&w.ctx(&a, false), &w.member()).await.unwrap().iter().any(|r| r.name == "me-south-1"), "ENABLING is not enabled");
     enable_region(&w, "me-south-1").await;
     let regions = member_checks::enabled_regions(&w.ctx(&a, false), &w.member()).await.unwrap();
     assert_eq!(regions.iter().filter(|r| r.opt_in).map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["me-south-1"]);
 }
 
-/// Enables an opt-in region for the member account (Account API EnableRegion, its own role).
+/// Enables an opt-in region for the member (its own role) and waits until it reads ENABLED (patch g).
 async fn enable_region(w: &World, region: &str) {
+    use aws_sdk_account::types::RegionOptStatus;
     let a = aws(&w.sb);
     let account = aws_sdk_account::Client::new(&a.session(&w.member()));
     account.enable_region().region_name(region).send().await.unwrap();
+    for _ in 0..50 {
+        let page = account.list_regions().region_opt_status_contains(RegionOptStatus::Enabled).send().await.unwrap();
+        if page.regions().iter().any(|r| r.region_name() == Some(region)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{region} still not ENABLED");
 }
 
 // ---- ListTrails: one call finds the account's trails in every region (docs/design.md) ----
@@ -325,6 +341,8 @@ async fn fidelity_list_trails_names_trails_of_every_region() {
     let arn = bahrain.create_trail().name("legacy-bahrain").s3_bucket_name(format!("optin-{m}")).send().await.unwrap().trail_arn.unwrap();
     let in_region = bahrain.list_trails().send().await.unwrap().trails.unwrap_or_default();
     assert!(in_region.iter().any(|t| t.trail_arn.as_deref() == Some(arn.as_str()) && t.home_region.as_deref() == Some("me-south-1")), "{in_region:?}");
+    let from_home = w.member_ct(&a, "us-east-1").list_trails().send().await.unwrap().trails.unwrap_or_default();
+    assert!(!from_home.iter().any(|t| t.trail_arn.as_deref() == Some(arn.as_str())), "absent from a default region's listing: {from_home:?}");
 }
 
 /// The per-account cost of the member check with no legacy trails, by operation: one AssumeRole,

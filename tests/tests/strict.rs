@@ -174,3 +174,23 @@ async fn fidelity_log_group_kms_key_must_exist_and_be_enabled() {
     let g = logs.describe_log_groups().log_group_name_prefix("k").send().await.unwrap();
     assert!(g.log_groups().iter().all(|g| g.kms_key_id() == Some(enabled.as_str())), "{g:?}");
 }
+
+/// (a) A new multi-region trail takes its name in every region (its shadows), so it collides with a
+/// same-name single-region trail homed in another region: TrailAlreadyExistsException, and the
+/// single-region trail is untouched. moto creates both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fidelity_multi_region_trail_collides_with_a_single_region_trail_elsewhere() {
+    let w = World::new(1, |c| c).await;
+    let a = aws(&w.sb);
+    a.s3(&a.session(&w.mgmt())).create_bucket().bucket("strict-collide").send().await.unwrap();
+    let west = a.cloudtrail(&a.session(&w.mgmt()).to_builder().region(aws_config::Region::new("eu-west-1")).build());
+    west.create_trail().name("same-name").s3_bucket_name("strict-collide").send().await.unwrap();
+    let east = aws_sdk_cloudtrail::Client::new(&w.sb.conf);
+    let err = east.create_trail().name("same-name").s3_bucket_name("strict-collide").is_multi_region_trail(true).send().await.unwrap_err();
+    assert_eq!(code(&err), "TrailAlreadyExistsException");
+    let listed = east.list_trails().send().await.unwrap().trails.unwrap_or_default();
+    let same: Vec<_> = listed.iter().filter(|t| t.name.as_deref() == Some("same-name")).map(|t| t.home_region.clone().unwrap_or_default()).collect();
+    assert_eq!(same, vec!["eu-west-1".to_string()]);
+    // A single-region trail of that name in a third region is its own (no shadow collides).
+    a.cloudtrail(&a.session(&w.mgmt()).to_builder().region(aws_config::Region::new("us-west-2")).build()).create_trail().name("same-name").s3_bucket_name("strict-collide").send().await.unwrap();
+}
