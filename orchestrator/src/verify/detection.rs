@@ -52,13 +52,13 @@ async fn cloudtrail5(ctx: &Ctx<'_>) -> Option<Finding> {
 }
 
 async fn cis(ctx: &Ctx<'_>) -> Vec<Finding> {
-    let mgmt = ctx.management_account();
+    let logs_owner = crate::steps::detection::logs_account(ctx);
     let controls = (1..=15u8).map(Control::Cis4);
     let Some(alarms) = &ctx.config.detection.alarms else {
-        return controls.map(|c| Finding::new(c, mgmt, "cloudwatch-metric-filters", Status::NotApplicable, "[monitoring] alarms not configured")).collect();
+        return controls.map(|c| Finding::new(c, logs_owner, "cloudwatch-metric-filters", Status::NotApplicable, "[monitoring] alarms not configured")).collect();
     };
     let Some((account, region, group)) = target_log_group(ctx) else {
-        return controls.map(|c| Finding::new(c, mgmt, "cloudwatch-metric-filters", Status::Fail, "no CloudWatch Logs log group configured for the trail")).collect();
+        return controls.map(|c| Finding::new(c, logs_owner, "cloudwatch-metric-filters", Status::Fail, "no CloudWatch Logs log group configured for the trail")).collect();
     };
     let logs = ctx.aws.logs(&in_region(&ctx.session(&account), &region));
     let cw = ctx.aws.cloudwatch(&home(ctx));
@@ -72,8 +72,8 @@ async fn cis(ctx: &Ctx<'_>) -> Vec<Finding> {
     let alarms: BTreeMap<String, MetricAlarm> = match cw.describe_alarms().set_alarm_names(Some(names)).send().await.map_err(aws_err("CloudWatch.DescribeAlarms")) {
         Ok(out) => out.metric_alarms().iter().filter_map(|a| a.alarm_name().map(|n| (n.to_string(), a.clone()))).collect(),
         Err(e) => {
-            let e = StepError::from(Site::new(mgmt, cw.config().region(), "cloudwatch-alarms").error(e));
-            return controls.map(|c| Finding::error(c, mgmt, "cloudwatch-alarms", &e)).collect();
+            let e = StepError::from(Site::new(logs_owner, cw.config().region(), "cloudwatch-alarms").error(e));
+            return controls.map(|c| Finding::error(c, logs_owner, "cloudwatch-alarms", &e)).collect();
         }
     };
     FILTERS
