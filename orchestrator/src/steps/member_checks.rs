@@ -3,6 +3,8 @@
 //!   answers from the account, docs/design.md "Legacy-trail search") and is logging; the account's
 //!   own trails that log management events again (billed twice) are found with ListTrails, which
 //!   names every trail of the account with its home region (one call, not one per region).
+//!   Whether the organization trail logs management events is judged from its owner's side, once
+//!   per run (`trail::owner`): AWS documents only GetTrailStatus by ARN from a member.
 //! - `legacy_trails`: `keep | stop | delete` those duplicates, only once the organization trail is
 //!   confirmed for that account (re-checked right before acting), never when the check failed.
 //! - `delivery_check`: log objects exist under the account's prefix in the central bucket.
