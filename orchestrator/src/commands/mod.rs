@@ -32,7 +32,7 @@ pub async fn run(command: &Command, settings: &Settings) -> Result<Exit, Failure
         // Tags cost one call per account: the plain table shows them; --check-access and --json
         // consumers get them only with --tags.
         Command::Accounts { check_access, tags, no_tags } => accounts::accounts(settings, *check_access, *tags || !(*no_tags || *check_access || json)).await,
-        Command::Plan { members } => plan::plan(settings, *members).await,
+        Command::Plan { members, out, detailed_exitcode } => plan::plan(settings, *members, out.as_deref(), *detailed_exitcode).await,
         Command::Apply(args) => apply::apply(settings, args).await,
         Command::Status { run, failed } => status::status(settings, run.as_deref(), *failed).await,
         Command::State { action } => state::state(settings, action).await,

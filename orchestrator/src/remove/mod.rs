@@ -1,0 +1,1 @@
+//! `orgtrail remove`: taking orgtrail's footprint back, in the order that keeps logging.
