@@ -88,6 +88,18 @@ pub enum Command {
     /// Converge: resume the open run (or start one) and roll out wave by wave.
     #[command(after_help = "Example:\n  orgtrail apply --wave canary")]
     Apply(ApplyArgs),
+    /// Take orgtrail's footprint back in the safe order: the tamper-protection SCP first, then detection,
+    /// Insights, the delegated registration; never a log, the log bucket or the key.
+    #[command(after_help = "Examples:\n  orgtrail remove --dry-run\n  orgtrail remove\n  orgtrail remove --stop-trail   # only once another organization trail logs every account and region\n\nDocs: docs/operations.md, Taking it back")]
+    Remove {
+        /// List what would be removed, in order, and what is kept; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also stop and delete the organization trail: refused unless another trail is confirmed to
+        /// log every account and region (organization, multi-region, logging, management events read and write).
+        #[arg(long)]
+        stop_trail: bool,
+    },
     /// Show the runs, per-wave counts, and failed accounts with reasons and AWS error codes.
     #[command(after_help = "Example:\n  orgtrail status --failed")]
     Status {

@@ -63,6 +63,8 @@ impl Remedy for std::io::Error {}
 // The state crate's messages name their remedy themselves (its tests pin them).
 impl Remedy for orgtrail_state::StateError {}
 
+impl Remedy for orgtrail::remove::RemoveError {}
+
 impl Remedy for orgtrail::saved_plan::CheckError {
     fn remedy(&self) -> Option<String> {
         match self {
