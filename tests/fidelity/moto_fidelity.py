@@ -831,4 +831,5 @@ def apply() -> None:
     _apply_delegation()
     if enabled("m"):
         _cloudtrail_topics()
+    __import__("request_order").apply()
     PATCHED = True
