@@ -24,9 +24,6 @@ pub async fn remove(settings: &Settings, dry_run: bool, stop_trail: bool) -> Res
     let refused = removal.refused().next().is_some();
     if dry_run || refused {
         render(settings, &removal, None, dry_run, &aws)?;
-        if refused && !dry_run {
-            eprintln!("refused: nothing removed (see REFUSED above)");
-        }
         return Ok(if refused { Exit::Failures } else { Exit::Ok });
     }
     let store = Store::open(&dir)?;
@@ -71,6 +68,7 @@ fn render(settings: &Settings, removal: &Removal, report: Option<&RemoveReport>,
     out!("{}", t.render())?;
     let removing = removal.to_remove().count();
     match report {
+        None if removal.refused().next().is_some() => out!("\n{}", table::wrap_prose("refused (REFUSED above): nothing written", ""))?,
         None if removing == 0 => outln!("\nnothing of orgtrail's to remove")?,
         None => out!("\n{}", table::wrap_prose(&format!("dry run: nothing written; `orgtrail remove` removes the {removing} resources numbered above, in that order, and keeps the rest"), ""))?,
         Some(r) => {
