@@ -231,3 +231,38 @@ async fn stop_trail_is_refused_until_another_organization_trail_covers_every_acc
     let expected: BTreeSet<String> = ["CloudTrail.2", "CloudTrail.4", "OrgTrail.Reach", "S3.22", "S3.23"].map(String::from).into();
     assert_eq!((code, failing(&after)), (1, expected));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_that_stops_at_a_failure_is_continued_by_the_next_remove() {
+    let sb = Sandbox::with_config(3, |c| c.mfa_delete(false).detection()).await.unwrap();
+    json_ok(&sb.orgtrail(&["apply", "--json"]));
+    // Someone attached a managed policy to the logs role: IAM refuses to delete it (DeleteConflict),
+    // and orgtrail does not detach what it did not attach.
+    let iam = aws_sdk_iam::Client::new(&sb.conf);
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:DescribeLogGroups","Resource":"*"}]}"#;
+    let policy = iam.create_policy().policy_name("someone-elses").policy_document(doc).send().await.unwrap().policy.unwrap().arn.unwrap();
+    iam.attach_role_policy().role_name("orgtrail-cloudtrail-to-logs").policy_arn(&policy).send().await.unwrap();
+
+    let started = std::time::Instant::now();
+    let out = sb.orgtrail(&["remove", "--json"]);
+    println!("remove stopped at the failure in {:.1}s", started.elapsed().as_secs_f64());
+    let first = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{first:#}");
+    let failed: Vec<&Value> = first["report"]["done"].as_array().unwrap().iter().filter(|d| d["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{first:#}");
+    assert_eq!(failed[0]["resource"], "iam-role orgtrail-cloudtrail-to-logs");
+    assert!(failed[0]["error"].as_str().unwrap().contains("DeleteRole: DeleteConflict"), "names the call and the code: {}", failed[0]);
+    assert_eq!((&first["report"]["removal"], &first["report"]["finished"]), (&Value::from("remove-1"), &Value::from(false)));
+    let table = sb.orgtrail(&["remove", "--dry-run"]);
+    assert!(stdout(&table).contains("iam-role orgtrail-cloudtrail-to-logs"), "only what is left: {}", stdout(&table));
+
+    iam.detach_role_policy().role_name("orgtrail-cloudtrail-to-logs").policy_arn(&policy).send().await.unwrap();
+    let out = sb.orgtrail(&["remove", "--json"]);
+    let second = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{second:#}");
+    assert_eq!((&second["report"]["removal"], &second["report"]["resumed"], &second["report"]["finished"]), (&Value::from("remove-1"), &Value::from(true), &Value::from(true)));
+    let done: Vec<&str> = second["report"]["done"].as_array().unwrap().iter().map(|d| d["resource"].as_str().unwrap()).collect();
+    assert_eq!(done, ["iam-role orgtrail-cloudtrail-to-logs"], "the rest was removed the first time");
+    let out = sb.orgtrail(&["remove", "--json"]);
+    assert_eq!(json(&out)["report"]["removal"], "remove-2", "a finished removal is not continued");
+}
