@@ -99,6 +99,13 @@ async fn a_saved_plan_applied_as_is_writes_exactly_its_changes() {
 
     let (out, w) = run(&sb, &["plan", "--detailed-exitcode"]);
     assert_eq!((out.status.code(), w), (Some(0), Requests::new()), "nothing left to change");
+
+    // Errors are 1 with --detailed-exitcode (2 is "changes pending"), 2 without, as everywhere else.
+    let bad = sb.config_path().with_file_name("broken.toml");
+    std::fs::write(&bad, "[organization\n").unwrap();
+    let bad = bad.display().to_string();
+    assert_eq!(sb.orgtrail(&["--config", &bad, "plan", "--detailed-exitcode"]).status.code(), Some(1));
+    assert_eq!(sb.orgtrail(&["--config", &bad, "plan"]).status.code(), Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
