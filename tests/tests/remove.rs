@@ -161,12 +161,15 @@ async fn remove_takes_the_scp_first_keeps_logs_buckets_and_keys_and_verify_shows
     let table = sb.orgtrail(&["remove", "--dry-run"]);
     assert!(stdout(&table).contains("would remove") && stdout(&table).contains("dry run: nothing written"), "{}", stdout(&table));
 
+    // With the shared state the apply used: its records go to S3 with the lock.
+    let state = format!("s3://{STATE_BUCKET}/orgtrail");
     let seq = last_seq(&sb);
-    let out = sb.orgtrail(&["remove", "--json"]);
+    let out = sb.orgtrail(&["remove", "--json", "--state", &state]);
     let done = json(&out);
     assert_eq!(out.status.code(), Some(0), "{done:#}\n{}", stderr(&out));
-    let order = writes_in_order(&sb, seq);
-    println!("remove: the emulator's writes in order: {order:?}");
+    // S3 writes are the state's (lock, pushes): remove writes nothing else to S3.
+    let order: Vec<String> = writes_in_order(&sb, seq).into_iter().filter(|op| !op.starts_with("s3.")).collect();
+    println!("remove: the emulator's writes in order (the state's S3 writes left out): {order:?}");
     assert_eq!(&order[..2], ["organizations.DetachPolicy", "organizations.DeletePolicy"], "the SCP goes first");
     assert_eq!(order.len(), planned.len() + 1, "one write per item, and one more for the role's inline policy: {order:?}");
     assert_eq!(done["report"]["finished"], true);
@@ -186,8 +189,17 @@ async fn remove_takes_the_scp_first_keeps_logs_buckets_and_keys_and_verify_shows
     println!("verify after remove fails: {:?}", failing(&after));
     assert_eq!((code, failing(&after)), (1, expected));
 
-    // Recorded, and a second remove has nothing left.
-    let (out, writes) = run_counting_writes(&sb, &["remove", "--json"]);
+    // Recorded in the shared state, item by item; a second remove has nothing left and writes nothing.
+    let pulled = sb.config_path().with_file_name("pulled.state");
+    let out = sb.orgtrail(&["--state", &state, "--state-dir", &pulled.display().to_string(), "state", "pull"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let store = orgtrail_state::Store::open(&pulled).unwrap();
+    let removals = store.removals().unwrap();
+    assert_eq!((removals.len(), removals[0].id.as_str(), removals[0].finished_at.is_some()), (1, "remove-1", true));
+    let records = store.removal_records("remove-1").unwrap();
+    assert_eq!(records.iter().filter(|r| r.status == "done").count(), planned.len());
+    assert_eq!(records.iter().filter(|r| r.status == "kept").count(), items(&dry, "keep").len());
+    let (out, writes) = run_counting_writes(&sb, &["remove", "--json", "--state", &state]);
     assert_eq!((out.status.code(), writes), (Some(0), 0), "{}", stderr(&out));
     assert!(items(&json(&out), "remove").is_empty());
 }
@@ -264,5 +276,5 @@ async fn a_removal_that_stops_at_a_failure_is_continued_by_the_next_remove() {
     let done: Vec<&str> = second["report"]["done"].as_array().unwrap().iter().map(|d| d["resource"].as_str().unwrap()).collect();
     assert_eq!(done, ["iam-role orgtrail-cloudtrail-to-logs"], "the rest was removed the first time");
     let out = sb.orgtrail(&["remove", "--json"]);
-    assert_eq!(json(&out)["report"]["removal"], "remove-2", "a finished removal is not continued");
+    assert_eq!(json(&out)["report"], Value::Null, "nothing left: nothing recorded");
 }

@@ -1,6 +1,10 @@
 //! `orgtrail remove [--dry-run] [--stop-trail]`: orgtrail's footprint taken back in the safe order
 //! (`orgtrail::remove`), what it keeps listed with why. A refusal (`--stop-trail` while no other
 //! trail covers the organization) writes nothing at all.
+use std::time::Duration;
+
+use orgtrail::executor::Cancel;
+use orgtrail::remote_state::{Remote, RemoteSession};
 use orgtrail::remove::{self, Decision, Removal, RemoveReport};
 use orgtrail::report::table::{self, Table};
 use orgtrail::steps::Ctx;
@@ -11,10 +15,6 @@ use crate::failure::{Exit, Failure};
 use crate::settings::{Settings, StateLocation};
 
 pub async fn remove(settings: &Settings, dry_run: bool, stop_trail: bool) -> Result<Exit, Failure> {
-    let dir = match &settings.state {
-        StateLocation::Local { dir } => dir.clone(),
-        StateLocation::Remote { url, .. } => return Err(Failure::bad_input(format!("`remove` records in a local state; {url} is shared state: pass --state-dir DIR (e.g. after `orgtrail state pull`)"))),
-    };
     let config = settings.config();
     let aws = settings.connect("orgtrail-remove").await?;
     let caller = super::caller_identity(&aws).await?;
@@ -22,16 +22,46 @@ pub async fn remove(settings: &Settings, dry_run: bool, stop_trail: bool) -> Res
     let ctx = Ctx { aws: &aws, config, org: &inventory.organization, caller: &caller, targets: &[], apply: !dry_run };
     let removal = remove::observe(&ctx, stop_trail).await?;
     let refused = removal.refused().next().is_some();
-    if dry_run || refused {
+    // Nothing to remove is nothing to record: no lock, no write at all.
+    if dry_run || refused || removal.to_remove().next().is_none() {
         render(settings, &removal, None, dry_run, &aws)?;
         return Ok(if refused { Exit::Failures } else { Exit::Ok });
     }
-    let store = Store::open(&dir)?;
-    let _lock = store.lock(&settings.this_invocation())?;
-    let report = remove::execute(&ctx, &removal, &store).await?;
+    let report = execute_recorded(settings, &ctx, &removal).await?;
     render(settings, &removal, Some(&report), false, &aws)?;
     let failed = report.done.iter().any(|d| d.status == "failed");
     Ok(if failed { Exit::Failures } else { Exit::Ok })
+}
+
+/// Remove with the records in the state, locked as `apply` locks it: the local directory, or the
+/// shared state in S3 (its working copy pulled first, pushed at the end and on checkpoints).
+async fn execute_recorded(settings: &Settings, ctx: &Ctx<'_>, removal: &Removal) -> Result<RemoveReport, Failure> {
+    let holder = settings.this_invocation();
+    match &settings.state {
+        StateLocation::Local { dir } => {
+            let store = Store::open(dir)?;
+            let _lock = store.lock(&holder)?;
+            Ok(remove::execute(ctx, removal, &store).await?)
+        }
+        StateLocation::Remote { url, working_copy, working_copy_is_cache, lease } => {
+            let cancel = Cancel::default();
+            let remote = Remote::new(ctx.aws, url.clone());
+            let mut session = RemoteSession::open(remote, working_copy, *working_copy_is_cache, holder.clone(), *lease, false, &cancel, settings.notes()).await?;
+            let result = match session.store.lock(&holder) {
+                Ok(guard) => {
+                    session.start_checkpoints(Duration::from_secs(ctx.config.state.checkpoint_interval_seconds.into()), &cancel);
+                    let store = std::sync::Arc::clone(&session.store);
+                    Ok((guard, remove::execute(ctx, removal, &store).await))
+                }
+                Err(e) => Err(e),
+            };
+            // Always: the final push (once the removal started) and the lock's release.
+            let closed = session.close().await;
+            let (_guard, report) = result?;
+            closed?;
+            Ok(report?)
+        }
+    }
 }
 
 fn render(settings: &Settings, removal: &Removal, report: Option<&RemoveReport>, dry_run: bool, aws: &orgtrail::aws::Aws) -> Result<(), Failure> {
