@@ -72,15 +72,34 @@ pub enum Command {
         no_tags: bool,
     },
     /// Show what apply would change (read-only): central resources, waves, untargeted accounts.
-    #[command(after_help = "Example:\n  orgtrail plan --members")]
+    #[command(after_help = "Examples:\n  orgtrail plan --members\n  orgtrail plan --out orgtrail.plan.json && orgtrail apply --plan orgtrail.plan.json\n  orgtrail plan --detailed-exitcode   # CI: 0 no changes, 2 changes pending, 1 error")]
     Plan {
         /// Also check every targeted member account (assumes the role in each).
         #[arg(long)]
         members: bool,
+        /// Save the plan (every observed resource, its planned change, the config's fingerprint) as
+        /// JSON to this file, for `apply --plan FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Terraform's exit codes: 0 no changes, 2 changes pending, 1 any error.
+        #[arg(long)]
+        detailed_exitcode: bool,
     },
     /// Converge: resume the open run (or start one) and roll out wave by wave.
     #[command(after_help = "Example:\n  orgtrail apply --wave canary")]
     Apply(ApplyArgs),
+    /// Take orgtrail's footprint back in the safe order: the tamper-protection SCP first, then detection,
+    /// Insights, the delegated registration; never a log, the log bucket or the key.
+    #[command(after_help = "Examples:\n  orgtrail remove --dry-run\n  orgtrail remove\n  orgtrail remove --stop-trail   # only once another organization trail logs every account and region\n\nDocs: docs/operations.md, Taking it back")]
+    Remove {
+        /// List what would be removed, in order, and what is kept; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also stop and delete the organization trail: refused unless another trail is confirmed to
+        /// log every account and region (organization, multi-region, logging, management events read and write).
+        #[arg(long)]
+        stop_trail: bool,
+    },
     /// Show the runs, per-wave counts, and failed accounts with reasons and AWS error codes.
     #[command(after_help = "Example:\n  orgtrail status --failed")]
     Status {
@@ -181,4 +200,8 @@ pub struct ApplyArgs {
     /// Break the state lock first (names the holder it removes). Only when that holder is gone.
     #[arg(long)]
     pub force_unlock: bool,
+    /// Write exactly this saved plan (`plan --out FILE`): refused, nothing written, when the config
+    /// or the live state differs from what it observed. Starts a new run.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["new_run", "accept_config_change", "wave", "accounts"])]
+    pub plan: Option<PathBuf>,
 }

@@ -14,6 +14,8 @@ pub enum Exit {
     ManualAction,
     /// Ctrl-C: the run stopped starting accounts and recorded itself interrupted.
     Interrupted,
+    /// `plan --detailed-exitcode` found changes to make (Terraform's exit 2).
+    ChangesPending,
 }
 
 impl Exit {
@@ -22,6 +24,7 @@ impl Exit {
             Exit::Ok => 0,
             Exit::Failures => 1,
             Exit::ManualAction => 3,
+            Exit::ChangesPending => 2,
             Exit::Interrupted => 130,
         }
     }
@@ -59,6 +62,28 @@ impl Remedy for orgtrail::policy::PolicyError {}
 impl Remedy for std::io::Error {}
 // The state crate's messages name their remedy themselves (its tests pin them).
 impl Remedy for orgtrail_state::StateError {}
+
+impl Remedy for orgtrail::remove::RemoveError {}
+
+impl Remedy for orgtrail::saved_plan::CheckError {
+    fn remedy(&self) -> Option<String> {
+        match self {
+            orgtrail::saved_plan::CheckError::Saved(e) => e.remedy(),
+            orgtrail::saved_plan::CheckError::Rollout(e) => e.remedy(),
+        }
+    }
+}
+
+impl Remedy for orgtrail::saved_plan::SavedPlanError {
+    fn remedy(&self) -> Option<String> {
+        use orgtrail::saved_plan::SavedPlanError as E;
+        match self {
+            E::ConfigChanged { .. } | E::Moved { .. } => Some("make a new plan (`orgtrail plan --out FILE`), review it, and apply that one".into()),
+            E::HasErrors { .. } => Some("fix what `orgtrail plan` shows in error, then make the plan again".into()),
+            _ => None,
+        }
+    }
+}
 
 impl Remedy for orgtrail::executor::ExecError {
     fn remedy(&self) -> Option<String> {

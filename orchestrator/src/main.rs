@@ -27,7 +27,9 @@ fn main() -> ExitCode {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(failure) => {
             report(&failure);
-            ExitCode::from(failure.code())
+            // `plan --detailed-exitcode` keeps 2 for "changes pending": every error is 1 there, as in Terraform.
+            let detailed = matches!(cli.command, cli::Command::Plan { detailed_exitcode: true, .. });
+            ExitCode::from(if detailed && failure.code() != 130 { 1 } else { failure.code() })
         }
     }
 }

@@ -251,3 +251,23 @@ fn target_counts_count_each_targets_records_of_the_given_steps_by_kind() {
     // c's "old" step is not one of the given steps: neither counted nor its manual action.
     assert_eq!(got, vec![("a", 2, 0, 1, 0), ("b", 2, 1, 0, 1), ("c", 1, 0, 1, 0)]);
 }
+
+#[test]
+fn a_removal_is_continued_until_finished_and_its_records_kept_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (id, resumed) = store.open_removal("o-abc").unwrap();
+    assert_eq!((id.as_str(), resumed), ("remove-1", false));
+    let item = |position, resource: &str, status: &str| orgtrail_state::RemovalRecord { account: "111111111111".into(), resource: resource.into(), position, action: "remove".into(), status: status.into(), detail: String::new(), updated_at: 0 };
+    store.record_removal(&id, &item(2, "cloudwatch-log-group g", "pending")).unwrap();
+    store.record_removal(&id, &item(1, "scp orgtrail-tamper-protection", "done")).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.open_removal("o-abc").unwrap(), ("remove-1".to_string(), true), "an unfinished removal is continued");
+    store.record_removal(&id, &item(2, "cloudwatch-log-group g", "done")).unwrap();
+    let records = store.removal_records(&id).unwrap();
+    assert_eq!(records.iter().map(|r| (r.resource.as_str(), r.status.as_str())).collect::<Vec<_>>(), vec![("scp orgtrail-tamper-protection", "done"), ("cloudwatch-log-group g", "done")]);
+    store.finish_removal(&id).unwrap();
+    assert_eq!(store.open_removal("o-abc").unwrap().0, "remove-2");
+    assert!(store.open_removal("o-other").is_err(), "a state of another organization is refused");
+}

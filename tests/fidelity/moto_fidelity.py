@@ -864,4 +864,5 @@ def apply() -> None:
     if enabled("m"):
         _cloudtrail_topics()
     __import__("strict").apply()  # tests/fidelity/strict.py: stricter readings, wrapping the patches above
+    __import__("request_order").apply()
     PATCHED = True

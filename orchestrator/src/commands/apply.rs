@@ -10,6 +10,7 @@ use orgtrail::executor::{Cancel, NoSink, Sink};
 use orgtrail::remote_state::{lock::Replaced, session::LastWords, CheckpointSink, LeaseSettings, Remote, RemoteSession, StateUrl};
 use orgtrail::report::{self, progress::Progress};
 use orgtrail::rollout::{self, ApplyOptions, ApplyReport, Rollout};
+use orgtrail::saved_plan::{recheck, Checked, SavedPlan};
 use orgtrail_state::{force_unlock, RunOutcome, StepStatus, Store};
 use tokio::sync::Notify;
 
@@ -24,13 +25,34 @@ const CTRL_C_GRACE: Duration = Duration::from_secs(60);
 const LAST_PUSH_GRACE: Duration = Duration::from_secs(15);
 
 pub async fn apply(settings: &Settings, args: &ApplyArgs) -> Result<Exit, Failure> {
+    // A saved plan is read, and the live state observed again and compared, before the state is
+    // locked: a refused plan writes nothing, not even a lock.
+    let planned = match &args.plan {
+        Some(path) => Some(recheck_plan(settings, path).await?),
+        None => None,
+    };
     match &settings.state {
-        StateLocation::Remote { url, working_copy, working_copy_is_cache, lease } => apply_remote(settings, args, url, working_copy, *working_copy_is_cache, *lease).await,
-        StateLocation::Local { dir } => apply_local(settings, args, dir).await,
+        StateLocation::Remote { url, working_copy, working_copy_is_cache, lease } => apply_remote(settings, args, planned, url, working_copy, *working_copy_is_cache, *lease).await,
+        StateLocation::Local { dir } => apply_local(settings, args, planned, dir).await,
     }
 }
 
-async fn apply_local(settings: &Settings, args: &ApplyArgs, dir: &std::path::Path) -> Result<Exit, Failure> {
+/// `apply --plan FILE`: the clients it observed with (their call counts continue into the
+/// apply's) and what the check found the same as planned.
+struct Planned {
+    aws: Aws,
+    checked: Checked,
+}
+
+async fn recheck_plan(settings: &Settings, path: &std::path::Path) -> Result<Planned, Failure> {
+    let saved = SavedPlan::read(path)?;
+    let aws = settings.connect("orgtrail-apply").await?;
+    let caller = super::caller_identity(&aws).await?;
+    let checked = recheck(&aws, settings.config(), &settings.config_path, &caller, path, &saved, settings.concurrency).await?;
+    Ok(Planned { aws, checked })
+}
+
+async fn apply_local(settings: &Settings, args: &ApplyArgs, planned: Option<Planned>, dir: &std::path::Path) -> Result<Exit, Failure> {
     let store = Store::open(dir)?;
     if args.force_unlock {
         match force_unlock(dir)? {
@@ -42,18 +64,19 @@ async fn apply_local(settings: &Settings, args: &ApplyArgs, dir: &std::path::Pat
     if let Some(stale) = &_lock.stale_holder {
         eprintln!("note: took over the lock left by {stale}, which is no longer running");
     }
-    let aws = settings.connect("orgtrail-apply").await?;
+    let (aws, checked) = connect(settings, planned).await?;
     let cancel = Cancel::default();
     spawn_ctrl_c(cancel.clone(), settings, None);
-    let mut done = converge(settings, args, settings.config(), &aws, &store, &cancel, None).await?;
+    let mut done = converge(settings, args, checked, settings.config(), &aws, &store, &cancel, None).await?;
     done.report.state_dir = dir.to_path_buf();
     done.print(settings, &aws, &dir.display().to_string())?;
     Ok(done.exit)
 }
 
-async fn apply_remote(settings: &Settings, args: &ApplyArgs, url: &StateUrl, dir: &std::path::Path, dir_is_cache: bool, lease: LeaseSettings) -> Result<Exit, Failure> {
+#[allow(clippy::too_many_arguments)]
+async fn apply_remote(settings: &Settings, args: &ApplyArgs, planned: Option<Planned>, url: &StateUrl, dir: &std::path::Path, dir_is_cache: bool, lease: LeaseSettings) -> Result<Exit, Failure> {
     let config = settings.config();
-    let aws = settings.connect("orgtrail-apply").await?;
+    let (aws, checked) = connect(settings, planned).await?;
     let cancel = Cancel::default();
     let holder = settings.this_invocation();
     let remote = Remote::new(&aws, url.clone());
@@ -68,7 +91,7 @@ async fn apply_remote(settings: &Settings, args: &ApplyArgs, url: &StateUrl, dir
     let local_lock = async {
         let guard = session.store.lock(&holder)?;
         // Named in the lock, so whoever is refused knows which run is going on.
-        let unfinished = if args.new_run { None } else { session.store.latest_open_run()? };
+        let unfinished = if args.new_run || args.plan.is_some() { None } else { session.store.latest_open_run()? };
         let run = unfinished.map_or_else(|| format!("run-{}", session.store.runs().map_or(0, |r| r.len()) + 1), |r| r.id);
         session.lease.set_run(&run).await?;
         Ok::<_, Failure>(guard)
@@ -79,7 +102,7 @@ async fn apply_remote(settings: &Settings, args: &ApplyArgs, url: &StateUrl, dir
             let wake = session.start_checkpoints(Duration::from_secs(config.state.checkpoint_interval_seconds.into()), &cancel);
             spawn_ctrl_c(cancel.clone(), settings, Some((Arc::clone(&wake), session.last_words())));
             let store = Arc::clone(&session.store);
-            (Some(guard), converge(settings, args, config, &aws, &store, &cancel, Some(wake)).await)
+            (Some(guard), converge(settings, args, checked, config, &aws, &store, &cancel, Some(wake)).await)
         }
         Err(e) => (None, Err(e)),
     };
@@ -125,8 +148,19 @@ impl Converged {
     }
 }
 
-/// Resume (or start) the run and roll out; `checkpoint` is woken at every wave boundary.
-async fn converge(settings: &Settings, args: &ApplyArgs, config: &Config, aws: &Aws, store: &Store, cancel: &Cancel, checkpoint: Option<Arc<Notify>>) -> Result<Converged, Failure> {
+/// The clients: those `apply --plan` observed with, else new ones.
+async fn connect(settings: &Settings, planned: Option<Planned>) -> Result<(Aws, Option<Checked>), Failure> {
+    Ok(match planned {
+        Some(p) => (p.aws, Some(p.checked)),
+        None => (settings.connect("orgtrail-apply").await?, None),
+    })
+}
+
+/// Resume (or start) the run and roll out; `checkpoint` is woken at every wave boundary. With a
+/// checked saved plan: a new run on the inventory the check discovered, and without observed
+/// member steps no member account (the waves stay pending, for the next `apply`).
+#[allow(clippy::too_many_arguments)]
+async fn converge(settings: &Settings, args: &ApplyArgs, checked: Option<Checked>, config: &Config, aws: &Aws, store: &Store, cancel: &Cancel, checkpoint: Option<Arc<Notify>>) -> Result<Converged, Failure> {
     let started = Instant::now();
     let caller = super::caller_identity(aws).await?;
     let progress = Progress::new(settings.output.progress && !args.no_progress);
@@ -134,13 +168,19 @@ async fn converge(settings: &Settings, args: &ApplyArgs, config: &Config, aws: &
     let with_checkpoints = checkpoint.map(|wake| CheckpointSink { inner: shown, wake });
     let sink: &dyn Sink = with_checkpoints.as_ref().map_or(shown, |s| s as &dyn Sink);
     let run = Rollout { aws, config, config_path: &settings.config_path, store, caller: &caller, cancel: cancel.clone(), sink };
-    let opts = ApplyOptions {
+    let mut opts = ApplyOptions {
         new_run: args.new_run,
         accept_config_change: args.accept_config_change,
         only_wave: args.wave.clone(),
         only_accounts: args.accounts.as_ref().map(|a| a.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()),
     };
-    let inventory = if run.resumable(&opts)? {
+    if let Some(c) = &checked {
+        opts.new_run = true;
+        opts.only_accounts = (!c.members).then(Vec::new);
+    }
+    let inventory = if let Some(c) = checked {
+        Some(c.inventory)
+    } else if run.resumable(&opts)? {
         rollout::check_organization(aws, store).await?;
         None
     } else {

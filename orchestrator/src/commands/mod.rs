@@ -10,6 +10,7 @@ pub mod mfa_delete;
 pub mod output;
 pub mod plan;
 pub mod policies;
+pub mod remove;
 pub mod state;
 pub mod status;
 pub mod verify;
@@ -32,8 +33,9 @@ pub async fn run(command: &Command, settings: &Settings) -> Result<Exit, Failure
         // Tags cost one call per account: the plain table shows them; --check-access and --json
         // consumers get them only with --tags.
         Command::Accounts { check_access, tags, no_tags } => accounts::accounts(settings, *check_access, *tags || !(*no_tags || *check_access || json)).await,
-        Command::Plan { members } => plan::plan(settings, *members).await,
+        Command::Plan { members, out, detailed_exitcode } => plan::plan(settings, *members, out.as_deref(), *detailed_exitcode).await,
         Command::Apply(args) => apply::apply(settings, args).await,
+        Command::Remove { dry_run, stop_trail } => remove::remove(settings, *dry_run, *stop_trail).await,
         Command::Status { run, failed } => status::status(settings, run.as_deref(), *failed).await,
         Command::State { action } => state::state(settings, action).await,
         Command::RenderPolicies => policies::render(settings).await,

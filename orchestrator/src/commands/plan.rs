@@ -1,40 +1,21 @@
 //! `orgtrail plan`: what `apply` would change, read-only. Central resources per step (create /
 //! update with fields / no change), the waves with their accounts, the untargeted accounts, and
 //! whether `apply` would resume a run (and whether the config changed since it started).
-use futures::stream::{self, StreamExt};
+use std::path::Path;
+
 use orgtrail::aws::Aws;
 use orgtrail::config;
-use orgtrail::executor::{CentralStep, MemberStep};
+use orgtrail::executor::CentralStep;
+use orgtrail::plan::observe::{observe, StepPlan};
 use orgtrail::report::{self, table::Table};
-use orgtrail::steps::{Action, Change, Outcome, StepError};
+use orgtrail::saved_plan::{ConfigRef, SavedPlan};
+use orgtrail::steps::Action;
 use orgtrail_state::StepId;
 use serde::Serialize;
 
 use super::output::{self, out, outln};
 use crate::failure::{Exit, Failure};
 use crate::settings::Settings;
-
-#[derive(Serialize)]
-struct StepPlan {
-    step: StepId,
-    target: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    changes: Vec<Change>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    /// orgtrail's own refusal (not an AWS error): `apply` finds it too, before its first write.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    refused: bool,
-}
-
-impl StepPlan {
-    fn of(step: StepId, target: &str, r: Result<Outcome, StepError>) -> Self {
-        match r {
-            Ok(o) => StepPlan { step, target: target.into(), changes: o.changes, error: None, refused: false },
-            Err(e) => StepPlan { step, target: target.into(), changes: vec![], refused: matches!(e, StepError::Refused { .. }), error: Some(e.to_string()) },
-        }
-    }
-}
 
 /// Which run the next `apply` works in: the open one (resumed), or a new one after a finished run.
 #[derive(Serialize)]
@@ -48,50 +29,24 @@ struct Resume {
     config_changed: bool,
 }
 
-pub async fn plan(settings: &Settings, members: bool) -> Result<Exit, Failure> {
+/// `out`: save the plan there (`apply --plan`). `detailed`: exit 2 when changes are pending.
+pub async fn plan(settings: &Settings, members: bool, out: Option<&Path>, detailed: bool) -> Result<Exit, Failure> {
     let live = super::Live::load(settings, "orgtrail-plan").await?;
-    let (config, aws, inventory, plan, targets, concurrency) = (&live.config, &live.aws, &live.inventory, &live.plan, &live.targets, live.concurrency);
+    let (config, aws, inventory, plan) = (&live.config, &live.aws, &live.inventory, &live.plan);
     let ctx = live.ctx();
-    let mut steps = Vec::new();
-    for s in CentralStep::all(&ctx) {
-        let target = s.target(&ctx);
-        steps.push(StepPlan::of(s.id(), &target, s.run(&ctx).await));
-    }
-    if let Some(r) = orgtrail::steps::trusted_access::delegation_plan(&ctx).await {
-        steps.push(StepPlan::of(StepId::DelegatedAdmin, ctx.management_account(), r));
-    }
-    // Member checks look for the trail from each account: before it exists they can only fail.
-    let trail_missing = steps.iter().any(|s| s.step == StepId::OrgTrail && s.changes.iter().any(|c| c.action == Action::Create));
-    let members = members && !trail_missing;
-    if members {
-        let member_steps = MemberStep::all(&ctx);
-        let ctx = &ctx;
-        let per_account: Vec<Vec<StepPlan>> = stream::iter(targets.iter())
-            .map(|a| {
-                let member_steps = member_steps.clone();
-                async move {
-                    let mut out = Vec::new();
-                    for s in member_steps {
-                        let r = s.run(ctx, a).await;
-                        let failed = r.is_err();
-                        out.push(StepPlan::of(s.id(), a, r));
-                        if failed {
-                            break;
-                        }
-                    }
-                    out
-                }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        let mut all: Vec<StepPlan> = per_account.into_iter().flatten().collect();
-        all.sort_by(|a, b| (&a.target, a.step.as_str()).cmp(&(&b.target, b.step.as_str())));
-        steps.extend(all);
+    let observed = observe(&ctx, members, live.concurrency).await;
+    let (steps, trail_missing) = (&observed.steps, observed.trail_missing);
+    let saved = saved_plan(&live, settings, observed.members, steps.clone());
+    if let Some(path) = out {
+        // A plan with a step in error cannot be applied as planned: no file rather than a wrong one.
+        if saved.errors() == 0 {
+            saved.write(path)?;
+        }
     }
     let resume = resume_info(settings, aws, config).await?;
     let central: Vec<StepId> = CentralStep::all(&ctx).iter().map(|s| s.id()).collect();
     let failed = steps.iter().any(|s| s.error.is_some());
+    let saved_to = out.filter(|_| !failed).map(|p| p.display().to_string());
     if settings.output.json {
         output::json(&serde_json::json!({
             "organization": inventory.organization,
@@ -99,12 +54,14 @@ pub async fn plan(settings: &Settings, members: bool) -> Result<Exit, Failure> {
             "waves": plan.waves,
             "untargeted": plan.untargeted,
             "resume": resume,
+            "changes_pending": saved.has_changes(),
+            "saved_plan": saved_to,
             "api_calls": { "total": aws.metrics.total(), "writes": aws.metrics.write_calls(), "by_operation": aws.metrics.snapshot() },
         }))?;
     } else {
         let mut t = Table::new(["STEP", "ACCOUNT", "RESOURCE", "ACTION"]).keep_whole([0, 1]);
         let mut manual = Vec::new();
-        for s in &steps {
+        for s in steps {
             if let Some(e) = &s.error {
                 t.row([s.step.to_string(), s.target.clone(), "-".into(), format!("ERROR: {e}")]);
             }
@@ -152,8 +109,28 @@ pub async fn plan(settings: &Settings, members: bool) -> Result<Exit, Failure> {
         if let Some(s) = steps.iter().find(|s| s.refused && central.contains(&s.step)) {
             outln!("\n`apply` would refuse at {} before its first write (see the ERROR above)", s.step)?;
         }
+        match (out, &saved_to) {
+            (Some(_), Some(p)) => out!("\n{}", report::table::wrap_prose(&saved_note(&saved, p), ""))?,
+            (Some(p), None) => outln!("\nno plan saved to {}: steps are in error (above)", p.display())?,
+            (None, _) => {}
+        }
     }
-    Ok(if failed { Exit::Failures } else { Exit::Ok })
+    Ok(match (failed, detailed) {
+        (true, _) => Exit::Failures,
+        (false, true) if saved.has_changes() => Exit::ChangesPending,
+        (false, _) => Exit::Ok,
+    })
+}
+
+/// The plan as `plan --out` saves it.
+fn saved_plan(live: &super::Live<'_>, settings: &Settings, members: bool, steps: Vec<StepPlan>) -> SavedPlan {
+    let config = ConfigRef { path: settings.config_path.display().to_string(), fingerprint: config::fingerprint(live.config) };
+    SavedPlan::new(config, live.inventory.organization.clone(), live.caller.account.clone(), live.plan.waves.clone(), members, steps)
+}
+
+fn saved_note(saved: &SavedPlan, path: &str) -> String {
+    let scope = if saved.members_observed { "the central steps and every targeted account's member steps" } else { "the central steps only (member steps were not observed: `plan --members` once the trail exists); the waves wait for the next plain `apply`" };
+    format!("saved the plan to {path}: `orgtrail apply --plan {path}` writes exactly these changes, to {scope}, and refuses if the config or the live state moved")
 }
 
 fn action_text(a: &Action) -> String {

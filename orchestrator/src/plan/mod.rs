@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Amount, Config, Wave};
 use crate::discovery::{Account, Inventory};
 
+pub mod observe;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PlannedWave {
     pub name: String,

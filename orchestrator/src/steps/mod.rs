@@ -2,7 +2,7 @@
 //! `ctx.apply == false` a step only reads and reports what it would change (the `plan` path).
 //! A step owns its resource: nothing else calls that resource's write APIs.
 use aws_config::SdkConfig;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::{Aws, CallerIdentity};
 use crate::config::Config;
@@ -51,7 +51,7 @@ impl Ctx<'_> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Action {
     Create,
@@ -65,7 +65,7 @@ pub enum Action {
 }
 
 /// One resource's difference between live and desired state (and, when applied, what was done).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// e.g. `kms-key alias/orgtrail`, `s3-bucket orgtrail-logs-222222222222`
     pub resource: String,

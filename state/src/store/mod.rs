@@ -11,8 +11,10 @@ use crate::lock::{self, LockGuard, LockHolder};
 use crate::{find_secret, now_millis, RunOutcome, StateError, StepStatus};
 
 mod records;
+mod removals;
 
 pub use records::{Record, TargetCounts, WaveCounts};
+pub use removals::{RemovalRecord, RemovalSummary};
 
 const FORMAT: &str = "orgtrail-state/1";
 const DB_FILE: &str = "state.db";
@@ -127,6 +129,8 @@ impl Store {
             conn.execute_batch(SCHEMA).map_err(|e| classify(&db_path, e))?;
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?1)", [FORMAT]).map_err(|e| classify(&db_path, e))?;
         }
+        // Added after the first format: created in older states on their next writable open.
+        conn.execute_batch(removals::SCHEMA).map_err(|e| classify(&db_path, e))?;
         Ok(Store { dir, db_path, conn: Mutex::new(conn) })
     }
 
