@@ -831,4 +831,5 @@ def apply() -> None:
     _apply_delegation()
     if enabled("m"):
         _cloudtrail_topics()
+    __import__("iam").apply(enabled)  # roles, trust policies, the principal log (tests/fidelity/iam.py)
     PATCHED = True
