@@ -107,7 +107,7 @@ _SIGNED = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
 def _resource(service: str, region: str, account: str, environ: dict[str, Any], body: bytes) -> str:
     """The ARN the request acts on, where it names one (best effort; "*" otherwise)."""
     if service == "s3":
-        path = unquote(environ.get("PATH_INFO", "")).lstrip("/")
+        path = unquote(environ.get("PATH_INFO", "")).strip("/")
         return f"arn:aws:s3:::{path}" if path else "*"
     try:
         params = json.loads(body) if body[:1] == b"{" else {}
@@ -128,7 +128,7 @@ def _resource(service: str, region: str, account: str, environ: dict[str, Any], 
         if isinstance(name, str):
             return name if name.startswith("arn:") else f"arn:aws:cloudtrail:{region}:{account}:trail/{name}"
     if service == "logs" and params.get("logGroupName"):
-        return f"arn:aws:logs:{region}:{account}:log-group:{params['logGroupName']}:*"
+        return f"arn:aws:logs:{region}:{account}:log-group:{params['logGroupName']}"
     return "*"
 
 
@@ -162,6 +162,9 @@ def _principal_log() -> None:
                 form = parse_qs(body.decode("utf-8", "replace")) if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") else {}
                 query = environ.get("QUERY_STRING", "").split("&", 1)[0].split("=", 1)[0]
                 op = form["Action"][0] if form.get("Action") else environ.get("REQUEST_METHOD", "?") + (f"?{query}" if query else "")
+                if service == "account":  # REST JSON: the operation is the path (/listRegions)
+                    path = environ.get("PATH_INFO", "").strip("/")
+                    op = path[:1].upper() + path[1:]
                 named = (form.get("RoleArn") or form.get("TopicArn") or [None])[0]
                 resource = named or (f"arn:aws:iam::{account}:role/{form['RoleName'][0]}" if form.get("RoleName") else None) or (f"arn:aws:sns:{region}:{account}:{form['Name'][0]}" if service == "sns" and form.get("Name") else None) or _resource(service, region, account, environ, body)
             with _LOCK:

@@ -128,3 +128,65 @@ pub fn resolve_refs(doc: &mut Value) {
         _ => {}
     }
 }
+
+/// templates/iam/`file` filled in with `values` (every optional statement kept, `_comment` removed).
+pub fn filled_with(file: &str, values: &[(&str, String)]) -> Value {
+    let mut text = std::fs::read_to_string(workspace_root().join("templates/iam").join(file)).unwrap();
+    for (k, v) in values {
+        text = text.replace(&format!("{{{k}}}"), v);
+    }
+    let mut doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    for st in doc["Statement"].as_array_mut().unwrap() {
+        st.as_object_mut().unwrap().remove("_comment");
+    }
+    let left = doc.to_string().split('{').skip(1).find(|rest| rest.split_once('}').is_some_and(|(name, _)| !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))).map(str::to_string);
+    assert!(left.is_none(), "{file}: a placeholder without a value: {{{}", left.unwrap_or_default());
+    doc
+}
+
+/// The IAM action a request logged as `service.Operation` by the emulator needs (`None`: none);
+/// `resource` tells an S3 bucket request from an object request. S3 REST requests are logged as
+/// `METHOD?firstQueryParameter`.
+pub fn action_of(op: &str, resource: &str) -> Option<String> {
+    let (service, name) = op.split_once('.').unwrap();
+    if service == "s3" {
+        let object = resource.trim_start_matches("arn:aws:s3:::").contains('/');
+        let (method, query) = name.split_once('?').unwrap_or((name, ""));
+        let s3 = match (method, query, object) {
+            ("GET" | "HEAD", "", true) => "GetObject",
+            ("PUT", "", true) => "PutObject",
+            ("DELETE", "", true) => "DeleteObject",
+            ("HEAD" | "GET", "" | "list-type" | "prefix" | "max-keys" | "continuation-token" | "delimiter", false) => "ListBucket",
+            ("PUT", "", false) => "CreateBucket",
+            ("GET", "policy", _) => "GetBucketPolicy",
+            ("PUT", "policy", _) => "PutBucketPolicy",
+            ("GET", "versioning", _) => "GetBucketVersioning",
+            ("PUT", "versioning", _) => "PutBucketVersioning",
+            ("GET", "encryption", _) => "GetEncryptionConfiguration",
+            ("PUT", "encryption", _) => "PutEncryptionConfiguration",
+            ("GET", "lifecycle", _) => "GetLifecycleConfiguration",
+            ("PUT" | "DELETE", "lifecycle", _) => "PutLifecycleConfiguration",
+            ("GET", "logging", _) => "GetBucketLogging",
+            ("PUT", "logging", _) => "PutBucketLogging",
+            ("GET", "ownershipControls", _) => "GetBucketOwnershipControls",
+            ("PUT", "ownershipControls", _) => "PutBucketOwnershipControls",
+            ("GET", "publicAccessBlock", _) => "GetBucketPublicAccessBlock",
+            ("PUT", "publicAccessBlock", _) => "PutBucketPublicAccessBlock",
+            ("GET", "tagging", _) => "GetBucketTagging",
+            ("PUT", "tagging", _) => "PutBucketTagging",
+            ("GET", "object-lock", _) => "GetBucketObjectLockConfiguration",
+            ("PUT", "object-lock", _) => "PutBucketObjectLockConfiguration",
+            ("GET", "acl", _) => "GetBucketAcl",
+            _ => return Some(format!("s3:UNMAPPED {name}")),
+        };
+        return Some(format!("s3:{s3}"));
+    }
+    if op == "sts.GetCallerIdentity" {
+        return None;
+    }
+    let prefix = match service {
+        "monitoring" => "cloudwatch",
+        other => other,
+    };
+    Some(format!("{prefix}:{name}"))
+}
