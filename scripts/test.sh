@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and the end-to-end tests against the local AWS emulator, then a
 # bounded fuzz run of the config parser. Needs only Rust, Python 3 and Node.js (npm): the emulator
-# (moto server) and the CloudFormation linter (cfn-lint) are installed, pinned, into ./.venv and
-# ./.venv-lint, the IAM policy evaluator (@cloud-copilot/iam-simulate) into tests/policy-eval/.
+# (moto server), the CloudFormation linter (cfn-lint) and the IAM policy linter (parliament) are
+# installed, pinned, into ./.venv, ./.venv-lint and ./.venv-parliament, the IAM policy evaluator
+# (@cloud-copilot/iam-simulate) into tests/policy-eval/.
 # Arguments go to the test binaries (e.g. a name filter: `scripts/test.sh bootstrap`).
 # Ends with one line `N passed, M failed` (every cargo test, plus the fuzz run as one) and exits
 # non-zero if anything failed.
@@ -11,6 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/bootstrap-emulator.sh || exit 1
 ./scripts/bootstrap-lint.sh || exit 1
 ./scripts/bootstrap-policy-eval.sh || exit 1
+./scripts/bootstrap-parliament.sh || exit 1
 # Two cores: two test threads per binary, and at most two emulators at once across binaries.
 export ORGTRAIL_TEST_EMULATORS="${ORGTRAIL_TEST_EMULATORS:-2}"
 log="$(mktemp)"

@@ -863,6 +863,7 @@ def apply() -> None:
     _apply_delegation()
     if enabled("m"):
         _cloudtrail_topics()
+    __import__("iam").apply(enabled)  # roles, trust policies, the principal log (tests/fidelity/iam.py)
     __import__("strict").apply()  # tests/fidelity/strict.py: stricter readings, wrapping the patches above
     __import__("request_order").apply()
     PATCHED = True

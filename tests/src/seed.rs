@@ -164,3 +164,49 @@ pub async fn register_cloudtrail_admin(conf: &SdkConfig, account: &str) -> Resul
         .with_context(|| format!("RegisterOrganizationDelegatedAdmin {account}"))?;
     Ok(())
 }
+
+/// Lets `admin` (a CloudTrail delegated administrator) assume `OrganizationAccountAccessRole` in
+/// every other account of the organization, besides the management account: what a real
+/// organization must deploy before a delegated administrator can run orgtrail. The role
+/// Organizations creates trusts the management account only, and the emulator honours trust
+/// policies (fidelity patch t); `render-bootstrap` renders a member role trusting the delegated
+/// administrator for the same reason. Once per organization and account (later calls are free).
+pub async fn trust_delegated_admin(conf: &SdkConfig, org: &SeededOrg, admin: &str) -> Result<()> {
+    static DONE: std::sync::Mutex<std::collections::BTreeSet<(String, String)>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    if !DONE.lock().unwrap().insert((org.org_id.clone(), admin.to_string())) {
+        return Ok(());
+    }
+    let trust = serde_json::json!({ "Version": "2012-10-17", "Statement": [
+        { "Sid": "ManagementAccount", "Effect": "Allow", "Principal": { "AWS": format!("arn:aws:iam::{}:root", org.management_account) }, "Action": "sts:AssumeRole" },
+        { "Sid": "DelegatedAdministrator", "Effect": "Allow", "Principal": { "AWS": format!("arn:aws:iam::{admin}:root") }, "Action": "sts:AssumeRole" },
+    ]})
+    .to_string();
+    let accounts = std::iter::once(&org.log_archive_account).chain(org.members.iter().map(|m| &m.id)).filter(|a| a.as_str() != admin);
+    stream::iter(accounts.map(|account| {
+        let trust = trust.clone();
+        async move {
+            let out = aws_sdk_sts::Client::new(conf)
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))
+                .role_session_name("orgtrail-seed")
+                .send()
+                .await
+                .with_context(|| format!("AssumeRole into {account}"))?;
+            let c = out.credentials.context("AssumeRole returned no credentials")?;
+            let creds = aws_credential_types::Credentials::new(c.access_key_id, c.secret_access_key, Some(c.session_token), None, "seed");
+            let in_account = conf.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds)).build();
+            aws_sdk_iam::Client::new(&in_account)
+                .update_assume_role_policy()
+                .role_name("OrganizationAccountAccessRole")
+                .policy_document(&trust)
+                .send()
+                .await
+                .with_context(|| format!("UpdateAssumeRolePolicy in {account}"))?;
+            anyhow::Ok(())
+        }
+    }))
+    .buffer_unordered(8)
+    .try_collect::<Vec<()>>()
+    .await?;
+    Ok(())
+}

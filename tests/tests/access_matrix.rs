@@ -25,8 +25,12 @@
 //!
 //! `cargo test -p orgtrail-tests --test access_matrix -- --nocapture` prints the matrix as the
 //! Markdown table of docs/iam.md; the test fails when that table differs from the rows.
+#[path = "iam_docs/mod.rs"]
+mod iam_docs;
 #[path = "access_matrix/inventory.rs"]
 mod inventory;
+#[path = "access_matrix/own_roles.rs"]
+mod own_roles;
 #[path = "access_matrix/rows.rs"]
 mod rows;
 

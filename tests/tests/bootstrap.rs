@@ -165,7 +165,7 @@ fn bootstrap_of_a_minimal_config_renders_the_read_only_member_role_and_the_log_a
     assert_eq!(props["MaxSessionDuration"], 3600);
     let member = &props["Policies"][0]["PolicyDocument"];
     assert_eq!(member, &expected_policy("member-account.json", &values, &[]));
-    assert_eq!(sids(member), ["FindTrailsInEnabledRegions"], "legacy_trails = keep and mode = organization: read-only");
+    assert_eq!(sids(member), ["FindTrailsInEnabledRegions", "ReadTrails"], "legacy_trails = keep and mode = organization: read-only");
     let trust = &props["AssumeRolePolicyDocument"];
     let mut want_trust = expected_policy("member-role-trust-policy.json", &values, &[]);
     want_trust["Statement"][0].as_object_mut().unwrap().remove("Condition");
@@ -205,7 +205,7 @@ fn bootstrap_of_a_full_config_renders_every_statement_and_binds_the_external_id_
     let every = ["StopOrDeleteLegacyTrails", "AccountModeTrail", "AccountModeDeliveryTopic"];
     let member = &props["Policies"][0]["PolicyDocument"];
     assert_eq!(member, &expected_policy("member-account.json", &values, &every));
-    assert_eq!(sids(member).len(), 4, "the whole member-account.json: {member}");
+    assert_eq!(sids(member).len(), 5, "the whole member-account.json: {member}");
 
     let mut want_trust = expected_policy("member-role-trust-policy.json", &values, &[]);
     want_trust["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = json!({ "Ref": "ExternalId" });
@@ -213,6 +213,30 @@ fn bootstrap_of_a_full_config_renders_every_statement_and_binds_the_external_id_
     let p = &t["Parameters"]["ExternalId"];
     assert_eq!((p["Type"].as_str(), p["NoEcho"].as_bool()), (Some("String"), Some(true)), "{p}");
     assert_eq!(t["Resources"]["LogArchivePolicy"]["Properties"]["PolicyDocument"], expected_policy("log-archive-account.json", &values, &["KmsAccessLogAlias"]));
+}
+
+/// `[access] trusted_principals`: the trusted account stays the Principal, an `ArnLike` condition
+/// on `aws:PrincipalArn` names the roles (beside the external id); a role of another account is
+/// refused with exit 2 and nothing printed.
+#[test]
+fn bootstrap_with_trusted_principals_conditions_the_trust_on_the_principal_arn() {
+    let dir = tempfile::tempdir().unwrap();
+    let runner = "arn:aws:iam::999999999999:role/OrgtrailRunner";
+    let sso = "arn:aws:iam::999999999999:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_PlatformAdmin_*";
+    let config = full().replace("session_duration_seconds = 7200", &format!("session_duration_seconds = 7200\ntrusted_principals = [\"{runner}\", \"{sso}\"]"));
+    let t = rendered(&write_config(dir.path(), &config));
+    let trust = &t["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"], json!({ "AWS": "arn:aws:iam::999999999999:root" }), "the account stays the principal");
+    assert_eq!(trust["Condition"], json!({ "StringEquals": { "sts:ExternalId": { "Ref": "ExternalId" } }, "ArnLike": { "aws:PrincipalArn": [runner, sso] } }));
+
+    let path = write_config(dir.path(), &config);
+    let out = orgtrail(&["--config", path.to_str().unwrap(), "render-bootstrap", "--management-account", "111111111111"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty() && stderr(&out).contains("trusted_principals names arn:aws:iam::999999999999:role/OrgtrailRunner"), "{}", stderr(&out));
+    let foreign = config.replace(runner, "arn:aws:iam::123456789012:role/Elsewhere");
+    let out = orgtrail(&["--config", write_config(dir.path(), &foreign).to_str().unwrap(), "render-bootstrap"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty() && stderr(&out).contains("access.trusted_principals: `arn:aws:iam::123456789012:role/Elsewhere` is not a role of account 999999999999"), "{}", stderr(&out));
 }
 
 #[test]

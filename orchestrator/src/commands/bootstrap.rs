@@ -111,6 +111,12 @@ fn trusted_account(config: &Config, flag: Option<&str>, config_path: &str) -> Re
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Failure::bad_input(format!("--management-account {account:?}: expected a 12-digit account id")));
     }
+    if let Some(other) = config.access.trusted_principals.iter().find(|p| p.split(':').nth(4) != Some(account.as_str())) {
+        return Err(Failure::bad_input(format!(
+            "{config_path}: [access] trusted_principals names {other}, which is not a principal of account {account} that the role trusts; \
+             list that account's roles only, or pass --management-account with their account"
+        )));
+    }
     if config.access.role_name == config::DEFAULT_ROLE_NAME {
         return Err(Failure::bad_input(format!(
             "{config_path}: [access] role_name is {}, the role Organizations already created (with AdministratorAccess) in the accounts \
@@ -271,7 +277,9 @@ fn policy(text: &str, values: &[(&str, Option<String>)], keep: impl Fn(&str) -> 
 }
 
 /// The trust policy: the external id's condition only when the config has one, bound to the
-/// template's NoEcho parameter so the secret itself never appears in the template.
+/// template's NoEcho parameter so the secret itself never appears in the template. With
+/// `[access] trusted_principals`, only those principals of the trusted account (`aws:PrincipalArn`,
+/// the role ARN of a role session, wildcards allowed): the account stays the Principal.
 fn trust_policy(config: &Config, values: &[(&str, Option<String>)]) -> Result<Value> {
     let mut doc: Value = serde_norway::from_str(TRUST)?;
     for st in doc.get_mut("Statement").and_then(Value::as_sequence_mut).context("no Statement list")? {
@@ -280,6 +288,12 @@ fn trust_policy(config: &Config, values: &[(&str, Option<String>)]) -> Result<Va
             fields.remove("Condition");
         } else if let Some(id) = fields.get_mut("Condition").and_then(|c| c.get_mut("StringEquals")).and_then(|c| c.get_mut("sts:ExternalId")) {
             *id = map([("Ref", s("ExternalId"))]);
+        }
+        let principals = &config.access.trusted_principals;
+        if !principals.is_empty() {
+            let condition = fields.entry(s("Condition")).or_insert_with(|| Value::Mapping(Mapping::new()));
+            let arns = Value::Sequence(principals.iter().map(|p| s(p)).collect());
+            condition.as_mapping_mut().context("Condition is not an object")?.insert(s("ArnLike"), map([("aws:PrincipalArn", arns)]));
         }
     }
     fill(&mut doc, values)?;

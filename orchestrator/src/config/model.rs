@@ -32,6 +32,9 @@ pub struct Access {
     /// Never printed: it is a shared secret between orgtrail and the member roles' trust policy.
     #[serde(skip)]
     pub external_id: Option<String>,
+    /// Role ARNs (wildcards allowed) of the account orgtrail runs from that may assume the member
+    /// role; empty: every principal of that account (its `:root`), as Control Tower's roles trust.
+    pub trusted_principals: Vec<String>,
     pub session_duration_seconds: i32,
     pub max_concurrency: usize,
     pub organizations_calls_per_second: u32,

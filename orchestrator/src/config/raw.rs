@@ -44,6 +44,8 @@ pub struct RawOrganization {
 pub struct RawAccess {
     pub role_name: Option<S<String>>,
     pub external_id: Option<S<String>>,
+    #[serde(default)]
+    pub trusted_principals: Vec<S<String>>,
     pub session_duration_seconds: Option<S<i64>>,
     pub max_concurrency: Option<S<i64>>,
     pub organizations_calls_per_second: Option<S<i64>>,

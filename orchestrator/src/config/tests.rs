@@ -265,3 +265,16 @@ fn access_log_encryption_defaults_to_sse_s3_and_sse_kms_names_its_own_key() {
     );
     bad("mfa_delete = true", "mfa_delete = true\naccess_log_encryption = \"sse-kms\"\naccess_log_kms_alias = \"alias/aws/s3\"", 11, 24, "not a valid KMS alias");
 }
+
+#[test]
+fn trusted_principals_are_role_arns_of_the_account_orgtrail_runs_from() {
+    let with = |list: &str| GOOD.replacen("home_region = \"eu-west-1\"", &format!("home_region = \"eu-west-1\"\nmanagement_account = \"111111111111\"\n\n[access]\ntrusted_principals = {list}"), 1);
+    let sso = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_PlatformAdmin_*";
+    let c = load_str(&with(&format!("[\"arn:aws:iam::111111111111:role/OrgtrailRunner\", \"{sso}\"]"))).unwrap();
+    assert_eq!(c.access.trusted_principals, vec!["arn:aws:iam::111111111111:role/OrgtrailRunner".to_string(), sso.to_string()]);
+    assert!(load_str(GOOD).unwrap().access.trusted_principals.is_empty(), "default: the whole account");
+    let err = load_str(&with("[\"arn:aws:iam::999999999999:role/Elsewhere\"]")).unwrap_err().to_string();
+    assert!(err.starts_with("orgtrail.toml:7:") && err.contains("is not a role of account 111111111111"), "{err}");
+    let err = load_str(&with("[\"arn:aws:iam::111111111111:user/alice\"]")).unwrap_err().to_string();
+    assert!(err.contains("is not an IAM role ARN"), "{err}");
+}

@@ -45,7 +45,7 @@ impl Checker<'_> {
     pub fn config(&self, raw: RawConfig) -> R<Config> {
         let organization = self.organization(&raw.organization)?;
         let partition = organization.partition.clone();
-        let access = self.access(&raw.access)?;
+        let access = self.access(&raw.access, &organization)?;
         let log_archive = self.log_archive(&raw.log_archive, &partition)?;
         let trail = self.trail(&raw.trail, &partition)?;
         let exclude_accounts = raw.exclude_accounts.iter().map(|a| self.check(a, rules::account_id)).collect::<R<_>>()?;
@@ -90,7 +90,7 @@ impl Checker<'_> {
         })
     }
 
-    fn access(&self, raw: &RawAccess) -> R<Access> {
+    fn access(&self, raw: &RawAccess, org: &Organization) -> R<Access> {
         let external_id = match &raw.external_id {
             // STS: 2-1224 characters of [\w+=,.@:/-]. The value itself is never echoed.
             Some(v) if !(2..=1224).contains(&v.get_ref().len()) || !v.get_ref().bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b)) => {
@@ -104,10 +104,30 @@ impl Checker<'_> {
                 None => DEFAULT_ROLE_NAME.to_string(),
             },
             external_id,
+            trusted_principals: self.trusted_principals(&raw.trusted_principals, org)?,
             session_duration_seconds: self.int(&raw.session_duration_seconds, 3600, 900..43_201, "access.session_duration_seconds")? as i32,
             max_concurrency: self.int(&raw.max_concurrency, 32, 1..1025, "access.max_concurrency")? as usize,
             organizations_calls_per_second: self.int(&raw.organizations_calls_per_second, 10, 1..1001, "access.organizations_calls_per_second")? as u32,
         })
+    }
+
+    /// `[access] trusted_principals`: role ARNs (a `*` in the path or name allowed, e.g. an SSO
+    /// permission set's roles) of the account orgtrail runs from (the delegated administrator, else
+    /// the management account, when the config names it).
+    fn trusted_principals(&self, raw: &[S<String>], org: &Organization) -> R<Vec<String>> {
+        let runs_from = org.delegated_admin_account.as_ref().or(org.management_account.as_ref());
+        raw.iter()
+            .map(|p| {
+                let arn = self.check(p, |s| rules::role_arn(s, &org.partition))?;
+                match runs_from {
+                    Some(account) if arn.split(':').nth(4) != Some(account.as_str()) => Err(self.err(
+                        p.span(),
+                        format!("access.trusted_principals: `{arn}` is not a role of account {account}, the account orgtrail runs from (the member role's trust names that account)"),
+                    )),
+                    _ => Ok(arn),
+                }
+            })
+            .collect()
     }
 
     fn log_archive(&self, raw: &RawLogArchive, partition: &str) -> R<LogArchive> {

@@ -2,7 +2,10 @@
 //! rotation on (KMS.4), tagged, each with its rendered key policy. The log key (`kms_alias`)
 //! encrypts the CloudTrail logs; with `access_log_encryption = "sse-kms"` a second key
 //! (`access_log_kms_alias`) encrypts the S3 server access logs. An alias is its key's identity: an
-//! existing alias is reused and its key converged, so a re-run never makes a second key.
+//! existing alias is reused and its key converged, so a re-run never makes a second key; a key
+//! whose alias was never created is adopted by the next run (`adopt`), never deleted.
+mod adopt;
+
 use std::collections::BTreeMap;
 
 use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeySpec, KeyState, KeyUsageType, Tag};
@@ -12,9 +15,6 @@ use super::support::{home_session, missing_tags, policy_context, policy_fields};
 use super::{absent, Action, Change, Ctx, Outcome, StepError, StepResult};
 use crate::aws::Site;
 use crate::policy::{diff_policies, render_access_log_key_policy, render_key_policy};
-
-/// KMS refuses a shorter window; a key orphaned by a failed CreateAlias is reclaimed after it.
-const ORPHAN_DELETION_DAYS: i32 = 7;
 
 /// Which of the two keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,22 +119,32 @@ pub async fn converge(ctx: &Ctx<'_>) -> StepResult {
 
 async fn converge_key(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key) -> StepResult {
     let mut outcome = Outcome::default();
-    match describe(ctx, kms, key).await? {
-        None => {
-            // The key policy does not name the key itself, so it can be rendered before the key exists.
-            let policy = desired_policy(ctx, key, "")?;
-            if ctx.apply {
-                create(ctx, kms, key, &policy).await?;
+    let site = site(ctx, kms, key);
+    let (meta, mut fields) = match describe(ctx, kms, key).await? {
+        Some(meta) => (meta, vec![]),
+        None => match adopt::find_orphan(ctx, kms, key, &site).await? {
+            Some(orphan) => {
+                if ctx.apply {
+                    create_alias(ctx, kms, key, orphan.key_id()).await?;
+                }
+                (orphan, vec!["alias".to_string()])
             }
-            outcome.push(Change::new(resource(ctx, key), Action::Create));
-        }
-        Some(meta) => {
-            check_usable(ctx, key, &meta)?;
-            let policy = desired_policy(ctx, key, &arn_of(&site(ctx, kms, key), &meta)?)?;
-            outcome.push(Change::update(resource(ctx, key), converge_settings(ctx, kms, key, meta.key_id()).await?));
-            outcome.push(converge_policy(ctx, kms, key, meta.key_id(), &policy).await?);
-        }
-    }
+            None => {
+                // The key policy does not name the key itself, so it can be rendered before the key exists.
+                let policy = desired_policy(ctx, key, "")?;
+                if ctx.apply {
+                    create(ctx, kms, key, &policy).await?;
+                }
+                outcome.push(Change::new(resource(ctx, key), Action::Create));
+                return Ok(outcome);
+            }
+        },
+    };
+    check_usable(ctx, key, &meta)?;
+    let policy = desired_policy(ctx, key, &arn_of(&site, &meta)?)?;
+    fields.extend(converge_settings(ctx, kms, key, meta.key_id()).await?);
+    outcome.push(Change::update(resource(ctx, key), fields));
+    outcome.push(converge_policy(ctx, kms, key, meta.key_id(), &policy).await?);
     Ok(outcome)
 }
 
@@ -177,27 +187,30 @@ fn check_usable(ctx: &Ctx<'_>, key: Key, meta: &KeyMetadata) -> Result<(), StepE
 async fn create(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, policy: &Value) -> Result<(), StepError> {
     let site = site(ctx, kms, key);
     let alias = key.alias(ctx);
-    let tags = ctx.config.log_archive.tags.iter().map(|(k, v)| kms_tag(k, v)).collect::<Vec<_>>();
+    // The alias tag lets the next run find this key again if its alias is never created.
+    let mut tags = vec![kms_tag(adopt::ALIAS_TAG, alias)];
+    tags.extend(ctx.config.log_archive.tags.iter().filter(|(k, _)| k.as_str() != adopt::ALIAS_TAG).map(|(k, v)| kms_tag(k, v)));
     let out = kms
         .create_key()
         .description(key.description(ctx))
         .key_usage(KeyUsageType::EncryptDecrypt)
         .key_spec(KeySpec::SymmetricDefault)
         .policy(policy.to_string())
-        .set_tags((!tags.is_empty()).then_some(tags))
+        .set_tags(Some(tags))
         .send()
         .await
         .map_err(site.fail("KMS.CreateKey"))?;
     let Some(key_id) = out.key_metadata().map(|m| m.key_id().to_string()) else {
         return Err(StepError::unexpected(&site, "KMS.CreateKey", "the response carried no key id"));
     };
-    if let Err(e) = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await.map_err(site.fail("KMS.CreateAlias")) {
-        // Without its alias the new key is invisible to the next run, which would make another one:
-        // schedule it for deletion rather than leave an orphan (best effort; the alias error is what matters).
-        let _ = kms.schedule_key_deletion().key_id(&key_id).pending_window_in_days(ORPHAN_DELETION_DAYS).send().await;
-        return Err(e.into());
-    }
+    // A failure here leaves a tagged key without its alias: the next run adopts it (`adopt`).
+    create_alias(ctx, kms, key, &key_id).await?;
     kms.enable_key_rotation().key_id(&key_id).send().await.map_err(site.fail("KMS.EnableKeyRotation"))?;
+    Ok(())
+}
+
+async fn create_alias(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key, key_id: &str) -> Result<(), StepError> {
+    kms.create_alias().alias_name(key.alias(ctx)).target_key_id(key_id).send().await.map_err(site(ctx, kms, key).fail("KMS.CreateAlias"))?;
     Ok(())
 }
 

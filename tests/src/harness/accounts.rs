@@ -4,8 +4,8 @@ use aws_config::SdkConfig;
 use super::Sandbox;
 
 /// Base credentials acting in `account`, for running orgtrail as that account (a CloudTrail
-/// delegated administrator): an AssumeRole from the management account, which the emulator honours
-/// for any role name. Returned as the environment a process needs.
+/// delegated administrator): an AssumeRole from the management account (once the other accounts'
+/// member roles trust it: `seed::trust_delegated_admin`). Returned as the environment a process needs.
 pub async fn assumed_env(sb: &Sandbox, account: &str) -> Vec<(&'static str, String)> {
     let c = assume(sb, account).await;
     vec![
@@ -22,6 +22,8 @@ pub async fn assumed_conf(sb: &Sandbox, account: &str) -> SdkConfig {
 }
 
 async fn assume(sb: &Sandbox, account: &str) -> aws_credential_types::Credentials {
+    // Acting as a member account means running orgtrail from it: the other accounts must trust it.
+    crate::seed::trust_delegated_admin(&sb.conf, &sb.org, account).await.expect("deploying the member roles' trust for the delegated administrator");
     let out = aws_sdk_sts::Client::new(&sb.conf)
         .assume_role()
         .role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole"))

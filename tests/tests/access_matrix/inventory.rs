@@ -70,6 +70,10 @@ pub enum Policy {
     Scp { resource_account: &'static str, resource_policy: Option<Box<Policy>> },
     /// A policy of the test's own, to calibrate the evaluator.
     Literal(Value, &'static str),
+    /// orgtrail's own roles: the caller's identity policy is the role's rendered policy (see
+    /// `own_roles`), over the resource's own policy where it has one (a key policy, a bucket
+    /// policy, a role's trust), in `resource_account`; no SCP.
+    Identity { resource_account: &'static str, resource_policy: Option<Box<Policy>>, label: &'static str },
 }
 
 /// The fixed inventory the policies are rendered for: no live ids needed.
@@ -125,13 +129,14 @@ impl Policy {
             Policy::StateBucket => render_remote_state_bucket_policy("aws", STATE_BUCKET).unwrap(),
             Policy::Scp { .. } => render_scp(&scp_context()).unwrap(),
             Policy::Literal(v, _) => v.clone(),
+            Policy::Identity { resource_policy, .. } => resource_policy.as_ref().map_or(Value::Null, |p| p.document()),
         }
     }
 
     /// The resource policy the evaluator sees: none for an SCP row, so the SCP decides.
     pub fn resource_policy(&self) -> Option<Value> {
         match self {
-            Policy::Scp { resource_policy, .. } => resource_policy.as_ref().map(|p| p.document_for_evaluator()),
+            Policy::Scp { resource_policy, .. } | Policy::Identity { resource_policy, .. } => resource_policy.as_ref().map(|p| p.document_for_evaluator()),
             _ => Some(self.document_for_evaluator()),
         }
     }
@@ -164,7 +169,7 @@ impl Policy {
     pub fn resource_account(&self) -> &'static str {
         match self {
             Policy::StateBucket => MGMT,
-            Policy::Scp { resource_account, .. } => resource_account,
+            Policy::Scp { resource_account, .. } | Policy::Identity { resource_account, .. } => resource_account,
             _ => LA,
         }
     }
@@ -185,6 +190,7 @@ impl Policy {
             Policy::Scp { resource_policy: None, .. } => "tamper-protection SCP".into(),
             Policy::Scp { resource_policy: Some(p), .. } => format!("tamper-protection SCP over the {}", p.label()),
             Policy::Literal(_, name) => (*name).into(),
+            Policy::Identity { label, .. } => (*label).into(),
         }
     }
 }

@@ -42,7 +42,7 @@ impl Row {
     }
 }
 
-fn row(what: &'static str, policy: Policy, caller: Caller, action: &'static str, resource: impl Into<String>, expect: Decision) -> Row {
+pub fn row(what: &'static str, policy: Policy, caller: Caller, action: &'static str, resource: impl Into<String>, expect: Decision) -> Row {
     Row { what, policy, caller, action, resource: resource.into(), expect }
 }
 
@@ -145,6 +145,7 @@ pub fn all() -> Vec<Row> {
     ];
     rows.extend(extra_rows());
     rows.extend(scp_rows());
+    rows.extend(super::own_roles::rows());
     rows
 }
 
