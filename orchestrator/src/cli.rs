@@ -6,6 +6,15 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands;
 
+/// The help heading of the flags every command takes, apart from its own.
+pub const GLOBAL: &str = "Global options";
+
+/// The commands that never read the config, the state or AWS: the global flags mean nothing there
+/// and are left out of their help (they are still accepted, as clap propagates them).
+const WITHOUT_GLOBALS: [&str; 3] = ["init", "completions", "man"];
+/// Global flags that `init` does use: where it writes the config.
+const INIT_USES: [&str; 1] = ["config"];
+
 #[derive(Parser)]
 #[command(
     name = "orgtrail",
@@ -23,29 +32,29 @@ pub struct Cli {
 #[derive(Args)]
 pub struct Global {
     /// The rollout config [default: orgtrail.toml].
-    #[arg(short, long, global = true, env = "ORGTRAIL_CONFIG", value_name = "PATH")]
+    #[arg(help_heading = GLOBAL, short, long, global = true, env = "ORGTRAIL_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// AWS shared-config profile for the base credentials.
-    #[arg(long, global = true, env = "AWS_PROFILE")]
+    #[arg(help_heading = GLOBAL, long, global = true, env = "AWS_PROFILE")]
     pub profile: Option<String>,
     /// Region for API calls (default: the config's home_region, else the SDK's region chain).
-    #[arg(long, global = true)]
+    #[arg(help_heading = GLOBAL, long, global = true)]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (an emulator); S3 then uses path-style addressing.
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    #[arg(help_heading = GLOBAL, long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
     /// Machine-readable JSON on stdout (no progress bars, no tables).
-    #[arg(long, global = true)]
+    #[arg(help_heading = GLOBAL, long, global = true)]
     pub json: bool,
     /// Where the rollout state lives (default: next to the config, `orgtrail.toml` → `orgtrail.state/`).
-    #[arg(long, global = true, env = "ORGTRAIL_STATE_DIR")]
+    #[arg(help_heading = GLOBAL, long, global = true, env = "ORGTRAIL_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
     /// Shared state in S3 (s3://BUCKET/PREFIX), locked with S3 conditional writes; overrides `[state] url`.
     /// The local state (--state-dir) is then its working copy.
-    #[arg(long, global = true, env = "ORGTRAIL_STATE", value_name = "URL")]
+    #[arg(help_heading = GLOBAL, long, global = true, env = "ORGTRAIL_STATE", value_name = "URL")]
     pub state: Option<String>,
     /// More log output on stderr (-v info, -vv debug). Credentials are never logged.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(help_heading = GLOBAL, short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
@@ -167,7 +176,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub new_run: bool,
     /// Resume the open run although the config changed since it started.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "new_run")]
     pub accept_config_change: bool,
     /// Only this wave.
     #[arg(long)]
@@ -181,4 +190,45 @@ pub struct ApplyArgs {
     /// Break the state lock first (names the holder it removes). Only when that holder is gone.
     #[arg(long)]
     pub force_unlock: bool,
+}
+
+/// The command line as parsed, with the global flags hidden where they mean nothing: those
+/// subcommands get hidden copies first, and clap propagates a global flag only to a subcommand
+/// that does not have it yet.
+pub fn command() -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let globals: Vec<clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).cloned().collect();
+    WITHOUT_GLOBALS.into_iter().fold(cmd, |cmd, name| {
+        cmd.mut_subcommand(name, |sub| {
+            let hidden = globals.iter().filter(|a| !(name == "init" && INIT_USES.contains(&a.get_id().as_str())));
+            sub.args(hidden.map(|a| a.clone().hide(true)))
+        })
+    })
+}
+
+/// What clap cannot say by itself: `--json` asks for JSON, so a `--format` of anything else
+/// contradicts it (rather than one silently winning).
+pub fn conflicts(cmd: &mut clap::Command, matches: &clap::ArgMatches) -> Option<clap::Error> {
+    let (name, sub) = matches.subcommand()?;
+    let json = sub.get_flag("json");
+    let format = sub.try_get_raw("format").ok().flatten().and_then(|mut v| v.next()).map(|v| v.to_string_lossy().into_owned());
+    match format {
+        Some(f) if json && !f.eq_ignore_ascii_case("json") => Some(cmd.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            format!("the argument '--json' cannot be used with '--format {f}' (orgtrail {name}): --json is --format json; pass one of them"),
+        )),
+        _ => None,
+    }
+}
+
+/// A command orgtrail does not have, but an operator reaches for: what to run instead.
+pub fn tip_for_unknown(command: &str) -> Option<&'static str> {
+    match command.to_ascii_lowercase().as_str() {
+        "destroy" | "delete" | "uninstall" | "teardown" | "rollback" | "undo" | "down" => {
+            Some("orgtrail takes its footprint back with `orgtrail remove --dry-run` (lists what it would remove and keep), then `orgtrail remove`; see docs/operations.md, \"Taking it back\"")
+        }
+        "install" | "deploy" | "up" | "rollout" => Some("`orgtrail plan` shows what would change, `orgtrail apply` rolls it out"),
+        "audit" | "check" | "validate" => Some("`orgtrail verify` audits the organization against the baseline"),
+        _ => None,
+    }
 }

@@ -12,6 +12,7 @@ pub mod policy;
 pub mod remote_state;
 pub mod report;
 pub mod rollout;
+pub mod selection;
 pub mod steps;
 pub mod suggest;
 pub mod verify;

@@ -14,14 +14,13 @@ pub mod state;
 pub mod status;
 pub mod verify;
 
-use clap::CommandFactory;
 use orgtrail::aws::{Aws, CallerIdentity};
 use orgtrail::config::Config;
 use orgtrail::discovery::Inventory;
 use orgtrail::plan::Plan;
 use orgtrail::steps::Ctx;
 
-use crate::cli::{Cli, Command, MfaDeleteAction};
+use crate::cli::{Command, MfaDeleteAction};
 use crate::failure::{Context, Exit, Failure};
 use crate::settings::Settings;
 
@@ -41,8 +40,8 @@ pub async fn run(command: &Command, settings: &Settings) -> Result<Exit, Failure
         Command::Delegate { account, dry_run } => delegate::delegate(settings, account.as_deref(), *dry_run).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code, bucket } } => mfa_delete::enable(settings, mfa_serial, mfa_code, bucket.as_deref()).await,
         Command::RenderBootstrap(args) => bootstrap::render_bootstrap(settings, args),
-        Command::Completions { shell } => docs::completions(*shell, &mut Cli::command()),
-        Command::Man { dir } => docs::man(Cli::command(), dir.as_deref()),
+        Command::Completions { shell } => docs::completions(*shell, &mut crate::cli::command()),
+        Command::Man { dir } => docs::man(crate::cli::command(), dir.as_deref()),
     }
 }
 
