@@ -6,6 +6,7 @@ use clap::FromArgMatches;
 
 mod cli;
 mod commands;
+mod credentials;
 mod failure;
 mod flags;
 mod settings;
