@@ -99,9 +99,9 @@ pub enum Command {
         #[arg(long)]
         failed: bool,
     },
-    /// Print the bucket and key policies apply would put (read-only).
-    #[command(after_help = "Example:\n  orgtrail render-policies > policies.txt")]
-    RenderPolicies,
+    /// Print the bucket, key, SCP and role policies apply would put (read-only; --offline: from the config alone).
+    #[command(after_help = "Examples:\n  orgtrail render-policies > policies.txt\n  orgtrail render-policies --offline --organization-id o-a1b2c3d4e5 --management-account 111111111111")]
+    RenderPolicies(PoliciesArgs),
     /// Pull, push or show the shared rollout state in S3 (--state s3://...).
     #[command(after_help = "Example:\n  orgtrail --state s3://my-state-bucket/orgtrail state show")]
     State {
@@ -168,6 +168,20 @@ pub enum MfaDeleteAction {
         #[arg(long)]
         bucket: Option<String>,
     },
+}
+
+#[derive(Args)]
+pub struct PoliciesArgs {
+    /// Render from the config alone, with no AWS call: for review before any access exists. What
+    /// only AWS knows comes from the flags below or the config, else a named placeholder.
+    #[arg(long)]
+    pub offline: bool,
+    /// With --offline: the organization id (default: [organization] id, else o-ORGANIZATION-ID).
+    #[arg(long, value_name = "ID", requires = "offline")]
+    pub organization_id: Option<String>,
+    /// With --offline: the management account (default: [organization] management_account, else MANAGEMENT-ACCOUNT-ID).
+    #[arg(long, value_name = "ACCOUNT_ID", requires = "offline")]
+    pub management_account: Option<String>,
 }
 
 #[derive(Args)]

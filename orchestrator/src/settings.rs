@@ -90,7 +90,7 @@ fn need(command: &Command) -> Need {
         Command::Init { .. } | Command::Completions { .. } | Command::Man { .. } => Need::Nothing,
         Command::Accounts { .. } | Command::Delegate { .. } | Command::State { .. } => Need::IfPresent,
         Command::Status { .. } => Need::Lenient,
-        Command::Plan { .. } | Command::Apply(_) | Command::RenderPolicies | Command::Verify { .. } | Command::MfaDelete { .. } | Command::RenderBootstrap(_) => Need::Required,
+        Command::Plan { .. } | Command::Apply(_) | Command::RenderPolicies(_) | Command::Verify { .. } | Command::MfaDelete { .. } | Command::RenderBootstrap(_) => Need::Required,
     }
 }
 

@@ -62,3 +62,34 @@ fn init_then_render_bootstrap_as_the_readme_says_on_a_fresh_folder() {
     let template = stdout(&out);
     assert!(template.contains("AWSTemplateFormatVersion") && template.contains("OrgtrailExecution") && template.contains("arn:aws:iam::111111111111:root"), "{template}");
 }
+
+/// `render-policies --offline` renders every policy from the config alone: the same documents the
+/// live command renders against the organization, with not one request to the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_policies_offline_is_the_live_rendering_without_a_call() {
+    use orgtrail_tests::harness::{json_ok, requests_by_account, requests_since};
+    let sb = orgtrail_tests::Sandbox::with_config(3, |c| c.detection().mfa_delete(false)).await.unwrap();
+    let live = json_ok(&sb.orgtrail(&["render-policies", "--json"]));
+    let before = requests_by_account(&sb);
+    let out = sb.orgtrail(&["render-policies", "--offline", "--organization-id", &sb.org.org_id, "--management-account", &sb.org.management_account, "--json"]);
+    assert_eq!(requests_since(&before, &requests_by_account(&sb)), Default::default(), "offline made calls");
+    let offline = json_ok(&out);
+    for key in ["bucket_policy", "key_policy", "access_log_bucket_policy", "scp", "cloudwatch_logs_role_policy", "alarm_topic_policy"] {
+        assert!(offline[key].is_object(), "{key} rendered offline: {offline:#}");
+    }
+    assert_eq!(offline, live, "offline and live differ");
+    assert!(stderr(&out).contains("KEY-ID-CREATED-BY-APPLY") && !stderr(&out).contains("o-ORGANIZATION-ID"), "{}", stderr(&out));
+
+    // Without the flags: named placeholders, never an account id that looks real.
+    let out = sb.orgtrail(&["render-policies", "--offline"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let config = orgtrail_tests::harness::ConfigEdit::read(&sb.config_path()).config();
+    let placeholders = [("o-ORGANIZATION-ID", "--organization-id", config.organization.id.is_none()), ("MANAGEMENT-ACCOUNT-ID", "--management-account", config.organization.management_account.is_none())];
+    assert!(placeholders.iter().any(|(_, _, used)| *used), "the sandbox config names both: nothing left to show");
+    for (placeholder, flag, used) in placeholders {
+        assert_eq!(text.contains(placeholder), used, "{placeholder}: {text}");
+        assert_eq!(stderr(&out).contains(flag), used, "{flag}: {}", stderr(&out));
+    }
+    assert!(!text.contains("000000000000"), "no placeholder looks like an account id: {text}");
+}
