@@ -20,7 +20,7 @@ const INIT_USES: [&str; 1] = ["config"];
     name = "orgtrail",
     version,
     about = "Roll out AWS CloudTrail across an AWS Organization in safe, resumable waves",
-    after_help = "Example:\n  orgtrail init && orgtrail accounts --check-access && orgtrail plan && orgtrail apply\n\nDocs: README.md, docs/quickstart.md, docs/operations.md"
+    after_help = "Example:\n  orgtrail init && orgtrail accounts --check-access && orgtrail plan && orgtrail apply\n\nMore: `orgtrail COMMAND --help`, `orgtrail man` (exit status, environment, files); the guides are in the docs folder of orgtrail's source"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -136,7 +136,7 @@ pub enum Command {
         action: MfaDeleteAction,
     },
     /// Print the CloudFormation template that creates orgtrail's member role in every account (a service-managed StackSet).
-    #[command(after_help = "Examples:\n  orgtrail render-bootstrap > orgtrail-bootstrap.yaml\n  orgtrail render-bootstrap --stack-set r-abcd > orgtrail-bootstrap-stackset.yaml\n\nDeploying it: docs/quickstart.md")]
+    #[command(after_help = "Examples:\n  orgtrail render-bootstrap > orgtrail-bootstrap.yaml\n  orgtrail render-bootstrap --stack-set r-abcd > orgtrail-bootstrap-stackset.yaml\n\nDeploying it: the quick start guide (in orgtrail's source), \"Bootstrap the member role\"")]
     RenderBootstrap(commands::bootstrap::BootstrapArgs),
     /// Print the shell completion script for orgtrail.
     #[command(after_help = "Examples:\n  orgtrail completions bash > ~/.local/share/bash-completion/completions/orgtrail\n  orgtrail completions zsh > ~/.zfunc/_orgtrail\n  orgtrail completions fish > ~/.config/fish/completions/orgtrail.fish")]
@@ -239,7 +239,7 @@ pub fn conflicts(cmd: &mut clap::Command, matches: &clap::ArgMatches) -> Option<
 pub fn tip_for_unknown(command: &str) -> Option<&'static str> {
     match command.to_ascii_lowercase().as_str() {
         "destroy" | "delete" | "uninstall" | "teardown" | "rollback" | "undo" | "down" => {
-            Some("orgtrail takes its footprint back with `orgtrail remove --dry-run` (lists what it would remove and keep), then `orgtrail remove`; see docs/operations.md, \"Taking it back\"")
+            Some("orgtrail takes its footprint back with `orgtrail remove --dry-run` (lists what it would remove and keep), then `orgtrail remove`; the operations guide (in orgtrail's source) has \"Taking it back\"")
         }
         "install" | "deploy" | "up" | "rollout" => Some("`orgtrail plan` shows what would change, `orgtrail apply` rolls it out"),
         "audit" | "check" | "validate" => Some("`orgtrail verify` audits the organization against the baseline"),

@@ -93,3 +93,91 @@ async fn render_policies_offline_is_the_live_rendering_without_a_call() {
     }
     assert!(!text.contains("000000000000"), "no placeholder looks like an account id: {text}");
 }
+
+/// Every environment variable the source reads (`env("X")`, `env = "X"`, `env::var("X")`,
+/// `try_from_env("X")`), named in the man page's ENVIRONMENT.
+fn variables_read_by_the_source() -> std::collections::BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../orchestrator/src");
+    let mut found = std::collections::BTreeSet::new();
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for opener in ["env(\"", "env = \"", "env::var(\"", "try_from_env(\""] {
+                for piece in text.split(opener).skip(1) {
+                    let name: String = piece.chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_').collect();
+                    if name.len() > 2 && piece[name.len()..].starts_with('"') {
+                        found.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_man_page_has_exit_status_environment_and_files_and_names_no_source_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = stdout(&orgtrail(dir.path(), &["man"]));
+    for section in [".SH \"EXIT STATUS\"", ".SH ENVIRONMENT", ".SH FILES"] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    let exit = page.split(".SH \"EXIT STATUS\"").nth(1).unwrap().split(".SH ").next().unwrap();
+    for code in ["\\fB0\\fR", "\\fB1\\fR", "\\fB2\\fR", "\\fB3\\fR", "\\fB130\\fR"] {
+        assert!(exit.contains(code), "exit status {code}");
+    }
+    let environment = page.split(".SH ENVIRONMENT").nth(1).unwrap().split(".SH FILES").next().unwrap();
+    let read = variables_read_by_the_source();
+    assert!(read.contains("ORGTRAIL_LOG") && read.contains("ORGTRAIL_STATE_LEASE_SECONDS") && read.contains("AWS_PROFILE"), "the scan finds them: {read:?}");
+    for name in &read {
+        assert!(environment.contains(&format!("\\fB{name}\\fR")), "ENVIRONMENT lacks {name}");
+    }
+    // A `cargo install` user has the binary only: no page names a file of the source tree.
+    let pages = tempfile::tempdir().unwrap();
+    assert!(orgtrail(dir.path(), &["man", "--dir", pages.path().to_str().unwrap()]).status.success());
+    for entry in std::fs::read_dir(pages.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for source in ["docs/", "README", ".md", "templates/", "scripts/"] {
+            assert!(!text.contains(source), "{} names {source}", path.display());
+        }
+    }
+    assert!(std::fs::read_to_string(pages.path().join("orgtrail.1")).unwrap().contains(".SH ENVIRONMENT"), "the page written to --dir too");
+}
+
+#[test]
+fn global_flags_have_their_own_heading_and_stay_out_of_init_completions_and_man() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = stdout(&orgtrail(dir.path(), &["plan", "--help"]));
+    let (own, global) = plan.split_once("Global options:").unwrap_or_else(|| panic!("no Global options heading: {plan}"));
+    assert!(own.contains("--members") && !own.contains("--profile"), "{plan}");
+    let global = global.split("Example:").next().unwrap();
+    assert!(global.contains("--profile") && global.contains("--state-dir") && !global.contains("--members"), "{plan}");
+    for (command, kept) in [("init", &["--config"][..]), ("completions", &[]), ("man", &[])] {
+        let help = stdout(&orgtrail(dir.path(), &[command, "--help"]));
+        for flag in ["--profile", "--region", "--endpoint-url", "--json", "--state-dir", "--state ", "--verbose"] {
+            assert!(!help.contains(flag), "{command} --help shows {flag}: {help}");
+        }
+        for flag in kept {
+            assert!(help.contains(flag), "{command} --help lacks {flag}: {help}");
+        }
+    }
+    // They are still accepted there (a global flag before or after any command).
+    assert!(orgtrail(dir.path(), &["--json", "completions", "bash"]).status.success());
+}
+
+#[test]
+fn a_command_orgtrail_does_not_have_gets_a_tip() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = orgtrail(dir.path(), &["destroy"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("unrecognized subcommand 'destroy'") && err.contains("tip: ") && err.contains("orgtrail remove --dry-run"), "{err}");
+    assert!(!err.contains("docs/"), "names no source file: {err}");
+}

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod delegate;
 pub mod docs;
 pub mod init;
+pub mod man_sections;
 pub mod mfa_delete;
 pub mod output;
 pub mod plan;
