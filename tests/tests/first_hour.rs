@@ -92,6 +92,15 @@ async fn render_policies_offline_is_the_live_rendering_without_a_call() {
         assert_eq!(stderr(&out).contains(flag), used, "{flag}: {}", stderr(&out));
     }
     assert!(!text.contains("000000000000"), "no placeholder looks like an account id: {text}");
+
+    // plan says what data events on every bucket cost, with AWS's published price.
+    let every_bucket = config.trail.s3_data_event_buckets.is_empty() && config.trail.s3_data_events != orgtrail::config::EventScope::None;
+    let plan = sb.orgtrail(&["plan", "--json"]);
+    let notes = orgtrail_tests::harness::json(&plan)["notes"].clone();
+    assert_eq!(notes.as_array().map(|n| n.len()), Some(usize::from(every_bucket)), "{notes}");
+    if every_bucket {
+        assert!(notes[0].as_str().unwrap().contains("$0.10 per 100,000 data events"), "{notes}");
+    }
 }
 
 /// Every environment variable the source reads (`env("X")`, `env = "X"`, `env::var("X")`,

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod apply;
 pub mod bootstrap;
+pub mod cost_note;
 pub mod delegate;
 pub mod docs;
 pub mod init;

@@ -99,6 +99,7 @@ pub async fn plan(settings: &Settings, members: bool) -> Result<Exit, Failure> {
             "waves": plan.waves,
             "untargeted": plan.untargeted,
             "resume": resume,
+            "notes": super::cost_note::data_events(config).into_iter().collect::<Vec<_>>(),
             "api_calls": { "total": aws.metrics.total(), "writes": aws.metrics.write_calls(), "by_operation": aws.metrics.snapshot() },
         }))?;
     } else {
@@ -132,6 +133,9 @@ pub async fn plan(settings: &Settings, members: bool) -> Result<Exit, Failure> {
             for u in &plan.untargeted {
                 outln!("  {} {}: {}", u.account, u.name, u.reason)?;
             }
+        }
+        if let Some(note) = super::cost_note::data_events(config) {
+            out!("\n{}", report::table::wrap_prose(&note, ""))?;
         }
         if trail_missing {
             out!("\n{}", report::table::wrap_prose("member accounts are checked once the organization trail exists: `apply` creates it, then checks each account in its wave", ""))?;
