@@ -190,3 +190,23 @@ fn a_command_orgtrail_does_not_have_gets_a_tip() {
     assert!(err.contains("unrecognized subcommand 'destroy'") && err.contains("tip: ") && err.contains("orgtrail remove --dry-run"), "{err}");
     assert!(!err.contains("docs/"), "names no source file: {err}");
 }
+
+/// The example config's cross-references exist: every `docs/FILE.md, "Title"` names a heading of
+/// that file (a prefix of it), every `docs/FILE.md` a file.
+#[test]
+fn the_example_configs_cross_references_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let example = std::fs::read_to_string(root.join("templates/orgtrail.example.toml")).unwrap();
+    // Comments continue on the next line: join them.
+    let text: String = example.lines().map(|l| l.split_once('#').map_or("", |(_, c)| c).trim()).collect::<Vec<_>>().join(" ");
+    let mut checked = 0;
+    for piece in text.split("docs/").skip(1) {
+        let Some((file, rest)) = piece.split_once(".md") else { continue };
+        let doc = std::fs::read_to_string(root.join("docs").join(format!("{file}.md"))).unwrap_or_else(|e| panic!("docs/{file}.md: {e}"));
+        checked += 1;
+        if let Some(title) = rest.strip_prefix(", \"").and_then(|r| r.split('"').next()) {
+            assert!(doc.lines().any(|l| l.starts_with('#') && l.trim_start_matches('#').trim().starts_with(title)), "docs/{file}.md has no heading {title:?}");
+        }
+    }
+    assert!(checked >= 3, "the example cites the docs {checked} times");
+}

@@ -12,7 +12,7 @@ pub fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
     let example = orgtrail::config::parse(path, orgtrail::config::EXAMPLE).expect("the example config is valid (config tests)");
     let keys = super::bootstrap::keys_to_set(&example, false, orgtrail::config::EXAMPLE);
     eprintln!("wrote {}: set the log-archive account, bucket and waves to your organization's, then:", path.display());
-    eprintln!("  before `orgtrail render-bootstrap` (the member role's template, docs/quickstart.md), set in {}:\n{}", path.display(), keys.join("\n"));
+    eprintln!("  before `orgtrail render-bootstrap` (the member role's template; the quick start, \"Bootstrap the member role\"), set in {}:\n{}", path.display(), keys.join("\n"));
     eprintln!("  then `orgtrail plan` shows what `orgtrail apply` would change");
     Ok(Exit::Ok)
 }
