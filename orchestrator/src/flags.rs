@@ -11,12 +11,22 @@ use orgtrail::verify::render::Format;
 
 use crate::cli::ApplyArgs;
 use crate::failure::Failure;
-use crate::settings::Settings;
+use crate::settings::{Settings, StateLocation};
 
-/// `apply --wave/--accounts`: the wave is the config's, the account ids have their form.
-pub fn apply(settings: &Settings, args: &ApplyArgs) -> Result<(), Failure> {
+/// `apply --wave/--accounts`: the wave is the config's, the account ids have their form. With
+/// shared state, the lock in S3 (and the state bucket, the first time) is written before the run
+/// is opened, where the accounts are checked: so `--accounts` is checked against the organization
+/// here first, with a discovery of its own (reads only, and only when the flag is given).
+pub async fn apply(settings: &Settings, args: &ApplyArgs) -> Result<(), Failure> {
+    let config = settings.config();
     let accounts = args.accounts.as_deref().map(parse_accounts);
-    selection::check_names(settings.config(), &settings.config_path.display().to_string(), args.wave.as_deref(), accounts.as_deref())?;
+    selection::check_names(config, &settings.config_path.display().to_string(), args.wave.as_deref(), accounts.as_deref())?;
+    if let (StateLocation::Remote { .. }, Some(accounts)) = (&settings.state, &accounts) {
+        let aws = settings.connect_base().await?;
+        let inventory = orgtrail::rollout::inventory(&aws, config, &settings.config_path).await?;
+        let plan = orgtrail::plan::plan(config, &inventory, &settings.config_path)?;
+        selection::check_plan(&plan, &inventory, args.wave.as_deref(), Some(accounts))?;
+    }
     Ok(())
 }
 

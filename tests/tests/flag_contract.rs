@@ -71,6 +71,9 @@ async fn a_wrong_flag_value_exits_2_before_any_write() {
     // In the organization, but outside the targeted wave; the management account is no member target.
     refused(&sb, &["apply", "--wave", "canary", "--accounts", &other], &[&format!("--accounts {other}"), "not in wave canary", &format!("the accounts of wave canary are: {canary}")]);
     refused(&sb, &["apply", "--accounts", &mgmt], &[&format!("--accounts {mgmt}"), "management account"]);
+    // With shared state: checked before the state bucket and its lock are written.
+    refused(&sb, &["--state", "s3://orgtrail-flag-contract/team", "apply", "--accounts", "999999999999"], &["not an account of organization"]);
+    refused(&sb, &["--state", "s3://orgtrail-flag-contract/team", "apply", "--wave", "canary", "--accounts", &other], &["not in wave canary"]);
 
     // mfa-delete: a bucket orgtrail does not manage, a serial that is no MFA device's.
     let serial = format!("arn:aws:iam::{}:mfa/root-account-mfa-device", sb.org.log_archive_account);

@@ -24,7 +24,7 @@ const CTRL_C_GRACE: Duration = Duration::from_secs(60);
 const LAST_PUSH_GRACE: Duration = Duration::from_secs(15);
 
 pub async fn apply(settings: &Settings, args: &ApplyArgs) -> Result<Exit, Failure> {
-    crate::flags::apply(settings, args)?;
+    crate::flags::apply(settings, args).await?;
     match &settings.state {
         StateLocation::Remote { url, working_copy, working_copy_is_cache, lease } => apply_remote(settings, args, url, working_copy, *working_copy_is_cache, *lease).await,
         StateLocation::Local { dir } => apply_local(settings, args, dir).await,
