@@ -5,7 +5,9 @@ set -euo pipefail
 dir="$ORGTRAIL_SANDBOX_DIR"
 state="$dir/orgtrail.state"
 rm -rf "$state" "$dir"/report.*
-orgtrail() { ./target/debug/orgtrail --config "$dir/orgtrail.toml" --state-dir "$state" "$@"; }
+# demo.sh exports where cargo built the binaries; run alone, ask cargo the same way.
+bin="${ORGTRAIL_BIN_DIR:-$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug}"
+orgtrail() { "$bin/orgtrail" --config "$dir/orgtrail.toml" --state-dir "$state" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 expect_exit() { # expect_exit CODE COMMAND...: run, and fail the demo unless it exits with CODE
   local want=$1; shift
@@ -23,7 +25,7 @@ orgtrail plan
 canary=$(orgtrail plan --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["waves"][0]["accounts"][0])')
 step "A broken canary: the role in account $canary refuses orgtrail (a fault proxy answers its AssumeRole with AccessDenied)"
 proxy_log=$(mktemp)
-./target/debug/fault-proxy --upstream "$AWS_ENDPOINT_URL" --deny-assume-role "$canary" > "$proxy_log" 2>/dev/null &
+"$bin/fault-proxy" --upstream "$AWS_ENDPOINT_URL" --deny-assume-role "$canary" > "$proxy_log" 2>/dev/null &
 proxy_pid=$!
 trap 'kill $proxy_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$proxy_log" ] && break; sleep 0.1; done

@@ -6,12 +6,21 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands;
 
+/// The help heading of the flags every command takes, apart from its own.
+pub const GLOBAL: &str = "Global options";
+
+/// The commands that never read the config, the state or AWS: the global flags mean nothing there
+/// and are left out of their help (they are still accepted, as clap propagates them).
+const WITHOUT_GLOBALS: [&str; 3] = ["init", "completions", "man"];
+/// Global flags that `init` does use: where it writes the config.
+const INIT_USES: [&str; 1] = ["config"];
+
 #[derive(Parser)]
 #[command(
     name = "orgtrail",
     version,
     about = "Roll out AWS CloudTrail across an AWS Organization in safe, resumable waves",
-    after_help = "Example:\n  orgtrail init && orgtrail accounts --check-access && orgtrail plan && orgtrail apply\n\nDocs: README.md, docs/quickstart.md, docs/operations.md"
+    after_help = "Example:\n  orgtrail init && orgtrail accounts --check-access && orgtrail plan && orgtrail apply\n\nMore: `orgtrail COMMAND --help`, `orgtrail man` (exit status, environment, files); the guides are in the docs folder of orgtrail's source"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -23,29 +32,29 @@ pub struct Cli {
 #[derive(Args)]
 pub struct Global {
     /// The rollout config [default: orgtrail.toml].
-    #[arg(short, long, global = true, env = "ORGTRAIL_CONFIG", value_name = "PATH")]
+    #[arg(help_heading = GLOBAL, short, long, global = true, env = "ORGTRAIL_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// AWS shared-config profile for the base credentials.
-    #[arg(long, global = true, env = "AWS_PROFILE")]
+    #[arg(help_heading = GLOBAL, long, global = true, env = "AWS_PROFILE")]
     pub profile: Option<String>,
     /// Region for API calls (default: the config's home_region, else the SDK's region chain).
-    #[arg(long, global = true)]
+    #[arg(help_heading = GLOBAL, long, global = true)]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (an emulator); S3 then uses path-style addressing.
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    #[arg(help_heading = GLOBAL, long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
     /// Machine-readable JSON on stdout (no progress bars, no tables).
-    #[arg(long, global = true)]
+    #[arg(help_heading = GLOBAL, long, global = true)]
     pub json: bool,
     /// Where the rollout state lives (default: next to the config, `orgtrail.toml` → `orgtrail.state/`).
-    #[arg(long, global = true, env = "ORGTRAIL_STATE_DIR")]
+    #[arg(help_heading = GLOBAL, long, global = true, env = "ORGTRAIL_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
     /// Shared state in S3 (s3://BUCKET/PREFIX), locked with S3 conditional writes; overrides `[state] url`.
     /// The local state (--state-dir) is then its working copy.
-    #[arg(long, global = true, env = "ORGTRAIL_STATE", value_name = "URL")]
+    #[arg(help_heading = GLOBAL, long, global = true, env = "ORGTRAIL_STATE", value_name = "URL")]
     pub state: Option<String>,
     /// More log output on stderr (-v info, -vv debug). Credentials are never logged.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(help_heading = GLOBAL, short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
@@ -109,9 +118,9 @@ pub enum Command {
         #[arg(long)]
         failed: bool,
     },
-    /// Print the bucket and key policies apply would put (read-only).
-    #[command(after_help = "Example:\n  orgtrail render-policies > policies.txt")]
-    RenderPolicies,
+    /// Print the bucket, key, SCP and role policies apply would put (read-only; --offline: from the config alone).
+    #[command(after_help = "Examples:\n  orgtrail render-policies > policies.txt\n  orgtrail render-policies --offline --organization-id o-a1b2c3d4e5 --management-account 111111111111")]
+    RenderPolicies(PoliciesArgs),
     /// Pull, push or show the shared rollout state in S3 (--state s3://...).
     #[command(after_help = "Example:\n  orgtrail --state s3://my-state-bucket/orgtrail state show")]
     State {
@@ -146,7 +155,7 @@ pub enum Command {
         action: MfaDeleteAction,
     },
     /// Print the CloudFormation template that creates orgtrail's member role in every account (a service-managed StackSet).
-    #[command(after_help = "Examples:\n  orgtrail render-bootstrap > orgtrail-bootstrap.yaml\n  orgtrail render-bootstrap --stack-set r-abcd > orgtrail-bootstrap-stackset.yaml\n\nDeploying it: docs/quickstart.md")]
+    #[command(after_help = "Examples:\n  orgtrail render-bootstrap > orgtrail-bootstrap.yaml\n  orgtrail render-bootstrap --stack-set r-abcd > orgtrail-bootstrap-stackset.yaml\n\nDeploying it: the quick start guide (in orgtrail's source), \"Bootstrap the member role\"")]
     RenderBootstrap(commands::bootstrap::BootstrapArgs),
     /// Print the shell completion script for orgtrail.
     #[command(after_help = "Examples:\n  orgtrail completions bash > ~/.local/share/bash-completion/completions/orgtrail\n  orgtrail completions zsh > ~/.zfunc/_orgtrail\n  orgtrail completions fish > ~/.config/fish/completions/orgtrail.fish")]
@@ -181,12 +190,26 @@ pub enum MfaDeleteAction {
 }
 
 #[derive(Args)]
+pub struct PoliciesArgs {
+    /// Render from the config alone, with no AWS call: for review before any access exists. What
+    /// only AWS knows comes from the flags below or the config, else a named placeholder.
+    #[arg(long)]
+    pub offline: bool,
+    /// With --offline: the organization id (default: [organization] id, else o-ORGANIZATION-ID).
+    #[arg(long, value_name = "ID", requires = "offline")]
+    pub organization_id: Option<String>,
+    /// With --offline: the management account (default: [organization] management_account, else MANAGEMENT-ACCOUNT-ID).
+    #[arg(long, value_name = "ACCOUNT_ID", requires = "offline")]
+    pub management_account: Option<String>,
+}
+
+#[derive(Args)]
 pub struct ApplyArgs {
     /// Start a new run instead of resuming the unfinished one.
     #[arg(long)]
     pub new_run: bool,
     /// Resume the open run although the config changed since it started.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "new_run")]
     pub accept_config_change: bool,
     /// Only this wave.
     #[arg(long)]
@@ -204,4 +227,45 @@ pub struct ApplyArgs {
     /// or the live state differs from what it observed. Starts a new run.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["new_run", "accept_config_change", "wave", "accounts"])]
     pub plan: Option<PathBuf>,
+}
+
+/// The command line as parsed, with the global flags hidden where they mean nothing: those
+/// subcommands get hidden copies first, and clap propagates a global flag only to a subcommand
+/// that does not have it yet.
+pub fn command() -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let globals: Vec<clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).cloned().collect();
+    WITHOUT_GLOBALS.into_iter().fold(cmd, |cmd, name| {
+        cmd.mut_subcommand(name, |sub| {
+            let hidden = globals.iter().filter(|a| !(name == "init" && INIT_USES.contains(&a.get_id().as_str())));
+            sub.args(hidden.map(|a| a.clone().hide(true)))
+        })
+    })
+}
+
+/// What clap cannot say by itself: `--json` asks for JSON, so a `--format` of anything else
+/// contradicts it (rather than one silently winning).
+pub fn conflicts(cmd: &mut clap::Command, matches: &clap::ArgMatches) -> Option<clap::Error> {
+    let (name, sub) = matches.subcommand()?;
+    let json = sub.get_flag("json");
+    let format = sub.try_get_raw("format").ok().flatten().and_then(|mut v| v.next()).map(|v| v.to_string_lossy().into_owned());
+    match format {
+        Some(f) if json && !f.eq_ignore_ascii_case("json") => Some(cmd.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            format!("the argument '--json' cannot be used with '--format {f}' (orgtrail {name}): --json is --format json; pass one of them"),
+        )),
+        _ => None,
+    }
+}
+
+/// A command orgtrail does not have, but an operator reaches for: what to run instead.
+pub fn tip_for_unknown(command: &str) -> Option<&'static str> {
+    match command.to_ascii_lowercase().as_str() {
+        "destroy" | "delete" | "uninstall" | "teardown" | "rollback" | "undo" | "down" => {
+            Some("orgtrail takes its footprint back with `orgtrail remove --dry-run` (lists what it would remove and keep), then `orgtrail remove`; the operations guide (in orgtrail's source) has \"Taking it back\"")
+        }
+        "install" | "deploy" | "up" | "rollout" => Some("`orgtrail plan` shows what would change, `orgtrail apply` rolls it out"),
+        "audit" | "check" | "validate" => Some("`orgtrail verify` audits the organization against the baseline"),
+        _ => None,
+    }
 }

@@ -74,9 +74,14 @@ impl Classify for crate::discovery::DiscoveryError {
     }
 }
 
+/// A step that could not reach AWS at all (no connection, a timeout) failed in what orgtrail runs
+/// in, not in what it did: exit 2, as every unreachable endpoint.
 impl Classify for crate::steps::StepError {
     fn exit_class(&self) -> ExitClass {
-        ExitClass::StepFailed
+        match self {
+            crate::steps::StepError::Aws(e) if matches!(e.source.code.as_deref(), Some("ConnectionError" | "Timeout" | "DispatchFailure")) => ExitClass::Environment,
+            _ => ExitClass::StepFailed,
+        }
     }
 }
 

@@ -60,6 +60,12 @@ impl Remedy for orgtrail::discovery::DiscoveryError {}
 impl Remedy for orgtrail::steps::StepError {}
 impl Remedy for orgtrail::policy::PolicyError {}
 impl Remedy for std::io::Error {}
+
+impl Remedy for orgtrail::selection::SelectionError {
+    fn remedy(&self) -> Option<String> {
+        Some("`orgtrail plan` lists the waves and the accounts each one targets".into())
+    }
+}
 // The state crate's messages name their remedy themselves (its tests pin them).
 impl Remedy for orgtrail_state::StateError {}
 
@@ -100,6 +106,7 @@ impl Remedy for orgtrail::rollout::RolloutError {
             E::ConfigChanged { .. } => Some("finish it with the config it started with, or pass --new-run to start over, or --accept-config-change to continue it with the new config".into()),
             E::State(e) => e.remedy(),
             E::Exec(e) => e.remedy(),
+            E::Selection(e) => e.remedy(),
             _ => None,
         }
     }

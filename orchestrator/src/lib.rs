@@ -14,6 +14,7 @@ pub mod report;
 pub mod remove;
 pub mod rollout;
 pub mod saved_plan;
+pub mod selection;
 pub mod steps;
 pub mod suggest;
 pub mod verify;

@@ -2,11 +2,13 @@
 //! turn what it ended with into the exit code. Everything that does work lives in the library.
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 mod cli;
 mod commands;
+mod credentials;
 mod failure;
+mod flags;
 mod settings;
 
 use cli::Cli;
@@ -14,7 +16,11 @@ use failure::Failure;
 use settings::Settings;
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let mut command = cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os()).unwrap_or_else(|e| exit_with_tip(e));
+    if let Some(conflict) = cli::conflicts(&mut command, &matches) {
+        conflict.exit();
+    }
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.global.verbose);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
@@ -32,6 +38,21 @@ fn main() -> ExitCode {
             ExitCode::from(if detailed && failure.code() != 130 { 1 } else { failure.code() })
         }
     }
+}
+
+/// clap's own error (and exit code), and for a command orgtrail does not have, what to run instead.
+fn exit_with_tip(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::InvalidSubcommand {
+        if let Some(ContextValue::String(given)) = e.get(ContextKind::InvalidSubcommand) {
+            if let Some(tip) = cli::tip_for_unknown(given) {
+                let _ = e.print();
+                eprintln!("\ntip: {tip}");
+                std::process::exit(e.exit_code());
+            }
+        }
+    }
+    e.exit()
 }
 
 /// `error: ...` once per cause, then the hint.

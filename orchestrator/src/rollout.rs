@@ -110,6 +110,8 @@ pub enum RolloutError {
     WrongOrganization { expected: String, actual: String, path: String },
     #[error(transparent)]
     Aws(#[from] crate::aws::AwsError),
+    #[error(transparent)]
+    Selection(#[from] crate::selection::SelectionError),
     #[error("{0}")]
     Other(String),
 }
@@ -122,7 +124,7 @@ impl crate::exit::Classify for RolloutError {
             RolloutError::Exec(e) => e.exit_class(),
             RolloutError::Discovery(e) => e.exit_class(),
             RolloutError::Aws(e) => e.exit_class(),
-            RolloutError::Plan(_) | RolloutError::ConfigChanged { .. } | RolloutError::WrongOrganization { .. } | RolloutError::Other(_) => ExitClass::BadInput,
+            RolloutError::Plan(_) | RolloutError::Selection(_) | RolloutError::ConfigChanged { .. } | RolloutError::WrongOrganization { .. } | RolloutError::Other(_) => ExitClass::BadInput,
         }
     }
 }
@@ -166,11 +168,13 @@ fn open_run(store: &Store, config: &Config, config_path: &Path, inv: Option<Inve
                 // The accepted new config's central accounts must still be members of the organization.
                 crate::plan::check_accounts(config, &inventory, config_path)?;
             }
+            crate::selection::check_plan(&plan, &inventory, opts.only_wave.as_deref(), opts.only_accounts.as_deref())?;
             return Ok((run.id, inventory, plan, true));
         }
     }
     let inventory = inv.ok_or_else(|| RolloutError::Other("no inventory for a new run".into()))?;
     let plan = plan(config, &inventory, config_path)?;
+    crate::selection::check_plan(&plan, &inventory, opts.only_wave.as_deref(), opts.only_accounts.as_deref())?;
     let run = store.create_run(NewRun {
         config_fingerprint: fingerprint,
         config_path: config_path.display().to_string(),

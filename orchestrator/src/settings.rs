@@ -90,7 +90,7 @@ fn need(command: &Command) -> Need {
         Command::Init { .. } | Command::Completions { .. } | Command::Man { .. } => Need::Nothing,
         Command::Accounts { .. } | Command::Delegate { .. } | Command::State { .. } => Need::IfPresent,
         Command::Status { .. } => Need::Lenient,
-        Command::Plan { .. } | Command::Apply(_) | Command::Remove { .. } | Command::RenderPolicies | Command::Verify { .. } | Command::MfaDelete { .. } | Command::RenderBootstrap(_) => Need::Required,
+        Command::Plan { .. } | Command::Apply(_) | Command::Remove { .. } | Command::RenderPolicies(_) | Command::Verify { .. } | Command::MfaDelete { .. } | Command::RenderBootstrap(_) => Need::Required,
     }
 }
 
@@ -144,10 +144,12 @@ impl Settings {
     /// Clients with the base credentials (no member role), after checking that a named profile exists.
     pub async fn connect_base(&self) -> Result<Aws, Failure> {
         check_profile(self.aws.profile.as_deref()).await?;
+        let aws = Aws::load(&self.aws, &self.home_region, self.organizations_calls_per_second).await;
+        crate::credentials::check(&aws, self.aws.profile.as_deref()).await?;
         if let Some(url) = &self.aws.endpoint_url {
             spawn_reachability_note(url.clone());
         }
-        Ok(Aws::load(&self.aws, &self.home_region, self.organizations_calls_per_second).await)
+        Ok(aws)
     }
 
     /// Clients that also act in member accounts through the role, as `session` (the STS session name).

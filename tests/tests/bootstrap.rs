@@ -281,7 +281,8 @@ fn bootstrap_refuses_without_a_trusted_account_or_with_the_organizations_default
     let config = write_config(dir.path(), &default_role.text());
     let out = orgtrail(&["--config", config.to_str().unwrap(), "render-bootstrap"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("role_name is OrganizationAccountAccessRole"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("[access] role_name = \"OrgtrailExecution\"") && err.contains("OrganizationAccountAccessRole is the role Organizations already created"), "{err}");
 }
 
 #[test]

@@ -104,10 +104,18 @@ fn bad_input_and_environment_errors_exit_2_and_say_what_to_do_once() {
     let _ro = ReadOnlyDir::new(&locked);
     assert_bad(&run(bare(d, &["--state-dir", "locked/state", "apply"])), "unwritable state path", &["locked/state"]);
 
-    // No credentials anywhere: the credential chain's error once.
-    let out = run(bare(d, &["accounts"]));
-    assert_bad(&out, "no credentials", &["no credentials found"]);
-    assert_eq!(stderr(&out).matches("no credentials found in chain").count(), 1, "{}", stderr(&out));
+    // No credentials anywhere: one error line and a hint (profiles, SSO, environment), before any
+    // call: no note about the endpoint (it is not the cause), no provider-by-provider dump.
+    for command in [&["accounts"][..], &["plan"], &["--state-dir", "no-credentials.state", "apply"], &["mfa-delete", "enable", "--mfa-serial", "GAHT12345678", "--mfa-code", "123456"]] {
+        let out = run(bare(d, command));
+        assert_bad(&out, "no credentials", &["error: no AWS credentials found", "hint: ", "--profile", "aws sso login", "AWS_ACCESS_KEY_ID"]);
+        let err = stderr(&out);
+        assert_eq!(err.lines().filter(|l| !l.contains(" WARN ")).count(), 2, "{command:?}: one error line, one hint: {err}");
+        assert!(!err.contains("cannot connect") && !err.contains("Attempted") && !err.contains("provider was not enabled"), "{command:?}: {err}");
+    }
+    let mut verbose = bare(d, &["-vv", "accounts"]);
+    verbose.env_remove("ORGTRAIL_LOG");
+    assert!(stderr(&run(verbose)).contains("credential chain:"), "the chain is still there at -vv");
 
     // A profile the shared files do not define, said before any call; with a near miss named.
     std::fs::write(d.join("aws-config"), "[profile ops-prod]\nregion = us-east-1\n").unwrap();
@@ -138,6 +146,15 @@ fn an_unreachable_endpoint_is_named_and_reported_as_retrying() {
     assert!(note.contains(&url) && note.contains("retrying"), "{note}");
     let error = err.lines().find(|l| l.starts_with("error: ")).unwrap();
     assert!(error.contains(&url), "the error names the endpoint: {error}");
+
+    // A step that cannot reach AWS outside a run (mfa-delete) exits 2 too, not 1 as a refused step.
+    assert!(run(bare(dir.path(), &["init"])).status.success());
+    for command in [&["mfa-delete", "enable", "--mfa-serial", "arn:aws:iam::222222222222:mfa/root-account-mfa-device", "--mfa-code", "123456"][..]] {
+        let mut cmd = bare(dir.path(), command);
+        cmd.env("AWS_ACCESS_KEY_ID", "AKIDCLICONTRACT").env("AWS_SECRET_ACCESS_KEY", "cli-contract");
+        let out = run(cmd);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {}", stderr(&out));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

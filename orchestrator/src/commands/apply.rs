@@ -25,6 +25,7 @@ const CTRL_C_GRACE: Duration = Duration::from_secs(60);
 const LAST_PUSH_GRACE: Duration = Duration::from_secs(15);
 
 pub async fn apply(settings: &Settings, args: &ApplyArgs) -> Result<Exit, Failure> {
+    crate::flags::apply(settings, args).await?;
     // A saved plan is read, and the live state observed again and compared, before the state is
     // locked: a refused plan writes nothing, not even a lock.
     let planned = match &args.plan {

@@ -101,13 +101,14 @@ fn quote_dates(yaml: &str) -> String {
 /// `--management-account`, else the delegated administrator (whose credentials then run orgtrail),
 /// else the management account, from the config: no AWS call.
 fn trusted_account(config: &Config, flag: Option<&str>, config_path: &str) -> Result<String, Failure> {
+    let source = std::fs::read_to_string(config_path).unwrap_or_default();
+    let missing = keys_to_set(config, flag.is_some(), &source);
+    if !missing.is_empty() {
+        return Err(Failure::bad_input(format!("{config_path}: render-bootstrap needs {}:\n{}", if missing.len() == 1 { "this key set" } else { "these keys set" }, missing.join("\n")))
+            .with_hint(format!("set them in {config_path} and run `orgtrail render-bootstrap` again")));
+    }
     let org = &config.organization;
-    let account = flag.map(String::from).or_else(|| org.delegated_admin_account.clone()).or_else(|| org.management_account.clone()).ok_or_else(|| {
-        Failure::bad_input(format!(
-            "{config_path}: render-bootstrap needs the account orgtrail runs from, to trust it: set [organization] management_account \
-             (or delegated_admin_account), or pass --management-account ACCOUNT_ID"
-        ))
-    })?;
+    let account = flag.map(String::from).or_else(|| org.delegated_admin_account.clone()).or_else(|| org.management_account.clone()).unwrap_or_default();
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Failure::bad_input(format!("--management-account {account:?}: expected a 12-digit account id")));
     }
@@ -117,14 +118,30 @@ fn trusted_account(config: &Config, flag: Option<&str>, config_path: &str) -> Re
              list that account's roles only, or pass --management-account with their account"
         )));
     }
-    if config.access.role_name == config::DEFAULT_ROLE_NAME {
-        return Err(Failure::bad_input(format!(
-            "{config_path}: [access] role_name is {}, the role Organizations already created (with AdministratorAccess) in the accounts \
-             it created, so the StackSet cannot create it; set role_name to a dedicated role, e.g. \"OrgtrailExecution\"",
-            config::DEFAULT_ROLE_NAME
-        )));
-    }
     Ok(account)
+}
+
+/// The keys a config (its text `source`, for the lines) must set before `render-bootstrap` renders
+/// it, one line each, `  line N: [table] key = "VALUE"  # why`; empty when it renders.
+/// `init` prints the same list for the example it writes.
+pub fn keys_to_set(config: &Config, account_flag: bool, source: &str) -> Vec<String> {
+    let line = |needle: &str| source.lines().position(|l| l.trim_start().starts_with(needle)).map_or_else(String::new, |i| format!("line {}: ", i + 1));
+    let mut keys = Vec::new();
+    let org = &config.organization;
+    if !account_flag && org.delegated_admin_account.is_none() && org.management_account.is_none() {
+        let at = [("# management_account", "# management_account"), ("[organization]", "[organization]")].iter().map(|(n, _)| line(n)).find(|l| !l.is_empty()).unwrap_or_default();
+        keys.push(format!(
+            "  {at}[organization] management_account = \"ACCOUNT_ID\"  # the account orgtrail runs from, which the role trusts (or delegated_admin_account, or pass --management-account ACCOUNT_ID)"
+        ));
+    }
+    if config.access.role_name == config::DEFAULT_ROLE_NAME {
+        keys.push(format!(
+            "  {}[access] role_name = \"OrgtrailExecution\"  # a dedicated role: {} is the role Organizations already created (with AdministratorAccess) in the accounts it created, so the StackSet cannot create it",
+            line("role_name"),
+            config::DEFAULT_ROLE_NAME
+        ));
+    }
+    keys
 }
 
 fn warnings(config: &Config) -> Vec<String> {

@@ -7,11 +7,8 @@ use crate::failure::{Exit, Failure};
 use crate::settings::Settings;
 
 pub async fn enable(settings: &Settings, serial: &str, code: &str, bucket: Option<&str>) -> Result<Exit, Failure> {
-    // S3 would refuse a malformed code only after the first bucket's call; say so before any.
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Failure::bad_input("--mfa-code: expected the MFA device's current 6-digit code"));
-    }
     let config = settings.config();
+    crate::flags::mfa_delete(config, serial, code)?;
     let buckets = mfa_delete::target_buckets(config, bucket).map_err(Failure::bad_input)?;
     let aws = settings.connect_base().await?;
     let outcome = mfa_delete::enable(&aws, config, &buckets, serial, code).await?;

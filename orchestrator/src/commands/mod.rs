@@ -3,26 +3,28 @@
 pub mod accounts;
 pub mod apply;
 pub mod bootstrap;
+pub mod cost_note;
 pub mod delegate;
 pub mod docs;
 pub mod init;
+pub mod man_sections;
 pub mod mfa_delete;
 pub mod output;
 pub mod plan;
 pub mod policies;
 pub mod remove;
+pub mod policies_offline;
 pub mod state;
 pub mod status;
 pub mod verify;
 
-use clap::CommandFactory;
 use orgtrail::aws::{Aws, CallerIdentity};
 use orgtrail::config::Config;
 use orgtrail::discovery::Inventory;
 use orgtrail::plan::Plan;
 use orgtrail::steps::Ctx;
 
-use crate::cli::{Cli, Command, MfaDeleteAction};
+use crate::cli::{Command, MfaDeleteAction};
 use crate::failure::{Context, Exit, Failure};
 use crate::settings::Settings;
 
@@ -38,13 +40,13 @@ pub async fn run(command: &Command, settings: &Settings) -> Result<Exit, Failure
         Command::Remove { dry_run, stop_trail } => remove::remove(settings, *dry_run, *stop_trail).await,
         Command::Status { run, failed } => status::status(settings, run.as_deref(), *failed).await,
         Command::State { action } => state::state(settings, action).await,
-        Command::RenderPolicies => policies::render(settings).await,
+        Command::RenderPolicies(args) => policies::render(settings, args).await,
         Command::Verify { format, output } => verify::verify(settings, *format, output.as_deref()).await,
         Command::Delegate { account, dry_run } => delegate::delegate(settings, account.as_deref(), *dry_run).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code, bucket } } => mfa_delete::enable(settings, mfa_serial, mfa_code, bucket.as_deref()).await,
         Command::RenderBootstrap(args) => bootstrap::render_bootstrap(settings, args),
-        Command::Completions { shell } => docs::completions(*shell, &mut Cli::command()),
-        Command::Man { dir } => docs::man(Cli::command(), dir.as_deref()),
+        Command::Completions { shell } => docs::completions(*shell, &mut crate::cli::command()),
+        Command::Man { dir } => docs::man(crate::cli::command(), dir.as_deref()),
     }
 }
 

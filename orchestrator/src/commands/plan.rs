@@ -56,6 +56,7 @@ pub async fn plan(settings: &Settings, members: bool, out: Option<&Path>, detail
             "resume": resume,
             "changes_pending": saved.has_changes(),
             "saved_plan": saved_to,
+            "notes": super::cost_note::data_events(config).into_iter().collect::<Vec<_>>(),
             "api_calls": { "total": aws.metrics.total(), "writes": aws.metrics.write_calls(), "by_operation": aws.metrics.snapshot() },
         }))?;
     } else {
@@ -89,6 +90,9 @@ pub async fn plan(settings: &Settings, members: bool, out: Option<&Path>, detail
             for u in &plan.untargeted {
                 outln!("  {} {}: {}", u.account, u.name, u.reason)?;
             }
+        }
+        if let Some(note) = super::cost_note::data_events(config) {
+            out!("\n{}", report::table::wrap_prose(&note, ""))?;
         }
         if trail_missing {
             out!("\n{}", report::table::wrap_prose("member accounts are checked once the organization trail exists: `apply` creates it, then checks each account in its wave", ""))?;

@@ -10,6 +10,7 @@ use crate::failure::{Context, Exit, Failure};
 use crate::settings::Settings;
 
 pub async fn verify(settings: &Settings, format: Option<Format>, output: Option<&Path>) -> Result<Exit, Failure> {
+    crate::flags::verify_output(output)?;
     let format = format.unwrap_or(if settings.output.json { Format::Json } else { Format::Table });
     let live = super::Live::load(settings, "orgtrail-verify").await?;
     let aws = &live.aws;

@@ -48,6 +48,14 @@ impl ConfigError {
         let key = span.clone().and_then(|s| source.get(s)).unwrap_or("");
         // `[name]` or `[[name]]`: the error is about a table header.
         let header = span.as_ref().and_then(|s| source.get(..s.start)).is_some_and(|b| b.trim_end_matches(' ').ends_with('['));
+        // `[wave]` then `[[wave]]`: toml reports the second header, but the fault is the first.
+        let list_header = span.as_ref().and_then(|s| source.get(..s.start)).is_some_and(|b| b.trim_end_matches(' ').ends_with("[["));
+        if list_header && err.message().trim_end() == "duplicate key" {
+            if let Some(single) = span.as_ref().and_then(|s| single_header_before(source, key.trim(), s.start)) {
+                let message = format!("table [{k}] is written with single brackets, but [[{k}]] follows; a list of tables is written [[{k}]] for every entry", k = key.trim());
+                return Self::at(path, source, Some(single), message);
+            }
+        }
         Self::at(path, source, span, readable(err.message().trim_end(), key, header))
     }
 
@@ -86,6 +94,20 @@ pub fn point_at_value(path: &Path, from_line: usize, value: &str) -> String {
         ConfigError::At(l) => format!("\n  --> {}:{}:{}\n{}", l.path.display(), l.line, l.column, l.snippet),
         _ => String::new(),
     }
+}
+
+/// The span of a `[key]` header (single brackets) that starts a line before `before`.
+fn single_header_before(source: &str, key: &str, before: usize) -> Option<Range<usize>> {
+    let mut start = 0;
+    for line in source[..before.min(source.len())].split_inclusive('\n') {
+        let text = line.split('#').next().unwrap_or("").trim();
+        if text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).is_some_and(|t| !t.starts_with('[') && t.trim() == key) {
+            let indent = line.len() - line.trim_start().len();
+            return Some(start + indent..start + indent + text.len());
+        }
+        start += line.len();
+    }
+    None
 }
 
 /// Keys that belong at the top of the file: written after a `[table]` header they land in that table.

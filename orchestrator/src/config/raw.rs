@@ -61,8 +61,8 @@ pub struct RawLogArchive {
     pub kms_alias: Option<S<String>>,
     #[serde(default)]
     pub reader_roles: Vec<S<String>>,
-    #[serde(default)]
-    pub admin_roles: Vec<S<String>>,
+    /// Spanned as a whole, so `admin_roles = []` is pointed at where it is written.
+    pub admin_roles: Option<S<Vec<S<String>>>>,
     pub mfa_delete: Option<S<bool>>,
     pub access_logging: Option<bool>,
     pub access_log_encryption: Option<S<String>>,

@@ -142,9 +142,10 @@ impl Checker<'_> {
             return Err(self.err(span, "log_archive.access_log_bucket must differ from log_archive.bucket (S3 must not log a bucket into itself)"));
         }
         let role_arns = |list: &[S<String>]| list.iter().map(|r| self.check(r, |s| rules::role_arn(s, partition))).collect::<R<Vec<_>>>();
-        if raw.admin_roles.is_empty() {
+        let admin_roles: &[S<String>] = raw.admin_roles.as_ref().map_or(&[], |a| a.get_ref());
+        if admin_roles.is_empty() {
             return Err(self.err(
-                raw.account.span(),
+                raw.admin_roles.as_ref().map_or(raw.account.span(), |a| a.span()),
                 "log_archive.admin_roles must list at least one role ARN: the bucket policy denies policy, versioning and \
                  lifecycle changes to everyone else, and the role orgtrail runs as must be among them or it locks itself out",
             ));
@@ -180,7 +181,7 @@ impl Checker<'_> {
             access_log_kms_alias,
             kms_alias,
             reader_roles: role_arns(&raw.reader_roles)?,
-            admin_roles: role_arns(&raw.admin_roles)?,
+            admin_roles: role_arns(admin_roles)?,
             mfa_delete,
             object_lock,
             lifecycle: lifecycle.map(|(l, _)| l),
