@@ -74,6 +74,35 @@ def _put_context(base: dict[str, str], kms_key_arn: str | None) -> dict[str, str
     return ctx
 
 
+# The evaluator matches variable condition keys only after a `/` (`aws:PrincipalTag/x`), so it drops
+# `kms:EncryptionContext:<key>` (it reports it as ignored, tests/tests/access_matrix.rs) and a
+# condition on it could never match. Renaming the key, in the key policy and in the request alike, to
+# a global key with a `/` lets the evaluator still apply every operator (StringLike, ArnEquals, ...)
+# to the value: the decision stays the evaluator's.
+ENCRYPTION_CONTEXT = "kms:encryptioncontext:"
+MODELLED_CONTEXT = "aws:PrincipalTag/kms-encryption-context:"
+
+
+def _modelled(policy: Any) -> Any:
+    if isinstance(policy, list):
+        return [_modelled(p) for p in policy]
+    if not isinstance(policy, dict):
+        return policy
+    out = {}
+    for k, v in policy.items():
+        if k == "Condition" and isinstance(v, dict):
+            out[k] = {op: {_modelled_key(key): val for key, val in keys.items()} if isinstance(keys, dict) else keys for op, keys in v.items()}
+        else:
+            out[k] = _modelled(v)
+    return out
+
+
+def _modelled_key(key: str) -> str:
+    if key.lower().startswith(ENCRYPTION_CONTEXT):
+        return MODELLED_CONTEXT + key[len(ENCRYPTION_CONTEXT) :]
+    return key
+
+
 def _evaluate(rows: list[dict[str, Any]]) -> dict[str, str]:
     """id -> the evaluator's overall decision ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")."""
     if not rows:
@@ -132,8 +161,8 @@ def decide(trail_arn: str, org_id: str | None, target: Target, object_keys: dict
                 "action": "kms:GenerateDataKey",
                 "resource": target.kms_key_arn,
                 "resource_account": target.kms_key_arn.split(":")[4],
-                "context": dict(base, **{"kms:EncryptionContext:aws:cloudtrail:arn": trail_arn}),
-                "resource_policy": target.kms_key_policy,
+                "context": dict(base, **{_modelled_key("kms:EncryptionContext:aws:cloudtrail:arn"): trail_arn}),
+                "resource_policy": _modelled(target.kms_key_policy),
             }
         )
     if target.bucket_policy is None:
