@@ -14,6 +14,7 @@ Standard library only.
 """
 import argparse
 import json
+import shutil
 import time
 import urllib.request
 from pathlib import Path
@@ -39,6 +40,7 @@ def main():
     bins = Path(args.bin).resolve()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work / f"org-{args.accounts}", ignore_errors=True)  # a fresh organization each run: its state too
     log(f"seeding {args.accounts} member accounts")
     sb = Sandbox(bins, args.accounts, work, False)
     try:
