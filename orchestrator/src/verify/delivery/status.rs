@@ -56,7 +56,13 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<SystemTime> {
 async fn judge(ctx: &Ctx<'_>, account: &str) -> (Finding, bool) {
     let arn = delivering_trail(ctx, account);
     let resource = trail_resource(&arn);
-    let ct = ctx.aws.cloudtrail(&in_region(&ctx.session(account), ctx.home_region()));
+    // The organization trail with the base credentials (the management account's or a delegated
+    // administrator's, which reads it by ARN); an account trail with that account's role.
+    let conf = match ctx.config.trail.mode {
+        TrailMode::Organization => ctx.aws.base().clone(),
+        TrailMode::Account => ctx.session(account),
+    };
+    let ct = ctx.aws.cloudtrail(&in_region(&conf, ctx.home_region()));
     let site = Site::new(account, ct.config().region(), resource.clone());
     let status = match ct.get_trail_status().name(&arn).send().await.map_err(site.fail("CloudTrail.GetTrailStatus")) {
         Ok(s) => s,
