@@ -28,8 +28,11 @@ fn accounts(ctx: &Ctx<'_>) -> Vec<String> {
 
 /// The regions the trail covers for `account`: orgtrail's trail is multi-region (CloudTrail.1), so
 /// every region enabled for the account.
+/// The management account's regions are read with the caller's own credentials when the caller is
+/// a delegated administrator: verify never acts as the management account it does not run as.
 async fn regions(ctx: &Ctx<'_>, account: &str) -> Result<Vec<String>, StepError> {
-    Ok(enabled_regions(ctx, account).await?.into_iter().map(|r| r.name).collect())
+    let probe = if account == ctx.management_account() && ctx.caller.account != account { ctx.caller.account.as_str() } else { account };
+    Ok(enabled_regions(ctx, probe).await?.into_iter().map(|r| r.name).collect())
 }
 
 /// `fresh`: the trail owners whose first delivery is not due yet (status.rs); their accounts are
