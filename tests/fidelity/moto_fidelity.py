@@ -288,6 +288,13 @@ REGION_ENABLING_SECONDS = float(os.environ.get("ORGTRAIL_MOTO_REGION_ENABLING_SE
 ACCOUNT_ADMIN_PRINCIPAL = "account.amazonaws.com"
 
 
+def enabled_regions(account: str) -> set[str]:
+    """The regions enabled for `account` now: the default ones and the opt-in ones done ENABLING."""
+    import time
+
+    return DEFAULT_REGIONS | {r for r, since in ENABLED_OPT_IN.get(account, {}).items() if time.monotonic() - since >= REGION_ENABLING_SECONDS}
+
+
 def _account() -> None:
     from moto.account import responses, urls
 
@@ -866,4 +873,5 @@ def apply() -> None:
     __import__("iam").apply(enabled)  # roles, trust policies, the principal log (tests/fidelity/iam.py)
     __import__("strict").apply()  # tests/fidelity/strict.py: stricter readings, wrapping the patches above
     __import__("request_order").apply()
+    __import__("delivery").apply(enabled, enabled_regions)
     PATCHED = True
