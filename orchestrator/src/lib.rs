@@ -14,4 +14,5 @@ pub mod report;
 pub mod rollout;
 pub mod steps;
 pub mod suggest;
+pub mod validate;
 pub mod verify;
