@@ -831,4 +831,5 @@ def apply() -> None:
     _apply_delegation()
     if enabled("m"):
         _cloudtrail_topics()
+    __import__("delivery").apply(enabled, lambda account: DEFAULT_REGIONS | ENABLED_OPT_IN.get(account, set()))
     PATCHED = True
