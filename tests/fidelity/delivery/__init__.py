@@ -6,7 +6,9 @@ never happened. `apply()` adds:
   (deliver.py: paths.py, records.py, digests.py, keys.py) or refusing where AWS would (refusals.py,
   decided by the pinned IAM policy evaluator);
 - (trail-status) GetTrailStatus from what was delivered (status.py);
-- (public-keys) ListPublicKeys with the emulator's per-region signing keys (keys.py).
+- (public-keys) ListPublicKeys with the emulator's per-region signing keys (keys.py);
+- (object-reads) object reads decided by the bucket policy with the caller's context (reads.py), so
+  the delivered record can be read back by whom the policy lets read it.
 
 Each can be left out with ORGTRAIL_MOTO_FIDELITY_SKIP (its name in brackets), like the letters of
 moto_fidelity.py.
@@ -18,7 +20,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import digests, endpoint, keys, status
+from . import digests, endpoint, keys, reads, status
 
 
 def _public_keys() -> None:
@@ -56,3 +58,5 @@ def apply(enabled: Callable[[str], bool], enabled_regions: Callable[[str], set[s
         status.patch()
     if enabled("public-keys"):
         _public_keys()
+    if enabled("object-reads"):
+        reads.patch()

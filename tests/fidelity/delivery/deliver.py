@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from . import digests, records, refusals, status, target
-from .paths import account_root, digest_key, log_key
+from .paths import account_root, digest_key, iso, log_key
 
 
 @dataclass
@@ -46,10 +46,11 @@ def hours_before(end: datetime, hours: int) -> list[datetime]:
 
 
 def deliver(hours: int, end: datetime, only: set[str] | None, enabled_regions: Callable[[str], set[str]]) -> dict[str, Any]:
+    starts = hours_before(end, hours)
     out = {}
     for trail in all_trails():
-        out[trail.arn] = deliver_trail(trail, hours_before(end, hours), only, enabled_regions).as_json()
-    return {"trails": out}
+        out[trail.arn] = deliver_trail(trail, starts, only, enabled_regions).as_json()
+    return {"start": iso(starts[0]), "end": iso(starts[-1] + timedelta(hours=1)), "trails": out}
 
 
 def deliver_trail(trail: Any, starts: list[datetime], only: set[str] | None, enabled_regions: Callable[[str], set[str]]) -> TrailCounts:

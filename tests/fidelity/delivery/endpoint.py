@@ -1,6 +1,6 @@
 """The fixed interface (docs/emulator.md, "Delivery"): `POST /moto-api/fidelity/deliver` with a JSON
 body `{"hours": H, "end": "ISO-8601 UTC" (optional, default now), "accounts": [ids] (optional)}`
-answers 200 with `{"trails": {TRAIL_ARN: {"logging", "log_files", "digest_files", "failures",
+answers 200 with `{"start": ISO, "end": ISO (the whole hours delivered), "trails": {TRAIL_ARN: {"logging", "log_files", "digest_files", "failures",
 "error", "refused": {"ACCOUNT/REGION": error}}}}`; a malformed body answers 400."""
 
 from __future__ import annotations

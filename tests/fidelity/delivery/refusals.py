@@ -103,7 +103,7 @@ def _modelled_key(key: str) -> str:
     return key
 
 
-def _evaluate(rows: list[dict[str, Any]]) -> dict[str, str]:
+def evaluate(rows: list[dict[str, Any]]) -> dict[str, str]:
     """id -> the evaluator's overall decision ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied")."""
     if not rows:
         return {}
@@ -168,9 +168,9 @@ def decide(trail_arn: str, org_id: str | None, target: Target, object_keys: dict
     if target.bucket_policy is None:
         # No bucket policy: nothing grants the service principal anything.
         decisions = {r["id"]: "ImplicitlyDenied" for r in rows if r["id"] != "kms"}
-        decisions.update(_evaluate([r for r in rows if r["id"] == "kms"]))
+        decisions.update(evaluate([r for r in rows if r["id"] == "kms"]))
     else:
-        decisions = _evaluate(rows)
+        decisions = evaluate(rows)
     if decisions.get("acl") != "Allowed":
         return ACCESS_DENIED, {}
     if target.kms_key_arn and not target.kms_key_enabled:
