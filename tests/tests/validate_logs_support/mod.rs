@@ -3,10 +3,9 @@
 //! tamper with, and the AWS CLI's `validate-logs` (the reference) run on the same data.
 #![allow(dead_code)]
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::process::Output;
 
-use orgtrail_tests::harness::{stderr, stdout, ConfigEdit, Operator};
+use orgtrail_tests::harness::{assumed_env, aws, post, stderr, stdout, ConfigEdit, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
@@ -33,12 +32,9 @@ pub fn iso(t: time::OffsetDateTime) -> String {
 /// `POST /moto-api/fidelity/deliver` for `hours` hours before `end`, for `accounts`.
 pub fn deliver(sb: &Sandbox, hours: u32, end: time::OffsetDateTime, accounts: &[String]) -> Value {
     let body = serde_json::json!({ "hours": hours, "end": iso(end), "accounts": accounts }).to_string();
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", sb.emulator.port())).expect("emulator reachable");
-    write!(s, "POST /moto-api/fidelity/deliver HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    assert!(resp.starts_with("HTTP/1.0 200") || resp.starts_with("HTTP/1.1 200"), "delivery: {resp}");
-    let v: Value = serde_json::from_str(resp.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let (status, answer) = post(sb, "/moto-api/fidelity/deliver", &body);
+    assert_eq!(status, 200, "delivery: {answer}");
+    let v: Value = serde_json::from_str(&answer).unwrap();
     let trail = &v["trails"][sb.org_trail_arn()];
     assert!(trail["digest_files"].as_u64().unwrap_or(0) > 0 && trail["failures"] == 0, "delivery: {v:#}");
     v
@@ -78,6 +74,19 @@ impl Bucket {
         Bucket { s3: op.s3(), name: op.bucket }
     }
 
+    /// Takes the bucket policy off (as an attacker with the owner's admin rights would) so objects
+    /// can be changed: the emulator refuses writes under a policy with conditions. Returns it.
+    pub async fn unguard(&self) -> String {
+        let policy = self.s3.get_bucket_policy().bucket(&self.name).send().await.unwrap().policy.unwrap();
+        self.s3.delete_bucket_policy().bucket(&self.name).send().await.unwrap();
+        policy
+    }
+
+    /// Puts the bucket policy back.
+    pub async fn guard(&self, policy: String) {
+        self.s3.put_bucket_policy().bucket(&self.name).policy(policy).send().await.unwrap();
+    }
+
     /// Keys under `prefix`, sorted.
     pub async fn keys(&self, prefix: &str) -> Vec<String> {
         let mut keys = Vec::new();
@@ -104,12 +113,18 @@ impl Bucket {
     }
 }
 
+/// `[prefix/]AWSLogs/O-ID/ACCOUNT/`, the prefix from the sandbox's config.
+pub fn account_folder(sb: &Sandbox, account: &str) -> String {
+    let prefix = orgtrail::config::load(&sb.config_path()).unwrap().log_archive.prefix.filter(|p| !p.is_empty()).map(|p| format!("{p}/")).unwrap_or_default();
+    format!("{prefix}AWSLogs/{}/{account}/", sb.org.org_id)
+}
+
 pub fn digest_folder(sb: &Sandbox, account: &str, region: &str) -> String {
-    format!("AWSLogs/{}/{account}/CloudTrail-Digest/{region}/", sb.org.org_id)
+    format!("{}CloudTrail-Digest/{region}/", account_folder(sb, account))
 }
 
 pub fn log_folder(sb: &Sandbox, account: &str, region: &str) -> String {
-    format!("AWSLogs/{}/{account}/CloudTrail/{region}/", sb.org.org_id)
+    format!("{}CloudTrail/{region}/", account_folder(sb, account))
 }
 
 pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
@@ -122,14 +137,6 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
-}
-
-/// The pinned AWS CLI (scripts/bootstrap-awscli.sh).
-pub fn aws_cli() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let aws = root.join(".venv-awscli/bin/aws");
-    assert!(aws.exists(), "{} missing: run scripts/bootstrap-awscli.sh", aws.display());
-    aws
 }
 
 /// What `aws cloudtrail validate-logs` said about one account x region.
@@ -147,18 +154,10 @@ impl CliVerdict {
     }
 }
 
-/// `aws cloudtrail validate-logs` for one account of the organization trail in one region, with
-/// the management account's credentials, against the emulator (S3 path-style).
-pub fn aws_validate(sb: &Sandbox, account: &str, region: &str, start: &str, end: &str) -> CliVerdict {
-    let config = sb.dir.path().join("aws-cli-config");
-    std::fs::write(&config, "[default]\ns3 =\n    addressing_style = path\n").unwrap();
-    let out: Output = std::process::Command::new(aws_cli())
-        .args(["cloudtrail", "validate-logs", "--trail-arn", &sb.org_trail_arn(), "--account-id", account, "--start-time", start, "--end-time", end, "--region", region, "--endpoint-url", &sb.emulator.endpoint(), "--verbose"])
-        .envs(sb.emulator.env())
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
+/// `aws cloudtrail validate-logs` (the pinned AWS CLI) for one account of the organization trail
+/// in one region, as the log-archive account's admin role (the bucket lets only readers and admins read).
+pub async fn aws_validate(sb: &Sandbox, account: &str, region: &str, start: &str, end: &str) -> CliVerdict {
+    let reader = assumed_env(sb, &sb.org.log_archive_account).await;
+    let out: Output = aws(sb, &reader, &["cloudtrail", "validate-logs", "--trail-arn", &sb.org_trail_arn(), "--account-id", account, "--start-time", start, "--end-time", end, "--region", region, "--verbose"]);
     CliVerdict { code: out.status.code().unwrap_or(-1), stdout: stdout(&out), stderr: stderr(&out) }
 }
