@@ -99,7 +99,8 @@ async fn since_last_reads_only_new_digests_and_shards_merge_to_the_whole() {
     assert_eq!(v["summary"]["logs_valid"].as_u64(), Some(pairs), "{:#}", v["summary"]);
     let table = sb.orgtrail(&args(&[vec!["validate-logs".to_string()], since.clone()].concat()));
     assert_eq!(table.status.code(), Some(0));
-    assert!(stdout(&table).contains(&format!("{pairs}/{pairs} digests valid since the last run")), "the count is printed: {}", stdout(&table));
+    // Run again right after: the heads moved, so nothing is new (and the count says so).
+    assert!(stdout(&table).contains("; 0/0 digests valid since the last run"), "the count is printed: {}", stdout(&table));
 
     // A digest behind the recorded head replaced (re-written with another's body and signature).
     let b = Bucket::of(&sb);
