@@ -133,6 +133,7 @@ def main():
     ap.add_argument("--hours", type=int, default=24)
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--peer-sample", type=int, default=8, help="account x region pairs the AWS CLI is timed on")
+    ap.add_argument("--rss-only", action="store_true", help="only the digests-only run over every region (e.g. --hours 60: 100,000+ digests)")
     ap.add_argument("--work", default=str(ROOT / "target" / "bench-validate"))
     args = ap.parse_args()
     bins = ROOT / "target" / "debug"
@@ -143,6 +144,11 @@ def main():
     start = start_of(end, args.hours)
     res.update({"delivered": counts, "delivery_seconds": seconds, "start": start, "end": end})
     try:
+        if args.rss_only:
+            r = orgtrail_side(bins, sb, base, start, end, 0, ["--digests-only"], "validate-rss.json")
+            res["rss_run"] = {"digests": r["summary"]["digests_valid"] + r["summary"]["digests_invalid"], "orgtrail": r}
+            print(json.dumps(res, indent=2))
+            return
         o = orgtrail_side(bins, sb, base, start, end, args.latency_ms, ["--regions", ",".join(REGIONS)], "validate.json")
         res["orgtrail"] = o
         accounts = [org["management_account"], org["log_archive_account"]] + [m["id"] for m in org["members"]]

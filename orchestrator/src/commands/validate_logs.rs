@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use orgtrail::remote_state::{Remote, RemoteSession};
+use orgtrail::remote_state::{Remote, RemoteSession, RemoteState};
 use orgtrail::validate::{self, render, times::Window, ChainHead, Report, Request, Shard};
 use orgtrail::verify::render::Format;
 use orgtrail_state::Store;
@@ -111,7 +111,7 @@ async fn run(settings: &Settings, args: &RunArgs) -> Result<Exit, Failure> {
     let accounts = accounts(&live, args)?;
     let ctx = live.ctx();
     let trail = validate::trail_id(&ctx);
-    let since_last = if args.since_last { Some(read_heads(settings, &trail)?) } else { None };
+    let since_last = if args.since_last { Some(read_heads(settings, &live.aws, &trail).await?) } else { None };
     let req = Request { window, accounts, regions, digests_only: args.digests_only, since_last, shard, concurrency: live.concurrency };
     let report = validate::validate(&ctx, &req).await;
     emit(&report, &args.output, settings)?;
@@ -160,10 +160,15 @@ fn emit(report: &Report, output: &OutputArgs, settings: &Settings) -> Result<(),
     }
 }
 
-fn read_heads(settings: &Settings, trail: &str) -> Result<Vec<ChainHead>, Failure> {
+/// The heads the last recording run left: from the local state, or the S3 state pulled into its
+/// working copy first.
+async fn read_heads(settings: &Settings, aws: &orgtrail::aws::Aws, trail: &str) -> Result<Vec<ChainHead>, Failure> {
     let dir = match &settings.state {
         StateLocation::Local { dir } => dir,
-        StateLocation::Remote { working_copy, .. } => working_copy,
+        StateLocation::Remote { url, working_copy, working_copy_is_cache, .. } => {
+            RemoteState::pull(&Remote::new(aws, url.clone()), working_copy, *working_copy_is_cache).await?;
+            working_copy
+        }
     };
     if !dir.join("state.db").exists() {
         return Ok(Vec::new());
