@@ -44,8 +44,8 @@ def deliver(sb, hours, end):
     return counts, round(time.monotonic() - t0, 1)
 
 
-def setup(bins, members, work, hours):
-    sb = Sandbox(bins, members, work, False)
+def setup(bins, members, work, hours, moto_perf):
+    sb = Sandbox(bins, members, work, moto_perf)
     org = json.loads((sb.dir / "org.json").read_text())
     state = sb.dir / "state"
     shutil.rmtree(state, ignore_errors=True)
@@ -133,14 +133,15 @@ def main():
     ap.add_argument("--hours", type=int, default=24)
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--peer-sample", type=int, default=8, help="account x region pairs the AWS CLI is timed on")
+    ap.add_argument("--plain-moto", action="store_true", help="without bench/moto_perf (the emulator's O(accounts) key scan per call)")
     ap.add_argument("--rss-only", action="store_true", help="only the digests-only run over every region (e.g. --hours 60: 100,000+ digests)")
     ap.add_argument("--work", default=str(ROOT / "target" / "bench-validate"))
     args = ap.parse_args()
     bins = ROOT / "target" / "debug"
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    res = {"machine": machine(), "load_before": loadavg(), "accounts": args.accounts, "regions": REGIONS, "hours": args.hours, "latency_ms": args.latency_ms}
-    sb, org, base, end, counts, seconds = setup(bins, args.accounts - 2, work, args.hours)
+    res = {"machine": machine(), "load_before": loadavg(), "moto_perf": not args.plain_moto, "accounts": args.accounts, "regions": REGIONS, "hours": args.hours, "latency_ms": args.latency_ms}
+    sb, org, base, end, counts, seconds = setup(bins, args.accounts - 2, work, args.hours, not args.plain_moto)
     start = start_of(end, args.hours)
     res.update({"delivered": counts, "delivery_seconds": seconds, "start": start, "end": end})
     try:

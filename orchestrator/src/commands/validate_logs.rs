@@ -138,7 +138,7 @@ fn accounts(live: &super::Live<'_>, args: &RunArgs) -> Result<Vec<String>, Failu
     }
     if let Some(wave) = &args.wave {
         let w = live.plan.waves.iter().find(|w| w.name == *wave).ok_or_else(|| {
-            bad(format!("--wave: no wave `{wave}` in {} (waves: {})", live.config.waves.first().map_or("the config".into(), |_| "the config".to_string()), live.plan.waves.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", ")))
+            bad(format!("--wave: no wave `{wave}` in the config (waves: {})", live.plan.waves.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", ")))
         })?;
         return Ok(w.accounts.clone());
     }
