@@ -137,6 +137,9 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Prove the CloudTrail record complete and untampered from the trail's signed digests, per account x region (read-only but for the chain heads it records).
+    #[command(after_help = "Examples:\n  orgtrail validate-logs --start-time 2026-01-01T00:00:00Z --format junit --output validate.xml\n  orgtrail validate-logs --since-last\n  orgtrail validate-logs --shard 1/4 --format json --output shard-1.json\n  orgtrail validate-logs merge shard-*.json\n\nDocs: docs/operations.md (\"Validating the logs\")")]
+    ValidateLogs(commands::validate_logs::ValidateLogsArgs),
     /// Make an account a CloudTrail delegated administrator (run with the management account's
     /// credentials): enables trusted access if needed and registers it. Idempotent.
     #[command(after_help = "Example:\n  orgtrail delegate --account 333333333333 --dry-run")]

@@ -17,4 +17,5 @@ pub mod saved_plan;
 pub mod selection;
 pub mod steps;
 pub mod suggest;
+pub mod validate;
 pub mod verify;

@@ -16,6 +16,7 @@ pub mod remove;
 pub mod policies_offline;
 pub mod state;
 pub mod status;
+pub mod validate_logs;
 pub mod verify;
 
 use orgtrail::aws::{Aws, CallerIdentity};
@@ -42,6 +43,7 @@ pub async fn run(command: &Command, settings: &Settings) -> Result<Exit, Failure
         Command::State { action } => state::state(settings, action).await,
         Command::RenderPolicies(args) => policies::render(settings, args).await,
         Command::Verify { format, output } => verify::verify(settings, *format, output.as_deref()).await,
+        Command::ValidateLogs(args) => validate_logs::validate_logs(settings, args).await,
         Command::Delegate { account, dry_run } => delegate::delegate(settings, account.as_deref(), *dry_run).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code, bucket } } => mfa_delete::enable(settings, mfa_serial, mfa_code, bucket.as_deref()).await,
         Command::RenderBootstrap(args) => bootstrap::render_bootstrap(settings, args),

@@ -10,9 +10,11 @@ use serde::Serialize;
 use crate::lock::{self, LockGuard, LockHolder};
 use crate::{find_secret, now_millis, RunOutcome, StateError, StepStatus};
 
+mod heads;
 mod records;
 mod removals;
 
+pub use heads::ChainHead;
 pub use records::{Record, TargetCounts, WaveCounts};
 pub use removals::{RemovalRecord, RemovalSummary};
 

@@ -1,11 +1,12 @@
 //! The report for people (table), machines (JSON) and CI systems (JUnit XML, SARIF 2.1.0).
 mod junit;
-mod sarif;
+pub mod sarif;
 
 use super::Report;
 use crate::report::table::Table;
 
 pub use junit::junit;
+pub(crate) use junit::esc;
 pub use sarif::sarif;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
