@@ -121,6 +121,7 @@ impl Policies {
             ("external_id", "unused".into()),
             ("state_bucket", "orgtrail-state".into()),
             ("state_prefix", "orgtrail".into()),
+            ("log_group", config.detection.log_group.as_ref().and_then(|g| g.name.clone()).unwrap_or_else(|| format!("/aws/cloudtrail/{}", config.trail.name))),
         ];
         let member = filled_with("member-account.json", &values);
         let mut log_archive = filled_with("log-archive-account.json", &values);
@@ -229,5 +230,22 @@ async fn every_request_of_a_delegated_rollout_is_allowed_by_its_principals_docum
     assert_eq!(delegated.status.code(), Some(0), "{}", stderr(&delegated));
     let env = runner_env(&sb, &admin).await;
     let failures = check(&sb, &Policies::for_sandbox(&sb, Some(&admin)), &env, &[&["apply", "--json"], &["verify", "--json"]]);
+    assert!(failures.is_empty(), "{} requests their principal's policy does not allow:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// `orgtrail remove` after a fully featured apply (detection, a delivery topic, a delegated
+/// administrator registered by `delegate`): every delete it makes is in the management account's
+/// documented policy (the Remove* statements), on orgtrail's own resources.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_of_a_removal_is_allowed_by_its_principals_documented_policy() {
+    let sb = Sandbox::new(3).await.unwrap();
+    let admin = sb.org.members[0].id.clone();
+    sb.edit_config(|c| c.mfa_delete(false).detection().delegated_admin(&admin).add("trail.sns_topic", "orgtrail-delivery"));
+    let delegated = sb.orgtrail(&["delegate", "--json"]);
+    assert_eq!(delegated.status.code(), Some(0), "{}", stderr(&delegated));
+    let applied = sb.orgtrail(&["apply", "--json"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    let policies = Policies::for_sandbox(&sb, Some(&admin));
+    let failures = check(&sb, &policies, &[], &[&["remove", "--json"]]);
     assert!(failures.is_empty(), "{} requests their principal's policy does not allow:\n{}", failures.len(), failures.join("\n"));
 }
