@@ -38,6 +38,7 @@ pub fn values() -> Vec<(&'static str, String)> {
         ("external_id", "ext-id-for-tests"),
         ("state_bucket", "orgtrail-state"),
         ("state_prefix", "orgtrail"),
+        ("log_group", "/aws/cloudtrail/orgtrail"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_string()))
