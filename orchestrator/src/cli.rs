@@ -108,7 +108,12 @@ pub enum Command {
         /// Write the report to this file instead of stdout (a summary line goes to stderr).
         #[arg(long)]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        security_hub: commands::verify::SecurityHubArgs,
     },
+    /// Write one self-contained HTML report for auditors: headline, OU tree, controls with evidence, integrity, runs.
+    #[command(after_help = "Examples:\n  orgtrail report --output report.html\n  orgtrail verify --json --output verify.json; orgtrail validate-logs --digests-only --json --output validate.json\n  orgtrail report --verify verify.json --validate validate.json --output report.html")]
+    Report(commands::report::ReportArgs),
     /// Make an account a CloudTrail delegated administrator (run with the management account's
     /// credentials): enables trusted access if needed and registers it. Idempotent.
     #[command(after_help = "Example:\n  orgtrail delegate --account 333333333333 --dry-run")]

@@ -10,6 +10,7 @@ pub mod mfa_delete;
 pub mod output;
 pub mod plan;
 pub mod policies;
+pub mod report;
 pub mod state;
 pub mod status;
 pub mod verify;
@@ -37,7 +38,8 @@ pub async fn run(command: &Command, settings: &Settings) -> Result<Exit, Failure
         Command::Status { run, failed } => status::status(settings, run.as_deref(), *failed).await,
         Command::State { action } => state::state(settings, action).await,
         Command::RenderPolicies => policies::render(settings).await,
-        Command::Verify { format, output } => verify::verify(settings, *format, output.as_deref()).await,
+        Command::Verify { format, output, security_hub } => verify::verify(settings, *format, output.as_deref(), security_hub).await,
+        Command::Report(args) => report::report(settings, args).await,
         Command::Delegate { account, dry_run } => delegate::delegate(settings, account.as_deref(), *dry_run).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code, bucket } } => mfa_delete::enable(settings, mfa_serial, mfa_code, bucket.as_deref()).await,
         Command::RenderBootstrap(args) => bootstrap::render_bootstrap(settings, args),

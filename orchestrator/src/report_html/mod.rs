@@ -5,7 +5,6 @@
 //! script and no fetch: it reads offline from disk and in print. Rendered by minijinja with HTML
 //! autoescaping, so a name holding `<script>` or quotes shows as text.
 pub mod input;
-pub mod mapping;
 pub mod model;
 mod tree;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::input::{FindingDoc, PairDoc, RunDoc, ValidateDoc, VerifyDoc};
-use super::mapping;
+use crate::verify::mapping;
 use super::tree::{self, Node};
 
 /// Passing findings shown per control (the rest counted): the OU tree holds every account's state.

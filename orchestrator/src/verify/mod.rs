@@ -7,6 +7,7 @@
 mod bucket;
 pub mod context;
 pub mod controls;
+pub mod mapping;
 mod detection;
 mod key;
 mod members;
@@ -16,7 +17,7 @@ mod trails;
 
 use serde::Serialize;
 
-pub use context::{AuditContext, AuditedAccount};
+pub use context::{audited_accounts, AuditContext, AuditedAccount};
 pub use controls::Control;
 
 use crate::steps::{Ctx, StepError};

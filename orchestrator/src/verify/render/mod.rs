@@ -1,4 +1,5 @@
 //! The report for people (table), machines (JSON) and CI systems (JUnit XML, SARIF 2.1.0).
+pub mod asff;
 mod junit;
 mod sarif;
 
@@ -14,6 +15,8 @@ pub enum Format {
     Json,
     Junit,
     Sarif,
+    /// The findings as ASFF (Security Hub's format), for the hub of the account orgtrail runs from.
+    Asff,
 }
 
 /// The report in `format`, ending with a newline.
@@ -23,6 +26,7 @@ pub fn render(report: &Report, format: Format, config_path: &str) -> String {
         Format::Json => serde_json::to_string_pretty(report).expect("a report serializes") + "\n",
         Format::Junit => junit(report),
         Format::Sarif => serde_json::to_string_pretty(&sarif(report, config_path)).expect("SARIF serializes") + "\n",
+        Format::Asff => serde_json::to_string_pretty(&asff::findings(report, &asff::HubTarget::of_caller(report))).expect("ASFF serializes") + "\n",
     }
 }
 

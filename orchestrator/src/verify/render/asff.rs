@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::aws::Arn;
-use crate::report_html::mapping;
-use crate::verify::{Report, Status};
+use crate::verify::{mapping, Report, Status};
 
 pub const SCHEMA_VERSION: &str = "2018-10-08";
 /// ProductFields values are capped at 2,048 characters.
@@ -26,6 +25,12 @@ pub struct HubTarget {
 }
 
 impl HubTarget {
+    /// The hub of the account the audit ran from, in its home region.
+    pub fn of_caller(report: &Report) -> HubTarget {
+        let c = &report.context;
+        HubTarget { account: c.caller_account.clone(), region: c.home_region.clone(), partition: c.partition.clone() }
+    }
+
     /// The default product ARN of the hub's account: findings a customer account imports itself.
     pub fn product_arn(&self) -> String {
         format!("arn:{}:securityhub:{}:{}:product/{}/default", self.partition, self.region, self.account, self.account)
