@@ -831,4 +831,5 @@ def apply() -> None:
     _apply_delegation()
     if enabled("m"):
         _cloudtrail_topics()
+    __import__("securityhub").apply(enabled)
     PATCHED = True
