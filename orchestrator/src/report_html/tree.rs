@@ -44,26 +44,26 @@ pub fn build(verify: &VerifyDoc, pairs: Option<&[PairDoc]>) -> Node {
     for p in pairs.unwrap_or_default() {
         pairs_of.entry(p.account.as_str()).or_default().push(p);
     }
-    let listed: Vec<(String, String, String, bool)> = if verify.accounts.is_empty() {
-        by_account.keys().map(|id| (id.to_string(), String::new(), "Root".to_string(), true)).collect()
+    let listed: Vec<(String, String, Vec<String>, bool)> = if verify.accounts.is_empty() {
+        by_account.keys().map(|id| (id.to_string(), String::new(), vec![], true)).collect()
     } else {
-        verify.accounts.iter().map(|a| (a.id.clone(), a.name.clone(), a.ou_path.clone(), a.targeted)).collect()
+        verify.accounts.iter().map(|a| (a.id.clone(), a.name.clone(), if a.ous.is_empty() { a.ou_path.split('/').skip(1).map(str::to_string).collect() } else { a.ous.clone() }, a.targeted)).collect()
     };
     let mut root = Node { name: "Root".into(), path: "Root".into(), ..Node::default() };
-    for (id, name, ou_path, targeted) in listed {
+    for (id, name, ous, targeted) in listed {
         let findings = by_account.get(id.as_str()).map(Vec::as_slice).unwrap_or_default();
         let management = id == verify.management_account;
         let row = account_row(&id, &name, targeted, management, findings, pairs.map(|_| pairs_of.get(id.as_str()).map(Vec::as_slice).unwrap_or_default()));
-        node_at(&mut root, &ou_path).accounts.push(row);
+        node_at(&mut root, &ous).accounts.push(row);
     }
     finish(&mut root);
     root
 }
 
-fn node_at<'n>(root: &'n mut Node, ou_path: &str) -> &'n mut Node {
+fn node_at<'n>(root: &'n mut Node, ous: &[String]) -> &'n mut Node {
     let mut node = root;
     let mut path = String::from("Root");
-    for part in ou_path.split('/').skip(1).filter(|p| !p.is_empty()) {
+    for part in ous.iter().map(String::as_str).filter(|p| !p.is_empty()) {
         path = format!("{path}/{part}");
         let at = match node.children.iter().position(|c| c.name == part) {
             Some(i) => i,

@@ -28,6 +28,9 @@ pub struct AuditedAccount {
     pub id: String,
     pub name: String,
     pub ou_path: String,
+    /// The OU names from below the root down to the account's OU: unambiguous where a name holds `/`.
+    #[serde(default)]
+    pub ous: Vec<String>,
     pub status: String,
     pub targeted: bool,
 }
@@ -49,10 +52,33 @@ impl AuditContext {
 /// Every discovered account (targeted or not), in discovery order.
 pub fn audited_accounts(inventory: &Inventory, targets: &[String]) -> Vec<AuditedAccount> {
     let targeted: std::collections::HashSet<&str> = targets.iter().map(String::as_str).collect();
+    let paths: std::collections::HashMap<&str, &str> = inventory.ous.iter().map(|o| (o.id.as_str(), o.path.as_str())).collect();
     inventory
         .accounts
         .iter()
         .chain(inventory.skipped.iter().map(|s| &s.account))
-        .map(|a| AuditedAccount { id: a.id.clone(), name: a.name.clone(), ou_path: a.ou_path.clone(), status: a.status.clone(), targeted: targeted.contains(a.id.as_str()) })
+        .map(|a| AuditedAccount {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            ou_path: a.ou_path.clone(),
+            ous: ou_names(&a.ou_ids, &paths),
+            status: a.status.clone(),
+            targeted: targeted.contains(a.id.as_str()),
+        })
         .collect()
+}
+
+/// Each OU's own name: its path less its parent's (paths join names with `/`, which a name may hold).
+fn ou_names(ou_ids: &[String], paths: &std::collections::HashMap<&str, &str>) -> Vec<String> {
+    let mut parent = "Root";
+    let mut names = Vec::new();
+    for id in ou_ids {
+        let Some(path) = paths.get(id.as_str()).copied() else { continue };
+        if path == "Root" {
+            continue;
+        }
+        names.push(path.strip_prefix(parent).and_then(|r| r.strip_prefix('/')).unwrap_or(path).to_string());
+        parent = path;
+    }
+    names
 }
