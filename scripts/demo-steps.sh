@@ -54,3 +54,7 @@ orgtrail verify --format sarif --output "$dir/report.sarif" >/dev/null
 step "Done"
 echo "state:   $state   (orgtrail status --state-dir $state)"
 echo "reports: $dir/report.json, $dir/report.junit.xml, $dir/report.sarif"
+
+step "orgtrail report: one self-contained HTML file for auditors (built from verify's JSON and the state's runs)"
+orgtrail report --verify "$dir/report.json" --output "$dir/report.html"
+echo "report:  $dir/report.html   (open it in a browser; it loads nothing and runs no script)"

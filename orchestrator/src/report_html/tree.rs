@@ -57,6 +57,8 @@ pub fn build(verify: &VerifyDoc, pairs: Option<&[PairDoc]>) -> Node {
         node_at(&mut root, &ous).accounts.push(row);
     }
     finish(&mut root);
+    // The root always opens: its OUs are the first thing to see.
+    root.open = true;
     root
 }
 
