@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORGTRAIL = os.environ.get("ORGTRAIL", str(ROOT / "target/release/orgtrail"))
+ORGTRAIL = str(Path(os.environ.get("ORGTRAIL", ROOT / "target/release/orgtrail")).resolve())
 SIZES = [int(s) for s in os.environ.get("SIZES", "1000,10000").split(",")]
 RUNS = int(os.environ.get("RUNS", "3"))
 REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1"]

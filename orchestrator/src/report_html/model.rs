@@ -128,7 +128,8 @@ fn headline(verify: &VerifyDoc, validate: Option<&ValidateDoc>, controls: &[Cont
     } else {
         verify.accounts.iter().filter(|a| a.targeted).map(|a| a.id.as_str()).collect()
     };
-    let covered = targeted.iter().filter(|id| verify.findings.iter().any(|f| f.control == "OrgTrail.Reach" && f.account == **id && f.status == "PASS")).count();
+    let reached: std::collections::HashSet<&str> = verify.findings.iter().filter(|f| f.control == "OrgTrail.Reach" && f.status == "PASS").map(|f| f.account.as_str()).collect();
+    let covered = targeted.iter().filter(|id| reached.contains(**id)).count();
     let passing = controls.iter().filter(|c| c.status.tone != "bad").count();
     let mut figures = vec![
         Figure::new("Accounts covered", covered, targeted.len(), format!("of {} targeted member accounts", targeted.len())),
