@@ -3,7 +3,7 @@
 
 Synthetic, not a live sandbox: verify's JSON (the central findings, and OrgTrail.Reach plus
 OrgTrail.NoDuplicate per member, 1% of members failing, accounts spread over 12 OUs two levels deep)
-and validate-logs' JSON (every account x 4 regions, 0.5% of pairs with an invalid digest, 0.2% stale)
+and validate-logs' JSON (every account x 4 regions, 0.5% of pairs with an invalid digest, 0.2% with a gap)
 of the shapes orgtrail writes. The report is built from these files alone, so their size is what counts.
 Prints, per size: input sizes, generation time (best and median of RUNS), the HTML's size, and the time
 headless Chromium takes to load it and dump its DOM. Standard library only; run from the repository root
@@ -45,14 +45,19 @@ def verify_doc(n):
 
 
 def validate_doc(members):
-    pairs = []
+    """validate-logs' JSON (`--digests-only`): 24 hourly digests per pair."""
+    pairs, findings = [], []
     for i, m in enumerate([MGMT, LA] + members):
         for j, r in enumerate(REGIONS):
             k = i * len(REGIONS) + j
-            invalid, stale = k % 200 == 3, k % 500 == 11
+            invalid, gap = k % 200 == 3, k % 500 == 11
             prefix = f"AWSLogs/o-bench/{m}/CloudTrail-Digest/{r}/2026/12/06/{m}_CloudTrail-Digest_{r}_orgtrail_us-east-1_20261206T"
-            pairs.append({"account": m, "region": r, "delivery": "stale" if stale else "delivered", "newest_digest": prefix + "195959Z.json.gz", "digests": {"checked": 24, "valid": 23 if invalid else 24}, "log_files": {"checked": 40, "valid": 40}, "chain": [], "verdicts": [{"verdict": "invalid: signature", "key": prefix + "105959Z.json.gz"}] if invalid else []})
-    return {"window": {"start": "2026-12-05T20:00:00Z", "end": "2026-12-06T20:00:00Z"}, "pairs": pairs}
+            pairs.append({"account": m, "region": r, "digests_valid": 24 - invalid - 2 * gap, "digests_invalid": int(invalid), "digests_missing": 2 * gap, "backfill_digests_valid": 0, "logs_valid": 0, "logs_invalid": 0, "stops": 0, "head": {"trail": "t", "account": m, "region": r, "digest_key": prefix + "195959Z.json.gz", "signature": "00", "end_time": "2026-12-06T19:59:59Z"}, "valid": not (invalid or gap)})
+            if invalid:
+                findings.append({"account": m, "region": r, "subject": "digest", "verdict": "invalid: signature", "key": prefix + "105959Z.json.gz", "detail": "the signature does not verify", "count": 1})
+            if gap:
+                findings.append({"account": m, "region": r, "subject": "chain", "verdict": "gap", "key": prefix + "135959Z.json.gz", "detail": "2 digests missing", "count": 2})
+    return {"organization": "o-bench", "trail": "t", "bucket": "b", "start_time": "2026-12-05T20:00:00Z", "end_time": "2026-12-06T20:00:00Z", "since_last": False, "digests_only": True, "shard": None, "summary": {}, "pairs": pairs, "findings": findings}
 
 
 def chromium_load(page, profile):

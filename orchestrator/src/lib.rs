@@ -16,4 +16,5 @@ pub mod rollout;
 pub mod securityhub;
 pub mod steps;
 pub mod suggest;
+pub mod validate;
 pub mod verify;

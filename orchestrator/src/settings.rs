@@ -93,6 +93,8 @@ fn need(command: &Command) -> Need {
         // From a verify JSON the config only says where the state is; without one, report runs verify.
         Command::Report(args) if args.verify.is_some() => Need::IfPresent,
         Command::Report(_) => Need::Required,
+        Command::ValidateLogs(args) if args.action.is_some() => Need::IfPresent,
+        Command::ValidateLogs(_) => Need::Required,
         Command::Plan { .. } | Command::Apply(_) | Command::RenderPolicies | Command::Verify { .. } | Command::MfaDelete { .. } | Command::RenderBootstrap(_) => Need::Required,
     }
 }

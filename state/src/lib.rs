@@ -16,7 +16,7 @@ pub use lock::{force_unlock, format_millis, read_holder, LockGuard, LockHolder};
 pub use secrets::find_secret;
 pub use status::{lifecycle, RunOutcome, StepStatus};
 pub use step_id::{StepId, UnknownStep};
-pub use store::{NewRun, Record, RunSummary, Store, TargetCounts, WaveCounts};
+pub use store::{ChainHead, NewRun, Record, RunSummary, Store, TargetCounts, WaveCounts};
 
 /// Milliseconds since the Unix epoch: the one time format of the state.
 pub fn now_millis() -> u64 {

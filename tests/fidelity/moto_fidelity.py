@@ -832,4 +832,5 @@ def apply() -> None:
     if enabled("m"):
         _cloudtrail_topics()
     __import__("securityhub").apply(enabled)
+    __import__("delivery").apply(enabled, lambda account: DEFAULT_REGIONS | ENABLED_OPT_IN.get(account, set()))
     PATCHED = True

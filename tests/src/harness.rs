@@ -10,6 +10,7 @@ use crate::{sdk_config, seed, Emulator, SeededOrg};
 
 mod accounts;
 mod config;
+mod delivery;
 mod operator;
 mod outcome;
 mod report;
@@ -17,6 +18,7 @@ mod world;
 
 pub use accounts::{assumed_conf, assumed_env, iam_user_credentials, requests_by_account, requests_since};
 pub use config::{toml_array, ConfigEdit};
+pub use delivery::{aws, aws_cli, deliver, post};
 pub use operator::{event_selector, Operator};
 pub use outcome::{assert_no_writes, fields_of, only, only_of_kind, refusal};
 pub use report::{changes, failing, findings, json, json_ok, orgtrail_json, verify_json};

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use orgtrail_tests::harness::{requests_by_account, stderr, stdout, ConfigEdit, Operator};
+use orgtrail_tests::harness::{deliver, requests_by_account, stderr, stdout, ConfigEdit, Operator};
 use orgtrail_tests::Sandbox;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -75,10 +75,14 @@ async fn the_report_in_headless_chromium_shows_the_headline_a_failing_control_an
     org.move_account().account_id(&evil).source_parent_id(&sb.org.ous["Root"]).destination_parent_id(&ou).send().await.unwrap();
     let out = sb.orgtrail(&["apply", "--json"]);
     assert_eq!(out.status.code(), Some(0), "apply: {}\n{}", stdout(&out), stderr(&out));
+    // Three hours of logs and digests through the emulator's delivery, judged by validate-logs.
+    deliver(&sb, 3, None, None);
+    let out = sb.orgtrail(&["validate-logs", "--digests-only", "--regions", "us-east-1", "--format", "json", "--output", "validate.json"]);
+    assert_eq!(out.status.code(), Some(0), "validate-logs: {}", stderr(&out));
     let op = Operator::new(&sb);
     op.cloudtrail().update_trail().name(&op.trail_arn).enable_log_file_validation(false).send().await.unwrap();
 
-    let out = sb.orgtrail(&["report", "--output", "report.html"]);
+    let out = sb.orgtrail(&["report", "--validate", "validate.json", "--output", "report.html"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "report.html", "report prints the path it wrote");
     let page = sb.dir.path().join("report.html");
@@ -86,7 +90,8 @@ async fn the_report_in_headless_chromium_shows_the_headline_a_failing_control_an
 
     let targeted = sb.org.members.len() + 2; // the members, the new account and the log-archive account
     assert!(dom.contains(&format!(r#"data-figure="Accounts covered">{targeted} of {targeted}<"#)), "headline coverage in {dom}");
-    assert!(dom.contains(r#"data-figure="Record integrity">—<"#), "not validated without --validate");
+    let pairs = targeted + 1; // every covered account (the management account too) in us-east-1
+    assert!(dom.contains(&format!(r#"data-figure="Record integrity">{pairs} of {pairs}<"#)), "integrity from validate-logs");
     let row = dom.split(r#"<tr data-control="CloudTrail.4">"#).nth(1).expect("a CloudTrail.4 row").split("</tr>").next().unwrap().to_string();
     assert!(row.contains(">FAIL<") && row.contains("LogFileValidationEnabled=false") && row.contains("CIS v3.0.0 3.2"), "{row}");
     assert!(dom.contains(r#">PASS<"#));
@@ -111,9 +116,9 @@ async fn report_from_files_and_wrong_inputs_exit_2_writing_nothing() {
     assert_eq!(out.status.code(), Some(0), "apply: {}", stderr(&out));
     let out = sb.orgtrail(&["verify", "--json", "--output", "verify.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let validate = r#"{"window": {"start": "2026-12-06T00:00:00Z", "end": "2026-12-06T06:00:00Z"}, "pairs": [
-      {"account": "ACCT", "region": "us-east-1", "delivery": "delivered", "digests": {"checked": 6, "valid": 5}, "log_files": {"checked": 3, "valid": 3},
-       "verdicts": [{"verdict": "invalid: signature", "key": "AWSLogs/o-x/ACCT/CloudTrail-Digest/us-east-1/2026/12/06/d.json.gz"}]}]}"#
+    let validate = r#"{"start_time": "2026-12-06T00:00:00Z", "end_time": "2026-12-06T06:00:00Z", "digests_only": true,
+      "pairs": [{"account": "ACCT", "region": "us-east-1", "digests_valid": 5, "digests_invalid": 1, "valid": false}],
+      "findings": [{"account": "ACCT", "region": "us-east-1", "subject": "digest", "verdict": "invalid: signature", "key": "AWSLogs/o-x/ACCT/CloudTrail-Digest/us-east-1/2026/12/06/d.json.gz", "detail": ""}]}"#
         .replace("ACCT", &sb.org.members[1].id);
     std::fs::write(sb.dir.path().join("validate.json"), validate).unwrap();
     std::fs::write(sb.dir.path().join("not-json.json"), "{").unwrap();
@@ -129,7 +134,7 @@ async fn report_from_files_and_wrong_inputs_exit_2_writing_nothing() {
     for (args, says) in [
         (vec!["--verify", "missing.json"], "cannot read verify JSON missing.json"),
         (vec!["--verify", "not-json.json"], "not-json.json is not JSON"),
-        (vec!["--verify", "validate.json"], "validate.json is not verify JSON (it has no `findings`)"),
+        (vec!["--verify", "validate.json"], "validate.json is not verify JSON (it has no `accounts_checked`)"),
         (vec!["--verify", "verify.json", "--validate", "verify.json"], "verify.json is not validate-logs JSON (it has no `pairs`)"),
         (vec!["--verify", "verify.json", "--output", "no-such-dir/r.html"], "the directory no-such-dir does not exist"),
     ] {

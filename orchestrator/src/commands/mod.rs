@@ -13,6 +13,7 @@ pub mod policies;
 pub mod report;
 pub mod state;
 pub mod status;
+pub mod validate_logs;
 pub mod verify;
 
 use clap::CommandFactory;
@@ -40,6 +41,7 @@ pub async fn run(command: &Command, settings: &Settings) -> Result<Exit, Failure
         Command::RenderPolicies => policies::render(settings).await,
         Command::Verify { format, output, security_hub } => verify::verify(settings, *format, output.as_deref(), security_hub).await,
         Command::Report(args) => report::report(settings, args).await,
+        Command::ValidateLogs(args) => validate_logs::validate_logs(settings, args).await,
         Command::Delegate { account, dry_run } => delegate::delegate(settings, account.as_deref(), *dry_run).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code, bucket } } => mfa_delete::enable(settings, mfa_serial, mfa_code, bucket.as_deref()).await,
         Command::RenderBootstrap(args) => bootstrap::render_bootstrap(settings, args),

@@ -43,7 +43,7 @@ pub async fn report(settings: &Settings, args: &ReportArgs) -> Result<Exit, Fail
     }
     let validate: Option<ValidateDoc> = args.validate.as_deref().map(|p| read_json(p, "validate-logs JSON", "pairs")).transpose()?;
     let verify: VerifyDoc = match &args.verify {
-        Some(path) => read_json(path, "verify JSON", "findings")?,
+        Some(path) => read_json(path, "verify JSON", "accounts_checked")?,
         None => {
             let (report, _live) = super::verify::audit(settings).await?;
             serde_json::from_value(serde_json::to_value(&report).expect("a report serializes")).expect("verify's JSON reads back")

@@ -14,6 +14,17 @@ use super::output::out;
 use crate::failure::{Context, Exit, Failure};
 use crate::settings::Settings;
 
+/// verify's output formats: the shared report formats, and ASFF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyFormat {
+    Table,
+    Json,
+    Junit,
+    Sarif,
+    /// The findings as Security Hub would receive them (ASFF JSON), without importing them.
+    Asff,
+}
+
 #[derive(Args, Debug, Clone, Default)]
 pub struct SecurityHubArgs {
     /// Also import the findings into Security Hub (ASFF, BatchImportFindings): ids stable per control, account and
@@ -60,10 +71,17 @@ pub async fn audit<'s>(settings: &'s Settings) -> Result<(Report, super::Live<'s
     Ok((report, live))
 }
 
-pub async fn verify(settings: &Settings, format: Option<Format>, output: Option<&Path>, hub: &SecurityHubArgs) -> Result<Exit, Failure> {
-    let format = format.unwrap_or(if settings.output.json { Format::Json } else { Format::Table });
+pub async fn verify(settings: &Settings, format: Option<VerifyFormat>, output: Option<&Path>, hub: &SecurityHubArgs) -> Result<Exit, Failure> {
+    let format = format.unwrap_or(if settings.output.json { VerifyFormat::Json } else { VerifyFormat::Table });
     let (report, live) = audit(settings).await?;
-    let text = render::render(&report, format, &settings.config_path.display().to_string());
+    let config_path = settings.config_path.display().to_string();
+    let text = match format {
+        VerifyFormat::Table => render::render(&report, Format::Table, &config_path),
+        VerifyFormat::Json => render::render(&report, Format::Json, &config_path),
+        VerifyFormat::Junit => render::render(&report, Format::Junit, &config_path),
+        VerifyFormat::Sarif => render::render(&report, Format::Sarif, &config_path),
+        VerifyFormat::Asff => render::asff_json(&report),
+    };
     match output {
         Some(path) => {
             std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;

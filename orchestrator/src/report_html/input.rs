@@ -36,56 +36,106 @@ impl FindingDoc {
     }
 }
 
-/// validate-logs' verdicts per account × region (docs/operations.md, "The report's inputs").
+/// validate-logs' JSON (`orgtrail validate-logs --json`): per account × region the counts, and every
+/// verdict that is not `valid` with the object key it is about.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ValidateDoc {
-    pub window: Window,
+    pub start_time: String,
+    pub end_time: String,
+    pub digests_only: bool,
     pub pairs: Vec<PairDoc>,
+    pub findings: Vec<ValidateFindingDoc>,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize, Deserialize)]
-#[serde(default)]
-pub struct Window {
-    pub start: String,
-    pub end: String,
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct PairDoc {
     pub account: String,
     pub region: String,
-    /// `delivered`, `stale` or `missing`.
+    pub digests_valid: usize,
+    pub digests_invalid: usize,
+    pub digests_missing: usize,
+    pub backfill_digests_valid: usize,
+    pub logs_valid: usize,
+    pub logs_invalid: usize,
+    pub stops: usize,
+    pub head: Option<HeadDoc>,
+    /// validate-logs' own judgement: nothing failed.
+    pub valid: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HeadDoc {
+    pub digest_key: String,
+    pub end_time: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ValidateFindingDoc {
+    pub account: String,
+    pub region: String,
+    /// `invalid: signature`, `invalid: hash`, `not found`, `gap`, `missing`, `stopped`, ...
+    pub verdict: String,
+    pub key: String,
+    pub detail: String,
+}
+
+/// One account × region as the report shows it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PairView {
+    pub account: String,
+    pub region: String,
+    /// `delivered` (digests found in the window) or `missing` (none).
     pub delivery: String,
     pub newest_digest: Option<String>,
     pub digests: Counted,
     pub log_files: Counted,
     /// Chain findings: `gap`, `stopped` (empty when the chain is whole).
     pub chain: Vec<String>,
-    /// Every verdict that is not `valid`, with the object key it is about.
-    pub verdicts: Vec<VerdictDoc>,
+    pub verdicts: Vec<VerdictView>,
+    pub clean: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, serde::Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Counted {
     pub checked: usize,
     pub valid: usize,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize, Deserialize)]
-#[serde(default)]
-pub struct VerdictDoc {
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct VerdictView {
     pub verdict: String,
     pub key: String,
 }
 
-impl PairDoc {
-    /// Delivered, every digest and log file valid, and no gap: `stopped` is logging that was off
-    /// (the trail's own evidence), shown but not a failure of integrity.
-    pub fn is_clean(&self) -> bool {
-        self.delivery == "delivered" && self.verdicts.is_empty() && self.digests.valid == self.digests.checked && self.log_files.valid == self.log_files.checked && !self.chain.iter().any(|c| c == "gap")
+impl ValidateDoc {
+    /// Every pair with its own findings (one pass over the findings, for 10,000-account runs).
+    pub fn pair_views(&self) -> Vec<PairView> {
+        let mut of: std::collections::HashMap<(&str, &str), Vec<&ValidateFindingDoc>> = std::collections::HashMap::new();
+        for f in &self.findings {
+            of.entry((f.account.as_str(), f.region.as_str())).or_default().push(f);
+        }
+        self.pairs
+            .iter()
+            .map(|p| {
+                let findings = of.get(&(p.account.as_str(), p.region.as_str())).map(Vec::as_slice).unwrap_or_default();
+                let valid = p.digests_valid + p.backfill_digests_valid;
+                PairView {
+                    account: p.account.clone(),
+                    region: p.region.clone(),
+                    delivery: if findings.iter().any(|f| f.verdict == "missing") { "missing".into() } else { "delivered".into() },
+                    newest_digest: p.head.as_ref().map(|h| h.digest_key.clone()).filter(|k| !k.is_empty()),
+                    digests: Counted { checked: valid + p.digests_invalid + p.digests_missing, valid },
+                    log_files: Counted { checked: p.logs_valid + p.logs_invalid, valid: p.logs_valid },
+                    chain: findings.iter().filter(|f| f.verdict == "gap" || f.verdict == "stopped").map(|f| f.verdict.clone()).collect(),
+                    verdicts: findings.iter().map(|f| VerdictView { verdict: f.verdict.clone(), key: f.key.clone() }).collect(),
+                    clean: p.valid,
+                }
+            })
+            .collect()
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::input::{FindingDoc, PairDoc, RunDoc, ValidateDoc, VerifyDoc};
+use super::input::{FindingDoc, PairView, RunDoc, ValidateDoc, VerifyDoc};
 use crate::verify::mapping;
 use super::tree::{self, Node};
 
@@ -96,7 +96,7 @@ pub struct Integrity {
     pub window: String,
     pub regions: Vec<RegionRow>,
     /// Every account × region that is not clean, with its verdicts.
-    pub problems: Vec<PairDoc>,
+    pub problems: Vec<PairView>,
     pub clean: usize,
     pub total: usize,
 }
@@ -106,7 +106,6 @@ pub struct RegionRow {
     pub region: String,
     pub pairs: usize,
     pub delivered: usize,
-    pub stale: usize,
     pub missing: usize,
     pub digests: String,
     pub log_files: String,
@@ -114,9 +113,10 @@ pub struct RegionRow {
 }
 
 pub fn view(verify: &VerifyDoc, validate: Option<&ValidateDoc>, runs: Vec<RunDoc>, runs_note: String, generated_at: &str) -> View {
-    let tree = tree::build(verify, validate.map(|v| v.pairs.as_slice()));
+    let pairs = validate.map(ValidateDoc::pair_views);
+    let tree = tree::build(verify, pairs.as_deref());
     let controls = controls(&verify.findings);
-    let integrity = validate.map(integrity);
+    let integrity = validate.zip(pairs.as_deref()).map(|(v, p)| integrity(v, p));
     View { headline: headline(verify, validate, &controls, integrity.as_ref(), generated_at), tree, controls, integrity, runs, runs_note }
 }
 
@@ -156,10 +156,11 @@ fn headline(verify: &VerifyDoc, validate: Option<&ValidateDoc>, controls: &[Cont
 }
 
 fn window_text(v: &ValidateDoc) -> String {
-    if v.window.start.is_empty() && v.window.end.is_empty() {
-        "window not stated".into()
+    let what = if v.digests_only { " (digests only)" } else { "" };
+    if v.start_time.is_empty() && v.end_time.is_empty() {
+        format!("window not stated{what}")
     } else {
-        format!("{} to {}", v.window.start, v.window.end)
+        format!("{} to {}{what}", v.start_time, v.end_time)
     }
 }
 
@@ -215,24 +216,23 @@ fn controls(findings: &[FindingDoc]) -> Vec<ControlRow> {
         .collect()
 }
 
-fn integrity(v: &ValidateDoc) -> Integrity {
-    let mut regions: BTreeMap<&str, Vec<&PairDoc>> = BTreeMap::new();
-    for p in &v.pairs {
+fn integrity(v: &ValidateDoc, pairs: &[PairView]) -> Integrity {
+    let mut regions: BTreeMap<&str, Vec<&PairView>> = BTreeMap::new();
+    for p in pairs {
         regions.entry(p.region.as_str()).or_default().push(p);
     }
     let regions = regions
         .into_iter()
         .map(|(region, ps)| {
             let n = |d: &str| ps.iter().filter(|p| p.delivery == d).count();
-            let sum = |f: fn(&PairDoc) -> (usize, usize)| ps.iter().map(|p| f(p)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            let sum = |f: fn(&PairView) -> (usize, usize)| ps.iter().map(|p| f(p)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
             let (dv, dc) = sum(|p| (p.digests.valid, p.digests.checked));
             let (lv, lc) = sum(|p| (p.log_files.valid, p.log_files.checked));
-            let clean = ps.iter().filter(|p| p.is_clean()).count();
+            let clean = ps.iter().filter(|p| p.clean).count();
             RegionRow {
                 region: region.to_string(),
                 pairs: ps.len(),
                 delivered: n("delivered"),
-                stale: n("stale"),
                 missing: n("missing"),
                 digests: format!("{dv} of {dc} valid"),
                 log_files: format!("{lv} of {lc} valid"),
@@ -240,6 +240,6 @@ fn integrity(v: &ValidateDoc) -> Integrity {
             }
         })
         .collect();
-    let problems: Vec<PairDoc> = v.pairs.iter().filter(|p| !p.is_clean()).cloned().collect();
-    Integrity { window: window_text(v), regions, clean: v.pairs.len() - problems.len(), total: v.pairs.len(), problems }
+    let problems: Vec<PairView> = pairs.iter().filter(|p| !p.clean).cloned().collect();
+    Integrity { window: window_text(v), regions, clean: pairs.len() - problems.len(), total: pairs.len(), problems }
 }

@@ -43,14 +43,49 @@ fn headline_counts_covered_accounts_and_passing_controls() {
 #[test]
 fn integrity_lists_the_pairs_that_are_not_clean() {
     let validate: ValidateDoc = serde_json::from_str(
-        r#"{"window": {"start": "2026-12-06T00:00:00Z", "end": "2026-12-06T20:00:00Z"}, "pairs": [
-        {"account": "111111111111", "region": "us-east-1", "delivery": "delivered", "digests": {"checked": 20, "valid": 20}, "log_files": {"checked": 5, "valid": 5}},
-        {"account": "222222222222", "region": "us-east-1", "delivery": "delivered", "digests": {"checked": 20, "valid": 19}, "log_files": {"checked": 5, "valid": 5},
-         "verdicts": [{"verdict": "invalid: hash", "key": "AWSLogs/o-abc/222222222222/CloudTrail-Digest/us-east-1/x.json.gz"}]}]}"#,
+        r#"{"start_time": "2026-12-06T00:00:00Z", "end_time": "2026-12-06T20:00:00Z", "pairs": [
+        {"account": "111111111111", "region": "us-east-1", "digests_valid": 20, "logs_valid": 5, "valid": true},
+        {"account": "222222222222", "region": "us-east-1", "digests_valid": 19, "digests_invalid": 1, "logs_valid": 5, "valid": false}],
+        "findings": [{"account": "222222222222", "region": "us-east-1", "subject": "digest", "verdict": "invalid: hash", "key": "AWSLogs/o-abc/222222222222/CloudTrail-Digest/us-east-1/x.json.gz", "detail": ""}]}"#,
     )
     .unwrap();
     let html = page(Some(&validate));
     assert!(html.contains(r#"data-figure="Record integrity">1 of 2"#), "{html}");
     assert!(html.contains("invalid: hash"));
     assert!(html.contains("INVALID in 1 region(s)"));
+}
+
+/// validate-logs' own report type, serialized as `validate-logs --json` writes it, reads back here.
+#[test]
+fn reads_what_validate_logs_writes() {
+    use crate::validate::results::{Finding, PairResult, Report, Subject, Verdict};
+    let base = Report {
+        organization: "o-abc".into(),
+        trail: "arn:aws:cloudtrail:us-east-1:123456789012:trail/orgtrail".into(),
+        bucket: "b".into(),
+        start_time: "2026-12-06T00:00:00Z".into(),
+        end_time: "2026-12-06T03:00:00Z".into(),
+        since_last: false,
+        digests_only: true,
+        shard: None,
+        summary: Default::default(),
+        pairs: vec![],
+        findings: vec![],
+    };
+    let pairs = vec![
+        PairResult { account: "111111111111".into(), region: "us-east-1".into(), digests_valid: 3, valid: true, ..Default::default() },
+        PairResult { account: "222222222222".into(), region: "us-east-1".into(), digests_valid: 1, digests_missing: 2, valid: false, ..Default::default() },
+    ];
+    let findings = vec![Finding::new("222222222222", "us-east-1", Subject::Chain, Verdict::Gap, "AWSLogs/o-abc/222222222222/CloudTrail-Digest/us-east-1/k.json.gz", "2 digests missing")];
+    let json = serde_json::to_string(&Report::new(base, pairs, findings)).unwrap();
+    let doc: ValidateDoc = serde_json::from_str(&json).unwrap();
+    let views = doc.pair_views();
+    assert_eq!(views.len(), 2);
+    assert!(views[0].clean && !views[1].clean);
+    assert_eq!((views[1].digests.valid, views[1].digests.checked), (1, 3));
+    assert_eq!(views[1].chain, vec!["gap".to_string()]);
+    assert_eq!(views[1].verdicts[0].key, "AWSLogs/o-abc/222222222222/CloudTrail-Digest/us-east-1/k.json.gz");
+    let html = page(Some(&doc));
+    assert!(html.contains(r#"data-figure="Record integrity">1 of 2"#), "{html}");
+    assert!(html.contains("(digests only)"));
 }

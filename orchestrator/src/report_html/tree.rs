@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::input::{PairDoc, VerifyDoc};
+use super::input::{PairView, VerifyDoc};
 use super::model::Cell;
 
 /// OUs with at most this many accounts (in the whole subtree) start open.
@@ -35,12 +35,12 @@ pub struct AccountRow {
 }
 
 /// The tree of `verify`'s accounts (or, from a verify JSON without them, of the accounts its findings name).
-pub fn build(verify: &VerifyDoc, pairs: Option<&[PairDoc]>) -> Node {
+pub fn build(verify: &VerifyDoc, pairs: Option<&[PairView]>) -> Node {
     let mut by_account: BTreeMap<&str, Vec<&super::input::FindingDoc>> = BTreeMap::new();
     for f in &verify.findings {
         by_account.entry(f.account.as_str()).or_default().push(f);
     }
-    let mut pairs_of: BTreeMap<&str, Vec<&PairDoc>> = BTreeMap::new();
+    let mut pairs_of: BTreeMap<&str, Vec<&PairView>> = BTreeMap::new();
     for p in pairs.unwrap_or_default() {
         pairs_of.entry(p.account.as_str()).or_default().push(p);
     }
@@ -90,7 +90,7 @@ fn finish(node: &mut Node) {
     node.open = node.total <= OPEN_UP_TO || node.problems > 0;
 }
 
-fn account_row(id: &str, name: &str, targeted: bool, management: bool, findings: &[&super::input::FindingDoc], pairs: Option<&[&PairDoc]>) -> AccountRow {
+fn account_row(id: &str, name: &str, targeted: bool, management: bool, findings: &[&super::input::FindingDoc], pairs: Option<&[&PairView]>) -> AccountRow {
     let covered = if management {
         status_cell(findings.iter().find(|f| f.control == "CloudTrail.1").map(|f| f.status.as_str()), "trail home", "no trail")
     } else if !targeted {
@@ -103,12 +103,12 @@ fn account_row(id: &str, name: &str, targeted: bool, management: bool, findings:
         Some([]) if targeted || management => (Cell::bad("no digests"), Cell::bad("none")),
         Some([]) => (Cell::na("—"), Cell::na("—")),
         Some(ps) => {
-            let worst = ["missing", "stale"].into_iter().find(|d| ps.iter().any(|p| p.delivery == *d));
+            let worst = ["missing"].into_iter().find(|d| ps.iter().any(|p| p.delivery == *d));
             let delivery = match worst {
                 Some(d) => Cell::bad(&format!("{d} in {}", ps.iter().filter(|p| p.delivery == d).count())),
                 None => Cell::ok("fresh"),
             };
-            let dirty = ps.iter().filter(|p| !p.verdicts.is_empty() || p.digests.valid != p.digests.checked || p.chain.iter().any(|c| c == "gap")).count();
+            let dirty = ps.iter().filter(|p| !p.clean).count();
             let digests = if dirty == 0 { Cell::ok("valid") } else { Cell::bad(&format!("INVALID in {dirty} region(s)")) };
             (delivery, digests)
         }

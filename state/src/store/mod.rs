@@ -10,8 +10,10 @@ use serde::Serialize;
 use crate::lock::{self, LockGuard, LockHolder};
 use crate::{find_secret, now_millis, RunOutcome, StateError, StepStatus};
 
+mod heads;
 mod records;
 
+pub use heads::ChainHead;
 pub use records::{Record, TargetCounts, WaveCounts};
 
 const FORMAT: &str = "orgtrail-state/1";

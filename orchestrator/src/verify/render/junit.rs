@@ -56,7 +56,7 @@ pub fn junit(report: &Report) -> String {
 }
 
 /// XML text and attribute escaping; characters XML 1.0 cannot hold at all are dropped.
-pub(super) fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -1,12 +1,13 @@
 //! The report for people (table), machines (JSON) and CI systems (JUnit XML, SARIF 2.1.0).
 pub mod asff;
 mod junit;
-mod sarif;
+pub mod sarif;
 
 use super::Report;
 use crate::report::table::Table;
 
 pub use junit::junit;
+pub(crate) use junit::esc;
 pub use sarif::sarif;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -15,8 +16,6 @@ pub enum Format {
     Json,
     Junit,
     Sarif,
-    /// The findings as ASFF (Security Hub's format), for the hub of the account orgtrail runs from.
-    Asff,
 }
 
 /// The report in `format`, ending with a newline.
@@ -26,8 +25,12 @@ pub fn render(report: &Report, format: Format, config_path: &str) -> String {
         Format::Json => serde_json::to_string_pretty(report).expect("a report serializes") + "\n",
         Format::Junit => junit(report),
         Format::Sarif => serde_json::to_string_pretty(&sarif(report, config_path)).expect("SARIF serializes") + "\n",
-        Format::Asff => serde_json::to_string_pretty(&asff::findings(report, &asff::HubTarget::of_caller(report))).expect("ASFF serializes") + "\n",
     }
+}
+
+/// The findings as ASFF (Security Hub's format), for the hub of the account the audit ran from.
+pub fn asff_json(report: &Report) -> String {
+    serde_json::to_string_pretty(&asff::findings(report, &asff::HubTarget::of_caller(report))).expect("ASFF serializes") + "\n"
 }
 
 /// Rows a person reads: every finding that is not a pass, and the passes of a control found in
