@@ -121,9 +121,10 @@ fn urgency(status: Status) -> u8 {
     }
 }
 
-/// The region a finding is about: its resource ARN's, else the trail's home region.
+/// The region a finding is about: the region of the ARN its resource names (`cloudtrail-trail
+/// arn:aws:cloudtrail:eu-west-1:…`), else the trail's home region.
 fn region_of(resource: &str, home_region: &str) -> String {
-    resource.parse::<Arn>().ok().map(|a| a.region().to_string()).filter(|r| !r.is_empty()).unwrap_or_else(|| home_region.to_string())
+    resource.split_whitespace().find_map(|w| w.parse::<Arn>().ok()).map(|a| a.region().to_string()).filter(|r| !r.is_empty()).unwrap_or_else(|| home_region.to_string())
 }
 
 /// Every finding of `report` as ASFF for `hub`, in the report's order, ids unique.
@@ -189,5 +190,39 @@ fn truncate(text: &str) -> String {
     match text.char_indices().nth(MAX_FIELD) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{AuditContext, Control, Finding as VerifyFinding, Summary};
+
+    fn report(findings: Vec<VerifyFinding>) -> Report {
+        let context = AuditContext { generated_at: "2026-12-06T20:00:00Z".into(), home_region: "us-east-1".into(), partition: "aws".into(), caller_account: "123456789012".into(), ..AuditContext::default() };
+        Report { organization: "o-x".into(), management_account: "123456789012".into(), accounts_checked: 1, summary: Summary::of(&findings), findings, context, accounts: vec![] }
+    }
+
+    #[test]
+    fn one_finding_per_control_account_region_with_the_worst_status_and_stable_ids() {
+        let r = report(vec![
+            VerifyFinding::new(Control::MfaDelete, "222222222222", "s3-bucket logs", Status::Pass, "MFADelete=Enabled"),
+            VerifyFinding::new(Control::MfaDelete, "222222222222", "s3-bucket access-logs", Status::Manual, "MFADelete=Disabled"),
+            VerifyFinding::new(Control::OrgTrailReach, "333333333333", "trail orgtrail", Status::Pass, "IsLogging=true"),
+            VerifyFinding::new(Control::CloudTrail4, "123456789012", "cloudtrail-trail arn:aws:cloudtrail:eu-west-1:123456789012:trail/t", Status::Fail, "LogFileValidationEnabled=false"),
+        ]);
+        let hub = HubTarget::of_caller(&r);
+        let f = findings(&r, &hub);
+        assert_eq!(f.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), [
+            "orgtrail/CIS.2.1.2/222222222222/us-east-1",
+            "orgtrail/OrgTrail.Reach/333333333333/us-east-1",
+            "orgtrail/CloudTrail.4/123456789012/eu-west-1",
+        ]);
+        assert_eq!((f[0].compliance.status, f[0].record_state, f[0].resources.len()), ("WARNING", "ACTIVE", 3), "merged: the account and both buckets");
+        assert_eq!((f[1].compliance.status, f[1].record_state, f[1].severity.label), ("PASSED", "ARCHIVED", "INFORMATIONAL"));
+        assert_eq!((f[2].compliance.status, f[2].severity.label), ("FAILED", "MEDIUM"));
+        assert_eq!(f[2].compliance.related_requirements, vec!["CIS v3.0.0 3.2".to_string()]);
+        assert!(f.iter().all(|f| f.aws_account_id == "123456789012" && f.product_arn == "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"));
+        assert_eq!(findings(&r, &hub), f, "the same report gives the same findings");
     }
 }
