@@ -106,7 +106,7 @@ fn account_row(id: &str, name: &str, targeted: bool, management: bool, findings:
             let worst = ["missing"].into_iter().find(|d| ps.iter().any(|p| p.delivery == *d));
             let delivery = match worst {
                 Some(d) => Cell::bad(&format!("{d} in {}", ps.iter().filter(|p| p.delivery == d).count())),
-                None => Cell::ok("fresh"),
+                None => Cell::ok("delivered"),
             };
             let dirty = ps.iter().filter(|p| !p.clean).count();
             let digests = if dirty == 0 { Cell::ok("valid") } else { Cell::bad(&format!("INVALID in {dirty} region(s)")) };
