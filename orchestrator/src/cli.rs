@@ -112,7 +112,7 @@ pub enum Command {
         security_hub: commands::verify::SecurityHubArgs,
     },
     /// Write one self-contained HTML report for auditors: headline, OU tree, controls with evidence, integrity, runs.
-    #[command(after_help = "Examples:\n  orgtrail report --output report.html\n  orgtrail verify --json --output verify.json; orgtrail validate-logs --digests-only --json --output validate.json\n  orgtrail report --verify verify.json --validate validate.json --output report.html")]
+    #[command(after_help = "Examples:\n  orgtrail report --output report.html\n  orgtrail verify --json --output verify.json; orgtrail validate-logs --digests-only --format json --output validate.json\n  orgtrail report --verify verify.json --validate validate.json --output report.html")]
     Report(commands::report::ReportArgs),
     /// Prove the CloudTrail record complete and untampered from the trail's signed digests, per account x region (read-only but for the chain heads it records).
     #[command(after_help = "Examples:\n  orgtrail validate-logs --start-time 2026-01-01T00:00:00Z --format junit --output validate.xml\n  orgtrail validate-logs --since-last\n  orgtrail validate-logs --shard 1/4 --format json --output shard-1.json\n  orgtrail validate-logs merge shard-*.json\n\nDocs: docs/operations.md (\"Validating the logs\")")]

@@ -20,7 +20,7 @@ pub struct ReportArgs {
     /// verify's JSON (`orgtrail verify --json --output verify.json`) [default: run verify now].
     #[arg(long, value_name = "FILE.json")]
     pub verify: Option<PathBuf>,
-    /// validate-logs' JSON (`orgtrail validate-logs --digests-only --json --output validate.json`) [default: integrity not shown].
+    /// validate-logs' JSON (`orgtrail validate-logs --digests-only --format json --output validate.json`) [default: integrity not shown].
     #[arg(long, value_name = "FILE.json")]
     pub validate: Option<PathBuf>,
 }

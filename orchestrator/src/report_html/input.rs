@@ -1,5 +1,5 @@
 //! What the report is built from, read back from JSON: verify's (`orgtrail verify --json`) and
-//! validate-logs' (`orgtrail validate-logs --json`), and the rollout runs of the state. Owned and
+//! validate-logs' (`orgtrail validate-logs --format json`), and the rollout runs of the state. Owned and
 //! lenient (unknown fields ignored, missing ones defaulted), so a report can be rendered from files
 //! written by another orgtrail version, and a control this version does not know still shows.
 use serde::Deserialize;
@@ -36,7 +36,7 @@ impl FindingDoc {
     }
 }
 
-/// validate-logs' JSON (`orgtrail validate-logs --json`): per account × region the counts, and every
+/// validate-logs' JSON (`orgtrail validate-logs --format json`): per account × region the counts, and every
 /// verdict that is not `valid` with the object key it is about.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]

@@ -137,7 +137,7 @@ fn headline(verify: &VerifyDoc, validate: Option<&ValidateDoc>, controls: &[Cont
     ];
     figures.push(match integrity {
         Some(i) => Figure::new("Record integrity", i.clean, i.total, format!("account × region pairs delivered and valid, {}", i.window)),
-        None => Figure { title: "Record integrity".into(), value: 0, of: 0, percent: 0, tone: "na", note: "not validated: pass --validate FILE.json from `orgtrail validate-logs --json`".into() },
+        None => Figure { title: "Record integrity".into(), value: 0, of: 0, percent: 0, tone: "na", note: "not validated: pass --validate FILE.json from `orgtrail validate-logs --format json`".into() },
     });
     let failing = figures.iter().any(|f| f.tone == "bad");
     let ctx = &verify.context;

@@ -55,7 +55,7 @@ fn integrity_lists_the_pairs_that_are_not_clean() {
     assert!(html.contains("INVALID in 1 region(s)"));
 }
 
-/// validate-logs' own report type, serialized as `validate-logs --json` writes it, reads back here.
+/// validate-logs' own report type, serialized as `validate-logs --format json` writes it, reads back here.
 #[test]
 fn reads_what_validate_logs_writes() {
     use crate::validate::results::{Finding, PairResult, Report, Subject, Verdict};
