@@ -45,6 +45,9 @@ pub fn of(control: &str) -> Mapping {
         "OrgTrail.Reach" => m("", "", "STS.AssumeRole, CloudTrail.DescribeTrails, CloudTrail.GetTrailStatus (from the member)", "HIGH"),
         "OrgTrail.NoDuplicate" => m("", "", "CloudTrail.ListTrails, CloudTrail.GetEventSelectors (from the member)", "LOW"),
         "OrgTrail.DeliveryTopic" => m("", "", "CloudTrail.DescribeTrails (SnsTopicARN), SNS.GetTopicAttributes (Policy)", "LOW"),
+        // Judged by a newer verify (delivery and coverage from the trail's own status and digests).
+        "OrgTrail.Delivery" => m("", "", "CloudTrail.GetTrailStatus (LatestDeliveryTime, LatestDigestDeliveryTime, LatestDeliveryError)", "HIGH"),
+        "OrgTrail.Coverage" => m("", "", "S3.ListObjectsV2 (the digests of each account and region)", "HIGH"),
         "OrgTrail.TamperProtectionSCP" => m("", "", "Organizations.ListPolicies, Organizations.DescribePolicy, Organizations.ListTargetsForPolicy", "HIGH"),
         id => match id.strip_prefix("CIS.").and_then(|n| CIS4_IDS.iter().position(|c| *c == n)) {
             Some(i) => m(CIS4_LABELS[i], CIS4_SECURITY_HUB[i], "CloudWatchLogs.DescribeMetricFilters, CloudWatch.DescribeAlarms", "LOW"),
@@ -66,5 +69,6 @@ mod tests {
         assert_eq!(of("CIS.4.3").security_hub, "CloudWatch.1");
         assert_eq!(of("CIS.4.15").security_hub, "");
         assert_eq!(of("OrgTrail.Future"), UNKNOWN);
+        assert_ne!(of("OrgTrail.Coverage"), UNKNOWN);
     }
 }
