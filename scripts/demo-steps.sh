@@ -45,7 +45,16 @@ expect_exit 3 orgtrail apply
 step "orgtrail status"
 orgtrail status
 
-step "orgtrail verify: the live organization against the baseline"
+step "Two hours later: the emulator's CloudTrail delivers log files and signed digests for every account and region"
+# The fixed delivery interface of the emulator's fidelity layer (docs/emulator.md, "Delivery").
+python3 - "$AWS_ENDPOINT_URL" <<'PY'
+import json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/moto-api/fidelity/deliver", data=json.dumps({"hours": 2}).encode(), method="POST")
+for arn, c in json.load(urllib.request.urlopen(req))["trails"].items():
+    print(f"{arn}: {c['log_files']} log files, {c['digest_files']} digests, {c['failures']} failures")
+PY
+
+step "orgtrail verify: the live organization against the baseline, and the record of every account (OrgTrail.Delivery, OrgTrail.Coverage)"
 expect_exit 0 orgtrail verify
 orgtrail verify --format json --output "$dir/report.json" >/dev/null
 orgtrail verify --format junit --output "$dir/report.junit.xml" >/dev/null

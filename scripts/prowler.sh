@@ -2,7 +2,8 @@
 # Prowler (pinned) in its own git-ignored venv, for the detection evidence (issue 15):
 #   scripts/prowler.sh install        # idempotent
 #   scripts/prowler.sh run ARGS...    # prowler ARGS with the venv's interpreter
-# tests/tests/detection.rs (prowler_*, an ignored test: run it with -- --ignored) runs it against the emulator.
+# tests/tests/detection.rs (prowler_*, an ignored test: run it with -- --ignored) runs it against the emulator,
+# after one hour of the emulator's delivery, so every check it runs must pass (cloudtrail_cloudwatch_logging_enabled too).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="$ROOT/.tools/prowler"

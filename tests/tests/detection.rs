@@ -344,8 +344,8 @@ async fn verify_passes_each_detection_control_after_apply_and_fails_exactly_the_
 /// Prowler's CloudWatch and CloudTrail checks against the emulator after apply (evidence for issue
 /// 15). Opt-in (`-- --ignored`): it installs the pinned Prowler into .tools/prowler itself
 /// (scripts/prowler.sh, PyPI). `cloudtrail_cloudwatch_logging_enabled` reads
-/// LatestCloudWatchLogsDeliveryTime, which an emulator that delivers nothing never sets: it is
-/// reported, not asserted.
+/// LatestCloudWatchLogsDeliveryTime: an hour's delivery by the emulator (its CloudWatch Logs events
+/// into the trail's log group) sets it, so every check must pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "installs Prowler from PyPI: cargo test -p orgtrail-tests --test detection prowler -- --ignored --nocapture"]
 async fn prowler_cloudwatch_checks_pass_against_the_emulator_after_apply() {
@@ -354,6 +354,7 @@ async fn prowler_cloudwatch_checks_pass_against_the_emulator_after_apply() {
     assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
     let sb = sandbox(|c| c).await;
     json_ok(&sb.orgtrail(&["apply", "--json"]));
+    orgtrail_tests::harness::deliver(&sb, 1, None, None);
     let checks = [
         "cloudtrail_cloudwatch_logging_enabled",
         "cloudtrail_insights_exist",
@@ -392,7 +393,7 @@ async fn prowler_cloudwatch_checks_pass_against_the_emulator_after_apply() {
     println!("prowler: {}", summary.join(" "));
     let pass = results.values().filter(|s| s.iter().all(|x| x == "PASS")).count();
     println!("prowler summary: {pass} of {} checks PASS", results.len());
-    for c in checks.iter().filter(|c| **c != "cloudtrail_cloudwatch_logging_enabled") {
+    for c in checks.iter() {
         assert_eq!(results.get(*c).map(|s| s.iter().cloned().collect::<Vec<_>>()), Some(vec!["PASS".to_string()]), "{c}: {summary:?}");
     }
 }

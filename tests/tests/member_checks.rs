@@ -211,26 +211,30 @@ async fn account_mode_legacy_trails_wait_for_the_account_trail() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delivery_check_reports_missing_logs_and_passes_once_an_object_exists() {
+async fn delivery_check_reports_a_missing_digest_and_passes_once_one_is_delivered() {
+    use orgtrail::steps::delivery_check::delivery_check;
     let w = World::new(1, |c| c.add("trail.delivery_check", true)).await;
+    let a = aws(&w.sb);
+    // The central steps CloudTrail's delivery needs: the key, the log bucket and its policy, the trail.
+    orgtrail::steps::kms_key::converge(&w.ctx(&a, true)).await.unwrap();
+    orgtrail::steps::log_bucket::converge_access_log_bucket(&w.ctx(&a, true)).await.unwrap();
+    orgtrail::steps::log_bucket::converge_log_bucket(&w.ctx(&a, true)).await.unwrap();
     w.converge_org_trail().await;
     let m = w.member();
-    let a = aws(&w.sb);
-    let out = member_checks::delivery_check(&w.ctx(&a, true), &m).await.unwrap();
-    let prefix = format!("org/AWSLogs/{}/{m}/", w.sb.org.org_id);
+    let a = aws(&w.sb); // a fresh call log: the check itself writes nothing
+    let out = delivery_check(&w.ctx(&a, true), &m).await.unwrap();
+    let prefix = format!("org/AWSLogs/{}/{m}/CloudTrail-Digest/us-east-1/", w.sb.org.org_id);
     let instructions = out.manual_instructions().expect("a finding for an operator");
-    assert!(instructions.contains(&prefix) && instructions.contains("never delivers"), "{instructions}");
+    assert!(instructions.contains(&prefix) && instructions.contains("OrgTrail.Delivery"), "{instructions}");
     assert!(a.metrics.write_calls().is_empty());
 
-    // Another account's logs do not count.
-    let s3 = a.s3(&a.session(w.la()));
-    let other = format!("org/AWSLogs/{}/{}/CloudTrail/us-east-1/2026/11/25/x.json.gz", w.sb.org.org_id, w.la());
-    s3.put_object().bucket(&w.config.log_archive.bucket).key(other).body(b"{}".to_vec().into()).send().await.unwrap();
-    assert!(member_checks::delivery_check(&w.ctx(&a, true), &m).await.unwrap().manual_instructions().is_some());
+    // Another account's digests do not count.
+    orgtrail_tests::harness::deliver(&w.sb, 1, None, Some(&[w.la()]));
+    assert!(delivery_check(&w.ctx(&a, true), &m).await.unwrap().manual_instructions().is_some());
 
-    let key = format!("{prefix}CloudTrail/us-east-1/2026/11/25/{m}_CloudTrail_us-east-1_20261125T0000Z_abc.json.gz");
-    s3.put_object().bucket(&w.config.log_archive.bucket).key(key).body(b"{}".to_vec().into()).send().await.unwrap();
-    let out = member_checks::delivery_check(&w.ctx(&a, true), &m).await.unwrap();
+    let counts = orgtrail_tests::harness::deliver(&w.sb, 1, None, Some(&[m.as_str()]));
+    assert!(counts["trails"].as_object().unwrap().values().all(|t| t["failures"] == 0), "{counts:#}");
+    let out = delivery_check(&w.ctx(&a, true), &m).await.unwrap();
     assert!(out.changes.iter().all(|c| !c.is_change()), "{out:?}");
 }
 

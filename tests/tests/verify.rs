@@ -15,10 +15,12 @@ use serde_json::Value;
 
 const MEMBERS: usize = 5;
 
-/// A sandbox of five members with a config edit, fully applied with the real binary.
+/// A sandbox of five members with a config edit, fully applied with the real binary, and delivered.
 async fn applied(edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> Sandbox {
     let sb = Sandbox::with_config(MEMBERS, edit).await.unwrap();
     apply(&sb, &["apply", "--json"]);
+    // An hour of CloudTrail's delivery, so OrgTrail.Delivery and OrgTrail.Coverage judge a record.
+    orgtrail_tests::harness::deliver(&sb, 1, None, None);
     sb
 }
 

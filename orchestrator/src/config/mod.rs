@@ -1,6 +1,7 @@
 //! `orgtrail.toml`: parsed with serde + toml (unknown keys rejected), then validated in a second
 //! stage that resolves defaults and points every error at the file, line and column at fault.
 mod detection;
+pub mod verify;
 mod error;
 mod model;
 mod raw;

@@ -15,6 +15,8 @@ pub struct Config {
     pub state: StateConfig,
     /// CloudWatch Logs, Insights, network activity events, CIS alarms, the SCP (issue 15).
     pub detection: Detection,
+    /// `[verify]`: the delivery age verify accepts.
+    pub verify: super::verify::VerifyConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

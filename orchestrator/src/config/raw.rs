@@ -25,6 +25,7 @@ pub struct RawConfig {
     pub state: RawState,
     pub monitoring: Option<S<RawMonitoring>>,
     pub protection: Option<S<RawProtection>>,
+    pub verify: Option<super::verify::RawVerify>,
 }
 
 #[derive(Debug, Deserialize)]

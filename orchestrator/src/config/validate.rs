@@ -71,7 +71,8 @@ impl Checker<'_> {
             },
             trail.cloudwatch_logs.as_ref(),
         )?;
-        Ok(Config { organization, access, log_archive, trail, exclude_accounts, exclude_ous, waves, state, detection })
+        let verify = super::verify::verify(self, raw.verify.as_ref())?;
+        Ok(Config { organization, access, log_archive, trail, exclude_accounts, exclude_ous, waves, state, detection, verify })
     }
 
     fn organization(&self, raw: &RawOrganization) -> R<Organization> {

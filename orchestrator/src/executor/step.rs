@@ -154,7 +154,7 @@ impl MemberStep {
             MemberStep::MemberChecks => steps::member_checks::check_member(ctx, account).await,
             MemberStep::AccountTrail => steps::account_trail::converge(ctx, account).await,
             MemberStep::LegacyTrails => steps::member_checks::legacy_trails(ctx, account).await,
-            MemberStep::DeliveryCheck => steps::member_checks::delivery_check(ctx, account).await,
+            MemberStep::DeliveryCheck => steps::delivery_check::delivery_check(ctx, account).await,
         }
     }
 }

@@ -5,7 +5,7 @@
 //!   names every trail of the account with its home region (one call, not one per region).
 //! - `legacy_trails`: `keep | stop | delete` those duplicates, only once the organization trail is
 //!   confirmed for that account (re-checked right before acting), never when the check failed.
-//! - `delivery_check`: log objects exist under the account's prefix in the central bucket.
+//! (`delivery_check`, the record itself, is in steps/delivery_check.rs.)
 //!
 //! In account mode the trail that must reach the account is orgtrail's own trail there.
 use aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput;
@@ -325,50 +325,5 @@ pub async fn act_on_legacy_trails(ctx: &Ctx<'_>, account: &str, findings: &Membe
             }
         });
     }
-    Ok(outcome)
-}
-
-/// Where CloudTrail writes this account's logs in the central bucket.
-pub fn log_prefix(ctx: &Ctx<'_>, account: &str) -> String {
-    let base = match ctx.config.log_archive.prefix.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => format!("{p}/AWSLogs/"),
-        None => "AWSLogs/".to_string(),
-    };
-    match ctx.config.trail.mode {
-        TrailMode::Organization => format!("{base}{}/{account}/", ctx.org.id),
-        TrailMode::Account => format!("{base}{account}/"),
-    }
-}
-
-/// The `delivery-check` step: at least one object under the account's prefix, listed through the
-/// log-archive account. None yet is a finding for an operator (needs-manual-action), not a failure:
-/// CloudTrail delivers about every 5 minutes, so a fresh trail may not have delivered yet.
-pub async fn delivery_check(ctx: &Ctx<'_>, account: &str) -> StepResult {
-    let la = &ctx.config.log_archive;
-    let prefix = log_prefix(ctx, account);
-    let resource = format!("log-delivery s3://{}/{prefix}", la.bucket);
-    let s3 = ctx.aws.s3(&in_region(&ctx.session(&la.account), ctx.home_region()));
-    let site = Site::new(&la.account, s3.config().region(), resource.clone());
-    let out = s3.list_objects_v2().bucket(&la.bucket).prefix(&prefix).max_keys(1).send().await.map_err(site.fail("S3.ListObjectsV2"))?;
-    let mut outcome = Outcome::default();
-    outcome.push(if out.contents().is_empty() {
-        Change::new(
-            resource.clone(),
-            Action::ManualAction {
-                instructions: format!(
-                    "no CloudTrail log files for account {account} under {resource} yet. CloudTrail delivers about every 5 minutes \
-                     once a trail logs; if none arrive, look at GetTrailStatus LatestDeliveryError of {}, the bucket policy \
-                     (AWSCloudTrailWrite for this prefix) and the KMS key policy (cloudtrail.amazonaws.com kms:GenerateDataKey*), \
-                     then run `orgtrail verify` again. The local emulator never delivers log files.",
-                    match ctx.config.trail.mode {
-                        TrailMode::Organization => ctx.trail_arn(),
-                        TrailMode::Account => account_trail_arn(ctx, account),
-                    }
-                ),
-            },
-        )
-    } else {
-        Change::no_change(resource)
-    });
     Ok(outcome)
 }

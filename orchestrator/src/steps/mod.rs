@@ -132,6 +132,7 @@ pub use error::{absent, StepError};
 
 pub mod account_trail;
 pub mod bucket;
+pub mod delivery_check;
 pub mod detection;
 pub mod kms_key;
 pub mod log_bucket;

@@ -19,6 +19,10 @@ pub enum Control {
     OrgTrailNoDuplicate,
     /// With `[trail] sns_topic`: the trail notifies orgtrail's topic, whose policy lets CloudTrail publish for it.
     OrgTrailTopic,
+    /// The trail's status shows a log and a digest delivery within `[verify] max_delivery_age` and no delivery error.
+    OrgTrailDelivery,
+    /// Every targeted ACTIVE account has, in every region the trail covers, a digest within `max_delivery_age`.
+    OrgTrailCoverage,
     /// CIS AWS Foundations 4.1–4.15: a metric filter and alarm per recommendation (index 1..=15).
     Cis4(u8),
     /// The tamper-protection SCP exists as rendered and is attached where configured.
@@ -26,7 +30,7 @@ pub enum Control {
 }
 
 impl Control {
-    pub const ALL: [Control; 30] = [
+    pub const ALL: [Control; 32] = [
         Control::CloudTrail1,
         Control::CloudTrail2,
         Control::CloudTrail4,
@@ -41,6 +45,8 @@ impl Control {
         Control::OrgTrailReach,
         Control::OrgTrailNoDuplicate,
         Control::OrgTrailTopic,
+        Control::OrgTrailDelivery,
+        Control::OrgTrailCoverage,
         Control::Cis4(1),
         Control::Cis4(2),
         Control::Cis4(3),
@@ -75,6 +81,8 @@ impl Control {
             Control::OrgTrailReach => "OrgTrail.Reach",
             Control::OrgTrailNoDuplicate => "OrgTrail.NoDuplicate",
             Control::OrgTrailTopic => "OrgTrail.DeliveryTopic",
+            Control::OrgTrailDelivery => "OrgTrail.Delivery",
+            Control::OrgTrailCoverage => "OrgTrail.Coverage",
             Control::Cis4(n) => CIS4_IDS.get(usize::from(n).wrapping_sub(1)).copied().unwrap_or("CIS.4.?"),
             Control::TamperProtectionScp => "OrgTrail.TamperProtectionSCP",
         }
@@ -100,6 +108,8 @@ impl Control {
             Control::OrgTrailReach => "The organization trail reaches the account (visible and logging from it)",
             Control::OrgTrailNoDuplicate => "No trail of the account logs management events a second time",
             Control::OrgTrailTopic => "The trail notifies its delivery topic, whose policy lets CloudTrail publish for this trail (when configured)",
+            Control::OrgTrailDelivery => "The trail delivered log files and digests within [verify] max_delivery_age, with no delivery error",
+            Control::OrgTrailCoverage => "Every targeted account has a digest within [verify] max_delivery_age in every region the trail covers",
             Control::Cis4(n) => crate::steps::detection::cis::FILTERS.get(usize::from(n).wrapping_sub(1)).map_or("CIS 4.x", |f| f.title),
             Control::TamperProtectionScp => "The tamper-protection SCP is intact and attached (never binds the management account)",
         }
@@ -113,6 +123,9 @@ impl Control {
             Control::CloudTrail5 => "set [trail.cloudwatch_logs] and run `orgtrail apply`",
             Control::Cis4(_) => "set [monitoring] alarms = \"cis\" (with [trail.cloudwatch_logs]) and run `orgtrail apply`",
             Control::TamperProtectionScp => "set [protection] scp = true and run `orgtrail apply`",
+            Control::OrgTrailDelivery | Control::OrgTrailCoverage => {
+                "run `orgtrail apply` to repair the bucket and key policies (or the missing bucket, the disabled key), then wait for the next hourly digest"
+            }
             _ => "run `orgtrail apply` to converge the setting back to the baseline",
         }
     }

@@ -7,6 +7,7 @@
 mod bucket;
 pub mod context;
 pub mod controls;
+mod delivery;
 pub mod mapping;
 mod detection;
 mod key;
@@ -141,9 +142,15 @@ async fn trails_and_topic(ctx: &Ctx<'_>, key_arn: Result<&Option<String>, &crate
 pub async fn verify(ctx: &Ctx<'_>) -> Report {
     debug_assert!(!ctx.apply, "verify only reads");
     let key_arn = key::key_arn(ctx).await;
-    let ((trail_findings, topic_findings), bucket_findings, key_findings, member_findings) =
-        futures::join!(trails_and_topic(ctx, key_arn.as_ref()), bucket::check(ctx), key::check(ctx, key_arn.as_ref()), members::check(ctx));
-    let mut findings: Vec<Finding> = [trail_findings, topic_findings, bucket_findings, key_findings, member_findings].into_iter().flatten().collect();
+    let ((trail_findings, topic_findings), bucket_findings, key_findings, member_findings, delivery_findings) = futures::join!(
+        trails_and_topic(ctx, key_arn.as_ref()),
+        bucket::check(ctx),
+        key::check(ctx, key_arn.as_ref()),
+        members::check(ctx),
+        delivery::check(ctx)
+    );
+    let mut findings: Vec<Finding> =
+        [trail_findings, topic_findings, bucket_findings, key_findings, member_findings, delivery_findings].into_iter().flatten().collect();
     // Issue 15: CIS 4.x, the SCP, and CloudTrail.5 when orgtrail manages the log group (then the
     // trail check's NOT-APPLICABLE, which knows only an existing pair, gives way).
     if detection::owns_cloudtrail5(ctx) {

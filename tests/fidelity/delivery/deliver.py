@@ -69,7 +69,10 @@ def deliver_trail(trail: Any, starts: list[datetime], only: set[str] | None, ena
         f"{a}/{r}": [log_key(account_root(prefix, org_id, a), a, r, starts[0]), digest_key(account_root(prefix, org_id, a), a, r, trail.trail_name, trail.region_name, starts[0])]
         for a, r in labels
     }
-    whole, refused = refusals.decide(trail.arn, org_id, where, sample)
+    # aws:SourceOrgID is the trail owner's organization, for account trails too.
+    owner_org = target.organization_of(trail.account_id)
+    source_org = org_id or (owner_org[1].org.id if owner_org is not None and owner_org[1].org is not None else None)
+    whole, refused = refusals.decide(trail.arn, source_org, where, sample)
     attempt = starts[-1] + timedelta(hours=1)
     if whole is not None:
         counts.error, counts.failures = whole, len(labels) * len(starts)
