@@ -65,3 +65,10 @@ orgtrail verify --format sarif --output "$dir/report.sarif" >/dev/null
 step "Done"
 echo "state:   $state   (orgtrail status --state-dir $state)"
 echo "reports: $dir/report.json, $dir/report.junit.xml, $dir/report.sarif"
+
+step "orgtrail validate-logs --digests-only: the delivered digests, signature and chain, per account x region"
+expect_exit 0 orgtrail validate-logs --digests-only --regions us-east-1,eu-west-1 --format json --output "$dir/validate.json"
+
+step "orgtrail report: one self-contained HTML file for auditors (from verify's and validate-logs' JSON and the state's runs)"
+orgtrail report --verify "$dir/report.json" --validate "$dir/validate.json" --output "$dir/report.html"
+echo "report:  $dir/report.html   (open it in a browser; it loads nothing and runs no script)"

@@ -13,6 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/bootstrap-lint.sh || exit 1
 ./scripts/bootstrap-policy-eval.sh || exit 1
 ./scripts/bootstrap-parliament.sh || exit 1
+./scripts/bootstrap-chromium.sh || exit 1
 ./scripts/bootstrap-awscli.sh || exit 1
 # Two cores: two test threads per binary, and at most two emulators at once across binaries.
 export ORGTRAIL_TEST_EMULATORS="${ORGTRAIL_TEST_EMULATORS:-2}"

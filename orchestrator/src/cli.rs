@@ -132,11 +132,16 @@ pub enum Command {
     Verify {
         /// Output format (default: table, or json with --json).
         #[arg(long, value_enum)]
-        format: Option<orgtrail::verify::render::Format>,
+        format: Option<commands::verify::VerifyFormat>,
         /// Write the report to this file instead of stdout (a summary line goes to stderr).
         #[arg(long)]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        security_hub: commands::verify::SecurityHubArgs,
     },
+    /// Write one self-contained HTML report for auditors: headline, OU tree, controls with evidence, integrity, runs.
+    #[command(after_help = "Examples:\n  orgtrail report --output report.html\n  orgtrail verify --json --output verify.json; orgtrail validate-logs --digests-only --format json --output validate.json\n  orgtrail report --verify verify.json --validate validate.json --output report.html")]
+    Report(commands::report::ReportArgs),
     /// Prove the CloudTrail record complete and untampered from the trail's signed digests, per account x region (read-only but for the chain heads it records).
     #[command(after_help = "Examples:\n  orgtrail validate-logs --start-time 2026-01-01T00:00:00Z --format junit --output validate.xml\n  orgtrail validate-logs --since-last\n  orgtrail validate-logs --shard 1/4 --format json --output shard-1.json\n  orgtrail validate-logs merge shard-*.json\n\nDocs: docs/operations.md (\"Validating the logs\")")]
     ValidateLogs(commands::validate_logs::ValidateLogsArgs),

@@ -90,6 +90,9 @@ fn need(command: &Command) -> Need {
         Command::Init { .. } | Command::Completions { .. } | Command::Man { .. } => Need::Nothing,
         Command::Accounts { .. } | Command::Delegate { .. } | Command::State { .. } => Need::IfPresent,
         Command::Status { .. } => Need::Lenient,
+        // From a verify JSON the config only says where the state is; without one, report runs verify.
+        Command::Report(args) if args.verify.is_some() => Need::IfPresent,
+        Command::Report(_) => Need::Required,
         Command::ValidateLogs(args) if args.action.is_some() => Need::IfPresent,
         Command::ValidateLogs(_) => Need::Required,
         Command::Plan { .. } | Command::Apply(_) | Command::Remove { .. } | Command::RenderPolicies(_) | Command::Verify { .. } | Command::MfaDelete { .. } | Command::RenderBootstrap(_) => Need::Required,

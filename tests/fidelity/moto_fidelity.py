@@ -874,4 +874,5 @@ def apply() -> None:
     __import__("strict").apply()  # tests/fidelity/strict.py: stricter readings, wrapping the patches above
     __import__("request_order").apply()
     __import__("delivery").apply(enabled, enabled_regions)
+    __import__("securityhub").apply(enabled)
     PATCHED = True

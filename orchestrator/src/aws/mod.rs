@@ -77,6 +77,7 @@ struct Partitions {
     cloudwatch: RetryPartition,
     sns: RetryPartition,
     account: RetryPartition,
+    securityhub: RetryPartition,
 }
 
 /// A retry partition whose quota is not spent on throttles: the SDK's default charges 5 of 500
@@ -151,6 +152,7 @@ impl Aws {
             cloudwatch: partition("orgtrail-cloudwatch"),
             sns: partition("orgtrail-sns"),
             account: partition("orgtrail-account"),
+            securityhub: partition("orgtrail-securityhub"),
         };
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&base)
@@ -324,6 +326,12 @@ impl Aws {
     pub fn account(&self, conf: &SdkConfig) -> aws_sdk_account::Client {
         let b = aws_sdk_account::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.account.clone());
         aws_sdk_account::Client::from_conf(b.interceptor(self.interceptor()).build())
+    }
+
+    /// Security Hub: `verify --to-security-hub` imports findings (BatchImportFindings) into one hub.
+    pub fn securityhub(&self, conf: &SdkConfig) -> aws_sdk_securityhub::Client {
+        let b = aws_sdk_securityhub::config::Builder::from(conf).retry_config(per_account_retry(conf)).retry_partition(self.partitions.securityhub.clone());
+        aws_sdk_securityhub::Client::from_conf(b.interceptor(self.interceptor()).build())
     }
 
     /// S3 for the remote state (remote_state::Remote): the base credentials, path-style against an

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod policies;
 pub mod remove;
 pub mod policies_offline;
+pub mod report;
 pub mod state;
 pub mod status;
 pub mod validate_logs;
@@ -42,7 +43,8 @@ pub async fn run(command: &Command, settings: &Settings) -> Result<Exit, Failure
         Command::Status { run, failed } => status::status(settings, run.as_deref(), *failed).await,
         Command::State { action } => state::state(settings, action).await,
         Command::RenderPolicies(args) => policies::render(settings, args).await,
-        Command::Verify { format, output } => verify::verify(settings, *format, output.as_deref()).await,
+        Command::Verify { format, output, security_hub } => verify::verify(settings, *format, output.as_deref(), security_hub).await,
+        Command::Report(args) => report::report(settings, args).await,
         Command::ValidateLogs(args) => validate_logs::validate_logs(settings, args).await,
         Command::Delegate { account, dry_run } => delegate::delegate(settings, account.as_deref(), *dry_run).await,
         Command::MfaDelete { action: MfaDeleteAction::Enable { mfa_serial, mfa_code, bucket } } => mfa_delete::enable(settings, mfa_serial, mfa_code, bucket.as_deref()).await,

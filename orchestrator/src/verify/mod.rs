@@ -5,8 +5,10 @@
 //! Read-only by construction: it takes a `Ctx` with `apply == false` and only calls the steps' read
 //! functions and Get/List/Describe operations; the tests assert zero write calls.
 mod bucket;
+pub mod context;
 pub mod controls;
 mod delivery;
+pub mod mapping;
 mod detection;
 mod key;
 mod members;
@@ -16,6 +18,7 @@ mod trails;
 
 use serde::Serialize;
 
+pub use context::{audited_accounts, AuditContext, AuditedAccount};
 pub use controls::Control;
 
 use crate::steps::{Ctx, StepError};
@@ -106,6 +109,11 @@ pub struct Report {
     pub accounts_checked: usize,
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    /// When, by what and from which config (filled in by the command, which knows the config path).
+    #[serde(flatten)]
+    pub context: AuditContext,
+    /// The organization's accounts with their OU paths (the report's OU tree).
+    pub accounts: Vec<AuditedAccount>,
 }
 
 impl Report {
@@ -156,5 +164,7 @@ pub async fn verify(ctx: &Ctx<'_>) -> Report {
         accounts_checked: ctx.targets.len(),
         summary: Summary::of(&findings),
         findings,
+        context: AuditContext::default(),
+        accounts: Vec::new(),
     }
 }

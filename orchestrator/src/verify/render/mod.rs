@@ -1,4 +1,5 @@
 //! The report for people (table), machines (JSON) and CI systems (JUnit XML, SARIF 2.1.0).
+pub mod asff;
 mod junit;
 pub mod sarif;
 
@@ -25,6 +26,11 @@ pub fn render(report: &Report, format: Format, config_path: &str) -> String {
         Format::Junit => junit(report),
         Format::Sarif => serde_json::to_string_pretty(&sarif(report, config_path)).expect("SARIF serializes") + "\n",
     }
+}
+
+/// The findings as ASFF (Security Hub's format), for the hub of the account the audit ran from.
+pub fn asff_json(report: &Report) -> String {
+    serde_json::to_string_pretty(&asff::findings(report, &asff::HubTarget::of_caller(report))).expect("ASFF serializes") + "\n"
 }
 
 /// Rows a person reads: every finding that is not a pass, and the passes of a control found in

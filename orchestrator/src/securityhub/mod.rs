@@ -1,0 +1,7 @@
+//! `verify --to-security-hub` and `verify --format asff`: verify's findings as ASFF, imported into
+//! one Security Hub with stable ids (control + account + region), so a re-run updates the same
+//! findings and a finding that passes now is archived (Security Hub then resolves its workflow).
+mod import;
+
+pub use crate::verify::render::asff::{self, finding_id, findings, HubTarget};
+pub use import::{hub_config, import, FailedFinding, HubError, ImportOutcome, MAX_BATCH};
