@@ -14,11 +14,6 @@ use super::output::out;
 use crate::failure::{Context, Exit, Failure};
 use crate::settings::Settings;
 
-<<<<<<< HEAD
-pub async fn verify(settings: &Settings, format: Option<Format>, output: Option<&Path>) -> Result<Exit, Failure> {
-    crate::flags::verify_output(output)?;
-    let format = format.unwrap_or(if settings.output.json { Format::Json } else { Format::Table });
-=======
 /// verify's output formats: the shared report formats, and ASFF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum VerifyFormat {
@@ -64,7 +59,6 @@ fn region_name(s: &str) -> Result<String, String> {
 
 /// The audit with its context (time, version, config fingerprint, accounts with OU paths), and the live session it ran in.
 pub async fn audit<'s>(settings: &'s Settings) -> Result<(Report, super::Live<'s>), Failure> {
->>>>>>> i27
     let live = super::Live::load(settings, "orgtrail-verify").await?;
     let mut report = orgtrail::verify::verify(&live.ctx()).await;
     report.context = AuditContext::of(live.config, &settings.config_path.display().to_string(), &live.caller.account, orgtrail_state::now_millis());
@@ -78,6 +72,7 @@ pub async fn audit<'s>(settings: &'s Settings) -> Result<(Report, super::Live<'s
 }
 
 pub async fn verify(settings: &Settings, format: Option<VerifyFormat>, output: Option<&Path>, hub: &SecurityHubArgs) -> Result<Exit, Failure> {
+    crate::flags::verify_output(output)?;
     let format = format.unwrap_or(if settings.output.json { VerifyFormat::Json } else { VerifyFormat::Table });
     let (report, live) = audit(settings).await?;
     let config_path = settings.config_path.display().to_string();
