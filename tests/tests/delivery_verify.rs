@@ -3,7 +3,7 @@
 //! (the bucket policy's CloudTrail statement removed, its aws:SourceArn naming another account, the
 //! key policy's CloudTrail statement removed, the key disabled) fails exactly OrgTrail.Delivery,
 //! naming the cause, and a plain `apply` repairs it so the next delivery succeeds (a disabled key:
-//! apply names `aws kms enable-key`, and delivery resumes once it is enabled); an account created
+//! apply enables it again, and `plan` shows that first); an account created
 //! after the rollout is missing from Coverage until the next delivery covers it, with no apply.
 //! On plain moto nothing is delivered: Delivery and Coverage fail after any number of hours.
 use std::collections::BTreeSet;
@@ -89,17 +89,17 @@ async fn each_break_of_delivery_fails_exactly_delivery_and_apply_repairs_it() {
     op.kms().put_key_policy().key_id(&key_id).policy_name("default").policy(broken.to_string()).send().await.unwrap();
     check_break(&sb, "KMS.AccessDeniedException: the KMS key policy", "key policy without AllowCloudTrailEncrypt");
 
-    // A disabled key is the one break apply does not undo on its own: it refuses, naming the
-    // command that enables the key (re-enabling a key someone disabled is a person's decision).
+    // A disabled key is drift like the others: plan shows the key's "enabled" field, apply writes
+    // exactly that (one KMS.EnableKey), and the next delivery succeeds.
     op.kms().disable_key().key_id(&key_id).send().await.unwrap();
     let counts = deliver(&sb, 1, None, None);
     assert_eq!(counts["trails"][&sb.org_trail_arn()]["error"], "KMS.DisabledException", "{counts:#}");
     expect(&sb, &["OrgTrail.Delivery"], "KMS.DisabledException: the trail's KMS key is disabled", "key disabled");
-    let out = sb.orgtrail(&["apply"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stdout(&out).contains("aws kms enable-key --key-id"), "{}", stdout(&out));
-    op.kms().enable_key().key_id(&key_id).send().await.unwrap();
+    let plan = sb.orgtrail(&["plan"]);
+    assert!(stdout(&plan).contains("enabled"), "plan names the key's enabled field: {}", stdout(&plan));
     apply(&sb);
+    let state = op.key_metadata().await.key_state().cloned();
+    assert_eq!(state, Some(aws_sdk_kms::types::KeyState::Enabled), "apply enabled the key again");
     assert_eq!(deliver(&sb, 1, None, None)["trails"][&sb.org_trail_arn()]["failures"], 0);
     expect(&sb, &[], "", "key enabled again");
 }

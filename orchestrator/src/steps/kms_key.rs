@@ -142,6 +142,12 @@ async fn converge_key(ctx: &Ctx<'_>, kms: &aws_sdk_kms::Client, key: Key) -> Ste
     };
     check_usable(ctx, key, &meta)?;
     let policy = desired_policy(ctx, key, &arn_of(&site, &meta)?)?;
+    if meta.key_state() == Some(&KeyState::Disabled) {
+        fields.push("enabled".to_string());
+        if ctx.apply {
+            kms.enable_key().key_id(meta.key_id()).send().await.map_err(site.fail("KMS.EnableKey"))?;
+        }
+    }
     fields.extend(converge_settings(ctx, kms, key, meta.key_id()).await?);
     outcome.push(Change::update(resource(ctx, key), fields));
     outcome.push(converge_policy(ctx, kms, key, meta.key_id(), &policy).await?);
@@ -157,8 +163,10 @@ fn desired_policy(ctx: &Ctx<'_>, key: Key, key_arn: &str) -> Result<Value, StepE
     rendered.map_err(|e| StepError::refused(&ctx.config.log_archive.account, policy_resource(ctx, key), e.to_string()))
 }
 
-/// A key the alias points at but CloudTrail cannot use is the operator's call to repair (cancelling a
-/// deletion, re-enabling a key someone disabled, or re-pointing the alias): orgtrail does not guess.
+/// A key the alias points at but CloudTrail cannot use, and that apply cannot simply converge, is the
+/// operator's call to repair (cancelling a deletion, or re-pointing the alias): orgtrail does not
+/// guess. A disabled key is drift like any other setting: `converge_settings` enables it again, since
+/// every hour it stays disabled is an hour CloudTrail delivers nothing.
 fn check_usable(ctx: &Ctx<'_>, key: Key, meta: &KeyMetadata) -> Result<(), StepError> {
     let alias = key.alias(ctx);
     let id = meta.key_id();
@@ -168,7 +176,7 @@ fn check_usable(ctx: &Ctx<'_>, key: Key, meta: &KeyMetadata) -> Result<(), StepE
         Some("is not a symmetric ENCRYPT_DECRYPT key; CloudTrail and S3 SSE-KMS only use symmetric keys".to_string())
     } else {
         match meta.key_state() {
-            Some(KeyState::Enabled) | None => None,
+            Some(KeyState::Enabled) | Some(KeyState::Disabled) | None => None,
             Some(KeyState::PendingDeletion) => Some(format!(
                 "is pending deletion, so CloudTrail cannot encrypt with it: cancel the deletion (`aws kms cancel-key-deletion --key-id {id}` then `aws kms enable-key --key-id {id}`) or point {alias} at another key"
             )),
