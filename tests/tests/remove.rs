@@ -239,8 +239,9 @@ async fn stop_trail_is_refused_until_another_organization_trail_covers_every_acc
     let (code, after) = verify_json(&sb);
     println!("verify after remove --stop-trail fails: {:?}", failing(&after));
     // Exactly the controls that judge orgtrail's trail (its selectors, validation, reach, data
-    // events): the replacement trail keeps CloudTrail.1 (a multi-region trail logging management events).
-    let expected: BTreeSet<String> = ["CloudTrail.2", "CloudTrail.4", "OrgTrail.Reach", "S3.22", "S3.23"].map(String::from).into();
+    // events, its delivery and the digests it delivers): the replacement trail keeps CloudTrail.1 (a
+    // multi-region trail logging management events).
+    let expected: BTreeSet<String> = ["CloudTrail.2", "CloudTrail.4", "OrgTrail.Coverage", "OrgTrail.Delivery", "OrgTrail.Reach", "S3.22", "S3.23"].map(String::from).into();
     assert_eq!((code, failing(&after)), (1, expected));
 }
 

@@ -112,7 +112,7 @@ async fn fidelity_cloudtrail_validates_cloudwatch_logs_targets() {
     let conf = &w.sb.conf;
     let (ct, logs, iam) = (aws_sdk_cloudtrail::Client::new(conf), aws_sdk_cloudwatchlogs::Client::new(conf), aws_sdk_iam::Client::new(conf));
     let a = aws(&w.sb);
-    a.s3(&a.session(&mgmt)).create_bucket().bucket("strict-trail").send().await.unwrap();
+    w.sb.s3().create_bucket().bucket("strict-trail").send().await.unwrap();
     let trail_arn = format!("arn:aws:cloudtrail:us-east-1:{mgmt}:trail/strict-t");
     let group = format!("arn:aws:logs:us-east-1:{mgmt}:log-group:g:*");
     let create = |group: String, role: String| ct.create_trail().name("strict-t").s3_bucket_name("strict-trail").cloud_watch_logs_log_group_arn(group).cloud_watch_logs_role_arn(role).send();
@@ -181,9 +181,8 @@ async fn fidelity_log_group_kms_key_must_exist_and_be_enabled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fidelity_multi_region_trail_collides_with_a_single_region_trail_elsewhere() {
     let w = World::new(1, |c| c).await;
-    let a = aws(&w.sb);
-    a.s3(&a.session(&w.mgmt())).create_bucket().bucket("strict-collide").send().await.unwrap();
-    let west = a.cloudtrail(&a.session(&w.mgmt()).to_builder().region(aws_config::Region::new("eu-west-1")).build());
+    w.sb.s3().create_bucket().bucket("strict-collide").send().await.unwrap();
+    let west = aws_sdk_cloudtrail::Client::new(&w.sb.conf.to_builder().region(aws_config::Region::new("eu-west-1")).build());
     west.create_trail().name("same-name").s3_bucket_name("strict-collide").send().await.unwrap();
     let east = aws_sdk_cloudtrail::Client::new(&w.sb.conf);
     let err = east.create_trail().name("same-name").s3_bucket_name("strict-collide").is_multi_region_trail(true).send().await.unwrap_err();
@@ -192,5 +191,5 @@ async fn fidelity_multi_region_trail_collides_with_a_single_region_trail_elsewhe
     let same: Vec<_> = listed.iter().filter(|t| t.name.as_deref() == Some("same-name")).map(|t| t.home_region.clone().unwrap_or_default()).collect();
     assert_eq!(same, vec!["eu-west-1".to_string()]);
     // A single-region trail of that name in a third region is its own (no shadow collides).
-    a.cloudtrail(&a.session(&w.mgmt()).to_builder().region(aws_config::Region::new("us-west-2")).build()).create_trail().name("same-name").s3_bucket_name("strict-collide").send().await.unwrap();
+    aws_sdk_cloudtrail::Client::new(&w.sb.conf.to_builder().region(aws_config::Region::new("us-west-2")).build()).create_trail().name("same-name").s3_bucket_name("strict-collide").send().await.unwrap();
 }
