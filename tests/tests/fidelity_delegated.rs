@@ -1,5 +1,5 @@
 //! Issue 17: the emulator's CloudTrail delegated-administrator behaviour (fidelity patches h, i, j
-//! in tests/fidelity/moto_fidelity.py, docs/emulator.md). Each test fails on plain moto 5.2.5:
+//! in tests/fidelity/fid_delegation.py, docs/emulator.md). Each test fails on plain moto 5.2.5:
 //! `ORGTRAIL_MOTO_UNPATCHED=1 cargo test -p orgtrail-tests --test fidelity_delegated`.
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;

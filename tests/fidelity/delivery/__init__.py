@@ -50,7 +50,7 @@ def _reset_hook() -> None:
 
 def apply(enabled: Callable[[str], bool], enabled_regions: Callable[[str], set[str]]) -> None:
     """`enabled(name)`: whether a patch is on; `enabled_regions(account)`: the regions enabled for
-    an account (moto_fidelity's Account API patch)."""
+    an account (fid_regions.py, the Account API patch g)."""
     if enabled("deliver"):
         endpoint.install(enabled_regions)
         _reset_hook()
