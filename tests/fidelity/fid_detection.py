@@ -59,3 +59,4 @@ def apply(enabled: Callable[[str], bool]) -> None:
                 if not any(t.get("Type") == "SERVICE_CONTROL_POLICY" and t.get("Status") == "ENABLED" for t in types):
                     raise PolicyTypeNotEnabledException()
             return original_attach(self)
+        org_responses.OrganizationsResponse.attach_policy = attach_policy
