@@ -185,9 +185,7 @@ REQUESTS: dict[str, dict[str, int]] = {}
 def _request_log() -> None:
     """Counts requests per account whose credentials signed them, outside the tool under test: the
     delegated-administrator test proves no call was made with management-account credentials."""
-    import io
     import threading
-    from urllib.parse import parse_qs
 
     from moto.iam.models import get_account_id_from
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -196,19 +194,8 @@ def _request_log() -> None:
     original_call = DomainDispatcherApplication.__call__
     scope = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
 
-    def operation(environ: dict[str, Any], service: str) -> str:
-        target = environ.get("HTTP_X_AMZ_TARGET")
-        if target:
-            return f"{service}.{target.rsplit('.', 1)[-1]}"
-        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
-            environ["wsgi.input"] = io.BytesIO(body)
-            action = parse_qs(body.decode("utf-8", "replace")).get("Action")
-            if action:
-                return f"{service}.{action[0]}"
-        query = environ.get("QUERY_STRING", "").split("&", 1)[0].split("=", 1)[0]
-        return f"{service}.{environ.get('REQUEST_METHOD', '?')}" + (f"?{query}" if query else "")
+    # One naming of operations for both request logs (request_order.operation).
+    from request_order import operation
 
     def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == "/moto-api/fidelity/requests":
