@@ -136,8 +136,9 @@ def main():
     ap.add_argument("--plain-moto", action="store_true", help="without bench/moto_perf (the emulator's O(accounts) key scan per call)")
     ap.add_argument("--rss-only", action="store_true", help="only the digests-only run over every region (e.g. --hours 60: 100,000+ digests)")
     ap.add_argument("--work", default=str(ROOT / "target" / "bench-validate"))
+    ap.add_argument("--profile", default="release", choices=["release", "debug"], help="which build of target/ to run (bench/run.sh builds release)")
     args = ap.parse_args()
-    bins = ROOT / "target" / "debug"
+    bins = ROOT / "target" / args.profile
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     res = {"machine": machine(), "load_before": loadavg(), "moto_perf": not args.plain_moto, "accounts": args.accounts, "regions": REGIONS, "hours": args.hours, "latency_ms": args.latency_ms}

@@ -39,6 +39,8 @@ else
     echo "test.sh: cargo build failed" >&2
     failed=$((failed + 1))
 fi
+# The benchmark's emulator speed-ups (bench/moto_perf) must answer exactly as moto does: one check.
+if .venv/bin/python bench/moto_perf/check.py; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 # Then fuzz the config parser for a bounded time (FUZZ_SECONDS, default 60; ORGTRAIL_FUZZ=0 skips).
 if [[ "${ORGTRAIL_FUZZ:-1}" == 1 ]]; then
     if ./scripts/fuzz.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
