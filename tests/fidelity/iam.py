@@ -189,7 +189,7 @@ def _principal_log() -> None:
                     op = path[:1].upper() + path[1:]
                 if service == "securityhub":
                     op = _SECURITYHUB_OPS.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "").rstrip("/")), op)
-                named = (form.get("RoleArn") or form.get("TopicArn") or [None])[0]
+                named = (form.get("RoleArn") or form.get("TopicArn") or form.get("ResourceArn") or [None])[0]
                 resource = _securityhub_resource(op, region, account, body) if service == "securityhub" else named or (f"arn:aws:iam::{account}:role/{form['RoleName'][0]}" if form.get("RoleName") else None) or (f"arn:aws:sns:{region}:{account}:{form['Name'][0]}" if service == "sns" and form.get("Name") else None) or _resource(service, region, account, environ, body)
             with _LOCK:
                 per_op = PRINCIPALS.setdefault(principal, {}).setdefault(f"{service}.{op}", {})

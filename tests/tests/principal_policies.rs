@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 
 use iam_docs::{action_of, filled_with};
 use orgtrail_tests::emulator::workspace_root;
-use orgtrail_tests::harness::{assumed_conf, stderr, ConfigEdit};
+use orgtrail_tests::harness::{assumed_conf, stderr, ConfigEdit, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::{json, Value};
 
@@ -264,22 +264,29 @@ async fn every_request_of_a_delegated_rollout_is_allowed_by_its_principals_docum
     assert!(failures.is_empty(), "{} requests their principal's policy does not allow:\n{}", failures.len(), failures.join("\n"));
 }
 
-/// `orgtrail remove` after a fully featured apply (detection, a delivery topic, a delegated
-/// administrator registered by `delegate`): every delete it makes is in the management account's
-/// documented policy (the Remove* statements), on orgtrail's own resources.
+/// `orgtrail remove --stop-trail` after a fully featured apply (detection, a delivery topic, a
+/// delegated administrator registered by `delegate`) and with another organization trail covering
+/// the organization: every delete it makes is in the management account's documented policy (the
+/// Remove* statements), on orgtrail's own resources, the trail and its delivery topic included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_of_a_removal_is_allowed_by_its_principals_documented_policy() {
     let sb = Sandbox::new(3).await.unwrap();
     let admin = delegated_sandbox(&sb, true);
     let applied = sb.orgtrail(&["apply", "--json"]);
     assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    Operator::new(&sb).replacement_org_trail("replacement", true).await;
     let policies = Policies::for_sandbox(&sb, Some(&admin));
     let before = principal_log(&sb);
-    let failures = check(&sb, &policies, &[], &[&["remove", "--json"]], 25);
+    let failures = check(&sb, &policies, &[], &[&["remove", "--stop-trail", "--json"]], 25);
     let root = format!("arn:aws:iam::{}:root", sb.org.management_account);
-    let made: BTreeSet<String> = since(&before, &principal_log(&sb)).into_iter().filter(|(p, _, _)| *p == root).map(|(_, op, _)| op).collect();
-    for op in ["organizations.DetachPolicy", "organizations.DeletePolicy", "monitoring.DeleteAlarms", "logs.DeleteMetricFilter", "logs.DeleteLogGroup", "sns.DeleteTopic", "iam.DeleteRole", "cloudtrail.DeregisterOrganizationDelegatedAdmin"] {
+    let requests: BTreeSet<(String, String)> = since(&before, &principal_log(&sb)).into_iter().filter(|(p, _, _)| *p == root).map(|(_, op, r)| (op, r)).collect();
+    let made: BTreeSet<&str> = requests.iter().map(|(op, _)| op.as_str()).collect();
+    for op in ["organizations.DetachPolicy", "organizations.DeletePolicy", "monitoring.DeleteAlarms", "logs.DeleteMetricFilter", "logs.DeleteLogGroup", "iam.DeleteRole", "cloudtrail.DeleteTrail", "sns.ListTagsForResource", "cloudtrail.DeregisterOrganizationDelegatedAdmin"] {
         assert!(made.contains(op), "remove made no {op}: {made:?}");
+    }
+    for topic in ["orgtrail-alarms", "orgtrail-delivery"] {
+        let arn = format!("arn:aws:sns:us-east-1:{}:{topic}", sb.org.management_account);
+        assert!(requests.contains(&("sns.DeleteTopic".to_string(), arn.clone())), "remove deleted no {arn}: {requests:?}");
     }
     assert!(failures.is_empty(), "{} requests their principal's policy does not allow:\n{}", failures.len(), failures.join("\n"));
 }
