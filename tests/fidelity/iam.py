@@ -133,6 +133,27 @@ def _resource(service: str, region: str, account: str, environ: dict[str, Any], 
     return "*"
 
 
+# Security Hub is REST JSON: the operation is the method and path.
+_SECURITYHUB_OPS = {
+    ("GET", "/accounts"): "DescribeHub",
+    ("POST", "/accounts"): "EnableSecurityHub",
+    ("POST", "/findings"): "GetFindings",
+    ("POST", "/findings/import"): "BatchImportFindings",
+    ("PATCH", "/findings/batchupdate"): "BatchUpdateFindings",
+}
+
+
+def _securityhub_resource(op: str, region: str, account: str, body: bytes) -> str:
+    """BatchImportFindings authorizes on the product its findings name; the other calls on the hub."""
+    if op == "BatchImportFindings":
+        try:
+            products = {f.get("ProductArn", "") for f in json.loads(body).get("Findings", [])}
+        except ValueError:
+            products = set()
+        return products.pop() if len(products) == 1 else "*"
+    return f"arn:aws:securityhub:{region}:{account}:hub/default"
+
+
 def _principal_log() -> None:
     import io
     from urllib.parse import parse_qs
@@ -166,8 +187,10 @@ def _principal_log() -> None:
                 if service == "account":  # REST JSON: the operation is the path (/listRegions)
                     path = environ.get("PATH_INFO", "").strip("/")
                     op = path[:1].upper() + path[1:]
-                named = (form.get("RoleArn") or form.get("TopicArn") or [None])[0]
-                resource = named or (f"arn:aws:iam::{account}:role/{form['RoleName'][0]}" if form.get("RoleName") else None) or (f"arn:aws:sns:{region}:{account}:{form['Name'][0]}" if service == "sns" and form.get("Name") else None) or _resource(service, region, account, environ, body)
+                if service == "securityhub":
+                    op = _SECURITYHUB_OPS.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "").rstrip("/")), op)
+                named = (form.get("RoleArn") or form.get("TopicArn") or form.get("ResourceArn") or [None])[0]
+                resource = _securityhub_resource(op, region, account, body) if service == "securityhub" else named or (f"arn:aws:iam::{account}:role/{form['RoleName'][0]}" if form.get("RoleName") else None) or (f"arn:aws:sns:{region}:{account}:{form['Name'][0]}" if service == "sns" and form.get("Name") else None) or _resource(service, region, account, environ, body)
             with _LOCK:
                 per_op = PRINCIPALS.setdefault(principal, {}).setdefault(f"{service}.{op}", {})
                 per_op[resource] = per_op.get(resource, 0) + 1

@@ -11,6 +11,7 @@ use crate::{sdk_config, seed, Emulator, SeededOrg};
 mod accounts;
 mod config;
 mod delivery;
+mod member_side;
 mod operator;
 mod outcome;
 mod report;

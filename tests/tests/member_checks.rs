@@ -3,36 +3,14 @@
 //! delivery check, and the fidelity patches the member side depends on. Against the patched moto.
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, AdvancedFieldSelector};
-use orgtrail::aws::Aws;
-use orgtrail::steps::{account_trail, member_checks, org_trail, Action, Change};
+use orgtrail::steps::{account_trail, member_checks, Action, Change};
 use orgtrail_tests::harness::{assert_no_writes, event_selector, refusal as refused, test_aws as aws, ConfigEdit, StepWorld};
 
 orgtrail_tests::step_world!();
 
 impl World {
-    /// An organization with `members` members, the log-archive key and bucket, and (unless
-    /// `mode = "account"`) the organization trail converged by the org-trail step.
     async fn new(members: usize, edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> World {
-        let w = World(StepWorld::sandbox(members, edit).await);
-        w.key_and_bucket().await;
-        w
-    }
-
-    fn member(&self) -> String {
-        self.targets[0].clone()
-    }
-
-    fn org_trail_arn(&self) -> String {
-        self.sb.org_trail_arn()
-    }
-
-    async fn converge_org_trail(&self) {
-        org_trail::converge(&self.ctx(&aws(&self.sb), true)).await.unwrap();
-    }
-
-    /// A CloudTrail client acting in the member account (assumed role), in `region`.
-    fn member_ct(&self, a: &Aws, region: &str) -> aws_sdk_cloudtrail::Client {
-        a.cloudtrail(&a.session(&self.member()).to_builder().region(aws_config::Region::new(region.to_string())).build())
+        World(StepWorld::member_side(members, edit).await)
     }
 }
 

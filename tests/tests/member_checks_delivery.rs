@@ -1,25 +1,12 @@
 //! The member-side delivery check against the patched moto: a missing digest of the member is a
 //! finding for an operator (another account's digests do not count), and it passes once one is delivered.
-use orgtrail::steps::org_trail;
 use orgtrail_tests::harness::{test_aws as aws, ConfigEdit, StepWorld};
 
 orgtrail_tests::step_world!();
 
 impl World {
-    /// An organization with `members` members, the log-archive key and bucket, and (unless
-    /// `mode = "account"`) the organization trail converged by the org-trail step.
     async fn new(members: usize, edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> World {
-        let w = World(StepWorld::sandbox(members, edit).await);
-        w.key_and_bucket().await;
-        w
-    }
-
-    fn member(&self) -> String {
-        self.targets[0].clone()
-    }
-
-    async fn converge_org_trail(&self) {
-        org_trail::converge(&self.ctx(&aws(&self.sb), true)).await.unwrap();
+        World(StepWorld::member_side(members, edit).await)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Every request orgtrail makes is allowed by the policy docs/iam.md documents for the principal
-//! that made it. An end-to-end apply and verify (organization trail, detection on, a delivery
-//! topic) runs against the emulator, whose principal log (tests/fidelity/iam.py) records each
+//! that made it. An end-to-end apply, verify and `verify --to-security-hub` (organization trail,
+//! detection on, a delivery topic) runs against the emulator, whose principal log (tests/fidelity/iam.py) records each
 //! request by principal ARN, operation and resource; each (principal, action, resource) is then
 //! evaluated by the pinned evaluator against that principal's policy alone: the management
 //! account's root (the default credentials) against management-account.json, the member role in
@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 
 use iam_docs::{action_of, filled_with};
 use orgtrail_tests::emulator::workspace_root;
-use orgtrail_tests::harness::{assumed_conf, stderr, ConfigEdit};
+use orgtrail_tests::harness::{assumed_conf, stderr, ConfigEdit, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::{json, Value};
 
@@ -205,7 +205,9 @@ fn check(sb: &Sandbox, policies: &Policies, env: &[(&'static str, String)], runs
 async fn every_request_of_a_management_rollout_is_allowed_by_its_principals_documented_policy() {
     let sb = Sandbox::new(3).await.unwrap();
     sb.edit_config(|c| c.mfa_delete(false).detection().add("trail.sns_topic", "orgtrail-delivery"));
-    let failures = check(&sb, &Policies::for_sandbox(&sb, None), &[], &[&["apply", "--json"], &["verify", "--json"]], 40);
+    aws_sdk_securityhub::Client::new(&sb.conf).enable_security_hub().send().await.unwrap();
+    let failures = check(&sb, &Policies::for_sandbox(&sb, None), &[], &[&["apply", "--json"], &["verify", "--json"], &TO_SECURITY_HUB], 40);
+    assert_security_hub_checked(&sb, &format!("arn:aws:iam::{}:root", sb.org.management_account));
     assert!(failures.is_empty(), "{} requests their principal's policy does not allow:\n{}", failures.len(), failures.join("\n"));
 }
 
@@ -220,38 +222,71 @@ async fn runner_env(sb: &Sandbox, admin: &str) -> Vec<(&'static str, String)> {
     vec![("AWS_ACCESS_KEY_ID", c.access_key_id), ("AWS_SECRET_ACCESS_KEY", c.secret_access_key), ("AWS_SESSION_TOKEN", c.session_token)]
 }
 
-/// From a delegated administrator with a delivery topic, which it creates in its own account.
+/// A sandbox with a delivery topic and a delegated administrator (the first member) that `delegate`
+/// registered, and detection when `detection`; returns the administrator's account.
+fn delegated_sandbox(sb: &Sandbox, detection: bool) -> String {
+    let admin = sb.org.members[0].id.clone();
+    sb.edit_config(|c| {
+        let c = c.mfa_delete(false).delegated_admin(&admin).add("trail.sns_topic", "orgtrail-delivery");
+        if detection {
+            c.detection()
+        } else {
+            c
+        }
+    });
+    let delegated = sb.orgtrail(&["delegate", "--json"]);
+    assert_eq!(delegated.status.code(), Some(0), "{}", stderr(&delegated));
+    admin
+}
+
+/// `verify --to-security-hub`: into the hub of the account orgtrail runs from.
+const TO_SECURITY_HUB: [&str; 4] = ["verify", "--to-security-hub", "--format", "json"];
+
+/// The run reached Security Hub as `principal`: the hub described, orgtrail's earlier findings
+/// read back and the findings imported (so their grants were evaluated above).
+fn assert_security_hub_checked(sb: &Sandbox, principal: &str) {
+    let made: BTreeSet<String> = principal_log(sb).get(principal).map(|ops| ops.keys().cloned().collect()).unwrap_or_default();
+    for op in ["securityhub.DescribeHub", "securityhub.GetFindings", "securityhub.BatchImportFindings"] {
+        assert!(made.contains(op), "{principal} made no {op}: {made:?}");
+    }
+}
+
+/// From a delegated administrator with a delivery topic, which it creates in its own account, and
+/// its findings imported into its own hub.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_of_a_delegated_rollout_is_allowed_by_its_principals_documented_policy() {
     let sb = Sandbox::new(3).await.unwrap();
-    let admin = sb.org.members[0].id.clone();
-    sb.edit_config(|c| c.mfa_delete(false).delegated_admin(&admin).add("trail.sns_topic", "orgtrail-delivery"));
-    let delegated = sb.orgtrail(&["delegate", "--json"]);
-    assert_eq!(delegated.status.code(), Some(0), "{}", stderr(&delegated));
+    let admin = delegated_sandbox(&sb, false);
     let env = runner_env(&sb, &admin).await;
-    let failures = check(&sb, &Policies::for_sandbox(&sb, Some(&admin)), &env, &[&["apply", "--json"], &["verify", "--json"]], 40);
+    aws_sdk_securityhub::Client::new(&assumed_conf(&sb, &admin).await).enable_security_hub().send().await.unwrap();
+    let failures = check(&sb, &Policies::for_sandbox(&sb, Some(&admin)), &env, &[&["apply", "--json"], &["verify", "--json"], &TO_SECURITY_HUB], 40);
+    assert_security_hub_checked(&sb, &format!("arn:aws:iam::{admin}:role/{RUNNER}"));
     assert!(failures.is_empty(), "{} requests their principal's policy does not allow:\n{}", failures.len(), failures.join("\n"));
 }
 
-/// `orgtrail remove` after a fully featured apply (detection, a delivery topic, a delegated
-/// administrator registered by `delegate`): every delete it makes is in the management account's
-/// documented policy (the Remove* statements), on orgtrail's own resources.
+/// `orgtrail remove --stop-trail` after a fully featured apply (detection, a delivery topic, a
+/// delegated administrator registered by `delegate`) and with another organization trail covering
+/// the organization: every delete it makes is in the management account's documented policy (the
+/// Remove* statements), on orgtrail's own resources, the trail and its delivery topic included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_of_a_removal_is_allowed_by_its_principals_documented_policy() {
     let sb = Sandbox::new(3).await.unwrap();
-    let admin = sb.org.members[0].id.clone();
-    sb.edit_config(|c| c.mfa_delete(false).detection().delegated_admin(&admin).add("trail.sns_topic", "orgtrail-delivery"));
-    let delegated = sb.orgtrail(&["delegate", "--json"]);
-    assert_eq!(delegated.status.code(), Some(0), "{}", stderr(&delegated));
+    let admin = delegated_sandbox(&sb, true);
     let applied = sb.orgtrail(&["apply", "--json"]);
     assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    Operator::new(&sb).replacement_org_trail("replacement", true).await;
     let policies = Policies::for_sandbox(&sb, Some(&admin));
     let before = principal_log(&sb);
-    let failures = check(&sb, &policies, &[], &[&["remove", "--json"]], 25);
+    let failures = check(&sb, &policies, &[], &[&["remove", "--stop-trail", "--json"]], 25);
     let root = format!("arn:aws:iam::{}:root", sb.org.management_account);
-    let made: BTreeSet<String> = since(&before, &principal_log(&sb)).into_iter().filter(|(p, _, _)| *p == root).map(|(_, op, _)| op).collect();
-    for op in ["organizations.DetachPolicy", "organizations.DeletePolicy", "monitoring.DeleteAlarms", "logs.DeleteMetricFilter", "logs.DeleteLogGroup", "sns.DeleteTopic", "iam.DeleteRole", "cloudtrail.DeregisterOrganizationDelegatedAdmin"] {
+    let requests: BTreeSet<(String, String)> = since(&before, &principal_log(&sb)).into_iter().filter(|(p, _, _)| *p == root).map(|(_, op, r)| (op, r)).collect();
+    let made: BTreeSet<&str> = requests.iter().map(|(op, _)| op.as_str()).collect();
+    for op in ["organizations.DetachPolicy", "organizations.DeletePolicy", "monitoring.DeleteAlarms", "logs.DeleteMetricFilter", "logs.DeleteLogGroup", "iam.DeleteRole", "cloudtrail.DeleteTrail", "sns.ListTagsForResource", "cloudtrail.DeregisterOrganizationDelegatedAdmin"] {
         assert!(made.contains(op), "remove made no {op}: {made:?}");
+    }
+    for topic in ["orgtrail-alarms", "orgtrail-delivery"] {
+        let arn = format!("arn:aws:sns:us-east-1:{}:{topic}", sb.org.management_account);
+        assert!(requests.contains(&("sns.DeleteTopic".to_string(), arn.clone())), "remove deleted no {arn}: {requests:?}");
     }
     assert!(failures.is_empty(), "{} requests their principal's policy does not allow:\n{}", failures.len(), failures.join("\n"));
 }
@@ -261,10 +296,7 @@ async fn every_request_of_a_removal_is_allowed_by_its_principals_documented_poli
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_of_a_delegated_removal_is_allowed_by_its_principals_documented_policy() {
     let sb = Sandbox::new(3).await.unwrap();
-    let admin = sb.org.members[0].id.clone();
-    sb.edit_config(|c| c.mfa_delete(false).delegated_admin(&admin).add("trail.sns_topic", "orgtrail-delivery"));
-    let delegated = sb.orgtrail(&["delegate", "--json"]);
-    assert_eq!(delegated.status.code(), Some(0), "{}", stderr(&delegated));
+    let admin = delegated_sandbox(&sb, false);
     let env = runner_env(&sb, &admin).await;
     let failures = check(&sb, &Policies::for_sandbox(&sb, Some(&admin)), &env, &[&["apply", "--json"], &["remove", "--json"]], 40);
     assert!(failures.is_empty(), "{} requests their principal's policy does not allow:\n{}", failures.len(), failures.join("\n"));

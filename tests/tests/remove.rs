@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 
-use orgtrail_tests::harness::{assumed_conf, failing, json, json_ok, requests_by_account, requests_since, stderr, stdout, verify_json, ConfigEdit};
+use orgtrail_tests::harness::{assumed_conf, failing, json, json_ok, requests_by_account, requests_since, stderr, stdout, verify_json, ConfigEdit, Operator};
 use orgtrail_tests::Sandbox;
 use serde_json::Value;
 
@@ -155,7 +155,7 @@ async fn remove_takes_the_scp_first_keeps_logs_buckets_and_keys_and_verify_shows
         assert!(planned.iter().any(|p| p.contains(gone)), "{gone} in {planned:?}");
     }
     let kept = items(&dry, "keep").join("\n");
-    for keep in ["kms-key alias/orgtrail", "kms-key alias/orgtrail-access-logs", &format!("s3-bucket {bucket}"), "cloudtrail-trail", "trusted access"] {
+    for keep in ["kms-key alias/orgtrail", "kms-key alias/orgtrail-access-logs", &format!("s3-bucket {bucket}"), "cloudtrail-trail", "trusted access", "(the trail's delivery topic)"] {
         assert!(kept.contains(keep), "{keep} kept: {kept}");
     }
     let table = sb.orgtrail(&["remove", "--dry-run"]);
@@ -206,7 +206,7 @@ async fn remove_takes_the_scp_first_keeps_logs_buckets_and_keys_and_verify_shows
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_trail_is_refused_until_another_organization_trail_covers_every_account_and_region() {
-    let sb = Sandbox::with_config(3, |c| c.mfa_delete(false)).await.unwrap();
+    let sb = Sandbox::with_config(3, |c| c.mfa_delete(false).add("trail.sns_topic", "orgtrail-delivery")).await.unwrap();
     json_ok(&sb.orgtrail(&["apply", "--json"]));
     let (out, writes) = run_counting_writes(&sb, &["remove", "--stop-trail"]);
     println!("{}", stdout(&out));
@@ -214,15 +214,8 @@ async fn stop_trail_is_refused_until_another_organization_trail_covers_every_acc
     assert!(stdout(&out).contains("REFUSED") && stdout(&out).contains("no other trail exists"), "{}", stdout(&out));
 
     // A second organization trail, single-region first: still refused, naming what it lacks.
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sb.conf).force_path_style(true).build());
-    s3.create_bucket().bucket("replacement-trail-logs").send().await.unwrap();
-    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
-        {"Sid": "Acl", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl", "Resource": "arn:aws:s3:::replacement-trail-logs"},
-        {"Sid": "Write", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::replacement-trail-logs/*"}]});
-    s3.put_bucket_policy().bucket("replacement-trail-logs").policy(policy.to_string()).send().await.unwrap();
+    Operator::new(&sb).replacement_org_trail("replacement", false).await;
     let ct = aws_sdk_cloudtrail::Client::new(&sb.conf);
-    ct.create_trail().name("replacement").s3_bucket_name("replacement-trail-logs").is_organization_trail(true).is_multi_region_trail(false).send().await.unwrap();
-    ct.start_logging().name("replacement").send().await.unwrap();
     let (out, writes) = run_counting_writes(&sb, &["remove", "--stop-trail", "--json"]);
     assert_eq!((out.status.code(), writes), (Some(1), 0), "{}", stderr(&out));
     let refused = json(&out);
@@ -233,16 +226,46 @@ async fn stop_trail_is_refused_until_another_organization_trail_covers_every_acc
     let seq = last_seq(&sb);
     let out = sb.orgtrail(&["remove", "--stop-trail", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
-    assert_eq!(writes_in_order(&sb, seq), ["cloudtrail.StopLogging", "cloudtrail.DeleteTrail"]);
+    // The delivery topic apply created (tagged with the trail) goes after the trail that published to it.
+    assert_eq!(writes_in_order(&sb, seq), ["cloudtrail.StopLogging", "cloudtrail.DeleteTrail", "sns.DeleteTopic"]);
+    assert!(delivery_topics(&sb).await.is_empty(), "the delivery topic is gone");
     let trails: Vec<String> = ct.describe_trails().send().await.unwrap().trail_list().iter().filter_map(|t| t.name().map(str::to_string)).collect();
     assert_eq!(trails, ["replacement"]);
     let (code, after) = verify_json(&sb);
     println!("verify after remove --stop-trail fails: {:?}", failing(&after));
     // Exactly the controls that judge orgtrail's trail (its selectors, validation, reach, data
-    // events, its delivery and the digests it delivers): the replacement trail keeps CloudTrail.1 (a
-    // multi-region trail logging management events).
-    let expected: BTreeSet<String> = ["CloudTrail.2", "CloudTrail.4", "OrgTrail.Coverage", "OrgTrail.Delivery", "OrgTrail.Reach", "S3.22", "S3.23"].map(String::from).into();
+    // events, its delivery, the digests it delivers and its delivery topic): the replacement trail
+    // keeps CloudTrail.1 (a multi-region trail logging management events).
+    let expected: BTreeSet<String> = ["CloudTrail.2", "CloudTrail.4", "OrgTrail.Coverage", "OrgTrail.Delivery", "OrgTrail.DeliveryTopic", "OrgTrail.Reach", "S3.22", "S3.23"].map(String::from).into();
     assert_eq!((code, failing(&after)), (1, expected));
+}
+
+/// The topics named `orgtrail-delivery` in the management account.
+async fn delivery_topics(sb: &Sandbox) -> Vec<String> {
+    let topics = aws_sdk_sns::Client::new(&sb.conf).list_topics().send().await.unwrap();
+    topics.topics().iter().filter_map(|t| t.topic_arn()).filter(|a| a.ends_with(":orgtrail-delivery")).map(str::to_string).collect()
+}
+
+/// A delivery topic that existed before apply (apply only adds its statement, no tag) is the
+/// operator's: kept even once the trail is gone, with why; the trail's own is kept while it stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_topic_orgtrail_did_not_create_is_kept() {
+    let sb = Sandbox::with_config(3, |c| c.mfa_delete(false).add("trail.sns_topic", "orgtrail-delivery")).await.unwrap();
+    let sns = aws_sdk_sns::Client::new(&sb.conf);
+    sns.create_topic().name("orgtrail-delivery").send().await.unwrap();
+    json_ok(&sb.orgtrail(&["apply", "--json"]));
+    let why = |v: &Value| v["items"].as_array().unwrap().iter().find(|i| i["resource"].as_str().unwrap().contains("(the trail's delivery topic)")).map(|i| (i["action"].as_str().unwrap().to_string(), i["why"].as_str().unwrap_or_default().to_string()));
+    let (action, reason) = why(&json_ok(&sb.orgtrail(&["remove", "--dry-run", "--json"]))).expect("the topic listed");
+    assert_eq!(action, "keep");
+    assert!(reason.contains("still publishes to it"), "{reason}");
+
+    aws_sdk_cloudtrail::Client::new(&sb.conf).delete_trail().name(sb.org_trail_arn()).send().await.unwrap();
+    let (out, writes) = run_counting_writes(&sb, &["remove", "--json"]);
+    assert_eq!((out.status.code(), writes), (Some(0), 0), "nothing to remove: {}", stderr(&out));
+    let (action, reason) = why(&json(&out)).expect("the topic listed");
+    assert_eq!(action, "keep");
+    assert!(reason.contains("not tagged orgtrail:trail"), "{reason}");
+    assert_eq!(delivery_topics(&sb).await.len(), 1, "the operator's topic stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,11 @@
 //! `orgtrail verify --to-security-hub` and `--format asff` against the emulator, with the Security Hub
 //! fidelity patches (tests/fidelity/securityhub.py): stable ids, a re-run that changes nothing, a fixed
-//! drift turned RESOLVED by Security Hub itself, batches of at most 100, a hub that is not enabled.
+//! drift turned RESOLVED by Security Hub itself, batches of at most 100, a hub that is not enabled,
+//! and the findings of an account that left the organization archived on the next run.
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
-use orgtrail_tests::harness::{requests_by_account, stderr, stdout, ConfigEdit, Operator};
+use orgtrail_tests::harness::{assumed_conf, requests_by_account, stderr, stdout, ConfigEdit, Operator};
 use orgtrail_tests::Sandbox;
 
 /// Enough members for more than 100 findings (two per member, plus the central ones): two batches.
@@ -74,6 +75,52 @@ async fn two_runs_leave_the_same_findings_and_a_fixed_drift_turns_resolved() {
     assert_eq!(fixed[&id], ("PASSED".into(), "ARCHIVED".into(), "RESOLVED".into()), "Security Hub resolves the fixed drift");
     let changed: Vec<&String> = fixed.iter().filter(|(k, v)| first[*k] != **v).map(|(k, _)| k).collect();
     assert_eq!(changed, vec![&id], "only the fixed finding changed");
+}
+
+/// A multi-region trail of `account`'s own, logging: a duplicate of the organization trail.
+async fn duplicate_trail(sb: &Sandbox, account: &str) {
+    let conf = assumed_conf(sb, account).await;
+    aws_sdk_s3::Client::new(&conf).create_bucket().bucket(format!("legacy-{account}")).send().await.unwrap();
+    let ct = aws_sdk_cloudtrail::Client::new(&conf);
+    let dup = ct.create_trail().name("legacy").s3_bucket_name(format!("legacy-{account}")).is_multi_region_trail(true).send().await.unwrap().trail_arn.unwrap();
+    ct.start_logging().name(&dup).send().await.unwrap();
+}
+
+/// A member with a duplicate trail fails OrgTrail.NoDuplicate (ACTIVE); once it leaves the
+/// organization no run produces that finding again, so the next run archives it (Security Hub
+/// resolves it), in the same batches. Another tool's finding in the same product stays ACTIVE.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finding_no_longer_produced_is_archived_and_other_findings_are_left_alone() {
+    let sb = applied(3).await;
+    hub(&sb).enable_security_hub().send().await.unwrap();
+    // Not the canary (the first wave names it by id) nor the one member of Root/Sandbox (a wave).
+    let leaver = sb.org.members[1].id.clone();
+    Box::pin(duplicate_trail(&sb, &leaver)).await;
+    let mgmt = sb.org.management_account.clone();
+    let mut theirs = finding(&sb, "someone-else/1", &mgmt);
+    theirs.generator_id = Some("someone-else".into());
+    theirs.record_state = Some(aws_sdk_securityhub::types::RecordState::Active);
+    hub(&sb).batch_import_findings().findings(theirs).send().await.unwrap();
+
+    to_hub(&sb, 1);
+    let first = hub_findings(&sb).await;
+    let id = format!("orgtrail/OrgTrail.NoDuplicate/{leaver}/us-east-1");
+    assert_eq!(first[&id], ("FAILED".into(), "ACTIVE".into(), "NEW".into()), "{first:?}");
+
+    Box::pin(aws_sdk_organizations::Client::new(&sb.conf).remove_account_from_organization().account_id(&leaver).send()).await.unwrap();
+    let said = to_hub(&sb, 0);
+    assert!(said.contains(", 1 no longer produced archived"), "{said}");
+    assert!(said.contains("in 1 batch(es)"), "the archive goes in the import's batch: {said}");
+    let second = hub_findings(&sb).await;
+    assert_eq!(second[&id], ("FAILED".into(), "ARCHIVED".into(), "RESOLVED".into()), "archived by orgtrail, resolved by Security Hub");
+    assert_eq!(second["someone-else/1"].1, "ACTIVE", "another provider's finding is not orgtrail's to archive");
+    let active = |f: &BTreeMap<String, (String, String, String)>| f.iter().filter(|(_, v)| v.1 == "ACTIVE").map(|(k, _)| k.clone()).collect::<BTreeSet<_>>();
+    let mut still = active(&first);
+    still.remove(&id);
+    assert_eq!(active(&second), still, "only the leaver's finding was archived");
+
+    to_hub(&sb, 0);
+    assert_eq!(hub_findings(&sb).await, second, "a third run has nothing left to archive");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,33 +2,14 @@
 //! readings"), each shown active, and what orgtrail does under them. Each `fidelity_` test fails
 //! with its patch left out (ORGTRAIL_MOTO_FIDELITY_SKIP=member-reads, cwl-targets, logs-kms-check).
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
-use orgtrail::aws::Aws;
-use orgtrail::steps::{member_checks, org_trail};
-use orgtrail_tests::harness::{test_aws as aws, StepWorld};
+use orgtrail::steps::member_checks;
+use orgtrail_tests::harness::{test_aws as aws, ConfigEdit, StepWorld};
 
 orgtrail_tests::step_world!();
 
 impl World {
-    async fn new(members: usize, edit: impl FnOnce(orgtrail_tests::harness::ConfigEdit) -> orgtrail_tests::harness::ConfigEdit) -> World {
-        let w = World(StepWorld::sandbox(members, edit).await);
-        w.key_and_bucket().await;
-        w
-    }
-
-    fn member(&self) -> String {
-        self.targets[0].clone()
-    }
-
-    fn org_trail_arn(&self) -> String {
-        self.sb.org_trail_arn()
-    }
-
-    async fn converge_org_trail(&self) {
-        org_trail::converge(&self.ctx(&aws(&self.sb), true)).await.unwrap();
-    }
-
-    fn member_ct(&self, a: &Aws, region: &str) -> aws_sdk_cloudtrail::Client {
-        a.cloudtrail(&a.session(&self.member()).to_builder().region(aws_config::Region::new(region.to_string())).build())
+    async fn new(members: usize, edit: impl FnOnce(ConfigEdit) -> ConfigEdit) -> World {
+        World(StepWorld::member_side(members, edit).await)
     }
 
     fn mgmt(&self) -> String {

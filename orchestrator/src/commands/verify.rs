@@ -99,7 +99,7 @@ pub async fn verify(settings: &Settings, format: Option<VerifyFormat>, output: O
         };
         let findings = securityhub::findings(&report, &target);
         let conf = securityhub::hub_config(&live.aws, &target, &live.caller.account);
-        let outcome = securityhub::import(&live.aws, &conf, &target, &findings).await.map_err(|e| {
+        let outcome = securityhub::import(&live.aws, &conf, &target, &findings, &report.context.generated_at).await.map_err(|e| {
             let hint = match &e {
                 HubError::NotEnabled { account, region, .. } => Some(format!("enable Security Hub in account {account} ({region}), or pass --security-hub-account / --security-hub-region of the hub that aggregates")),
                 HubError::Call(_) => None,
@@ -111,8 +111,8 @@ pub async fn verify(settings: &Settings, format: Option<VerifyFormat>, output: O
             }
         })?;
         eprintln!(
-            "Security Hub {} ({} {}): {} of {} finding(s) imported in {} batch(es), {} passing now archived",
-            outcome.hub_arn, outcome.account, outcome.region, outcome.imported, outcome.sent, outcome.batches, outcome.archived
+            "Security Hub {} ({} {}): {} of {} finding(s) imported in {} batch(es), {} passing now archived, {} no longer produced archived",
+            outcome.hub_arn, outcome.account, outcome.region, outcome.imported, outcome.sent, outcome.batches, outcome.archived, outcome.stale
         );
         for f in &outcome.failed {
             eprintln!("  refused {}: {}: {}", f.id, f.error_code, f.error_message);

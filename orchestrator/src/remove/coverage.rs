@@ -67,9 +67,6 @@ pub async fn observe(ctx: &Ctx<'_>, stop_trail: bool) -> Result<(Vec<Item>, Vec<
         return Ok((Vec::new(), Vec::new()));
     }
     let mut items = Vec::new();
-    if let Some(topic) = &ctx.config.trail.sns_topic {
-        items.push(Item::keep(mgmt, format!("sns-topic {topic} (the trail's delivery topic)"), "it goes with the trail: delete it once the trail is gone (docs/operations.md, Taking it back)"));
-    }
     if !stop_trail {
         items.insert(0, Item::keep(mgmt, resource, "the organization trail keeps logging: `remove --stop-trail` stops and deletes it once another trail logs every account and region"));
         return Ok((items, Vec::new()));

@@ -4,7 +4,8 @@
 //! 2. detection: the trail's CloudWatch Logs link, Insights, the CIS alarms and metric filters, the
 //!    alarm topic, the log group, its role;
 //! 3. with `--stop-trail` only, and only when another trail is confirmed to log every account and
-//!    region: the organization trail, stopped then deleted;
+//!    region: the organization trail, stopped then deleted; then its delivery topic, when apply
+//!    created it (tagged) and no trail names it any more;
 //! 4. the delegated-administrator registration the config names (with the management account's
 //!    credentials; from the delegated administrator itself it is left, with the command).
 //!
@@ -16,6 +17,7 @@ mod coverage;
 mod detection;
 mod keep;
 mod scp;
+mod topic;
 mod work;
 
 use orgtrail_state::{RemovalRecord, Store};
@@ -111,7 +113,13 @@ pub async fn observe(ctx: &Ctx<'_>, stop_trail: bool) -> Result<Removal, RemoveE
     let mut items = scp::observe(ctx).await?;
     items.extend(detection::observe(ctx).await?);
     let (trail_items, coverage) = coverage::observe(ctx, stop_trail).await?;
+    let fate = match trail_items.first().and_then(|i| i.work.as_ref()) {
+        _ if trail_items.is_empty() => topic::TrailFate::Gone,
+        Some(Work::StopAndDeleteTrail { .. }) => topic::TrailFate::Goes,
+        _ => topic::TrailFate::Stays,
+    };
     items.extend(trail_items);
+    items.extend(topic::observe(ctx, fate).await?);
     items.extend(keep::delegation(ctx).await?);
     items.extend(keep::kept(ctx));
     Ok(Removal { items, coverage })

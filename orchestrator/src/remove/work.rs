@@ -16,6 +16,8 @@ pub enum Work {
     DeleteAlarm { name: String },
     DeleteMetricFilter { group: String, name: String, region: String },
     DeleteTopic { arn: String },
+    /// The trail's delivery topic, in the caller's account (the alarm topic is the logs account's).
+    DeleteTrailTopic { arn: String },
     DeleteLogGroup { name: String, region: String },
     /// Its inline policies first (IAM refuses to delete a role that has any).
     DeleteRole { name: String, inline: Vec<String> },
@@ -62,6 +64,10 @@ impl Work {
             }
             Work::DeleteTopic { arn } => {
                 ctx.aws.sns(&home(ctx)).delete_topic().topic_arn(arn).send().await.map_err(site.fail("SNS.DeleteTopic"))?;
+                calls.push("SNS.DeleteTopic");
+            }
+            Work::DeleteTrailTopic { arn } => {
+                ctx.aws.sns(&in_region(ctx.aws.base(), ctx.home_region())).delete_topic().topic_arn(arn).send().await.map_err(site.fail("SNS.DeleteTopic"))?;
                 calls.push("SNS.DeleteTopic");
             }
             Work::DeleteLogGroup { name, region } => {

@@ -1,6 +1,8 @@
 //! Sending ASFF findings to one Security Hub: DescribeHub first (a hub that is not enabled is a clear
-//! error naming its account and region, not a pile of failed batches), then BatchImportFindings in
-//! batches of at most 100 (the API's limit), collecting the findings it refused with their codes.
+//! error naming its account and region, not a pile of failed batches), then orgtrail's own ACTIVE
+//! findings read back (GetFindings) so those this run no longer produces go ARCHIVED with the rest,
+//! then BatchImportFindings in batches of at most 100 (the API's limit), collecting the findings it
+//! refused with their codes.
 use aws_config::{Region, SdkConfig};
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, Compliance, ComplianceStatus, Recommendation, RecordState, Remediation, Resource, Severity, SeverityLabel,
@@ -8,6 +10,7 @@ use aws_sdk_securityhub::types::{
 use serde::Serialize;
 
 use super::asff::{self, HubTarget};
+use super::stale;
 use crate::aws::{Aws, CallError, Site};
 
 /// BatchImportFindings accepts at most 100 findings per request.
@@ -39,6 +42,8 @@ pub struct ImportOutcome {
     pub batches: usize,
     /// Of those sent: passing now (Compliance PASSED, RecordState ARCHIVED).
     pub archived: usize,
+    /// Of those sent: orgtrail's earlier ACTIVE findings this run no longer produces, now ARCHIVED.
+    pub stale: usize,
     pub failed: Vec<FailedFinding>,
 }
 
@@ -49,7 +54,8 @@ pub fn hub_config(aws: &Aws, hub: &HubTarget, caller_account: &str) -> SdkConfig
     conf.to_builder().region(Region::new(hub.region.clone())).build()
 }
 
-pub async fn import(aws: &Aws, conf: &SdkConfig, hub: &HubTarget, findings: &[asff::Finding]) -> Result<ImportOutcome, HubError> {
+/// `findings` as this run produced them at `generated_at` (the report's time, the stale archives' UpdatedAt).
+pub async fn import(aws: &Aws, conf: &SdkConfig, hub: &HubTarget, findings: &[asff::Finding], generated_at: &str) -> Result<ImportOutcome, HubError> {
     let client = aws.securityhub(conf);
     let site = Site::new(&hub.account, conf.region(), "securityhub-hub");
     let described = client.describe_hub().send().await;
@@ -63,15 +69,17 @@ pub async fn import(aws: &Aws, conf: &SdkConfig, hub: &HubTarget, findings: &[as
             return Err(err.into());
         }
     };
-    let mut outcome = ImportOutcome { hub_arn, account: hub.account.clone(), region: hub.region.clone(), sent: 0, imported: 0, batches: 0, archived: 0, failed: vec![] };
+    let previous = stale::active(&client, &site.on("securityhub-findings"), hub).await?;
+    let stale = stale::archive_stale(&previous, findings, generated_at);
+    let archived = findings.iter().filter(|f| f.record_state == "ARCHIVED").count();
+    let mut outcome = ImportOutcome { hub_arn, account: hub.account.clone(), region: hub.region.clone(), sent: 0, imported: 0, batches: 0, archived, stale: stale.len(), failed: vec![] };
     let site = site.on("securityhub-findings");
-    for batch in findings.chunks(MAX_BATCH) {
-        let sdk: Vec<AwsSecurityFinding> = batch.iter().map(to_sdk).collect();
-        let out = client.batch_import_findings().set_findings(Some(sdk)).send().await.map_err(site.fail("SecurityHub.BatchImportFindings"))?;
+    let all: Vec<AwsSecurityFinding> = findings.iter().map(to_sdk).chain(stale).collect();
+    for batch in all.chunks(MAX_BATCH) {
+        let out = client.batch_import_findings().set_findings(Some(batch.to_vec())).send().await.map_err(site.fail("SecurityHub.BatchImportFindings"))?;
         outcome.batches += 1;
         outcome.sent += batch.len();
         outcome.imported += usize::try_from(out.success_count.unwrap_or(0)).unwrap_or(0);
-        outcome.archived += batch.iter().filter(|f| f.record_state == "ARCHIVED").count();
         outcome.failed.extend(out.failed_findings.unwrap_or_default().into_iter().map(|f| FailedFinding {
             id: f.id.unwrap_or_default(),
             error_code: f.error_code.unwrap_or_default(),

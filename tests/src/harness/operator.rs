@@ -55,6 +55,22 @@ impl Operator {
     pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::new(&self.conf)
     }
+
+    /// Another organization trail `name` of the management account, logging to a bucket of its own
+    /// (`{name}-trail-logs`, with the policy CloudTrail needs): what must cover the organization
+    /// before `remove --stop-trail` takes orgtrail's trail.
+    pub async fn replacement_org_trail(&self, name: &str, multi_region: bool) {
+        let bucket = format!("{name}-trail-logs");
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.conf).force_path_style(true).build());
+        s3.create_bucket().bucket(&bucket).send().await.expect("CreateBucket");
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Acl", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl", "Resource": format!("arn:aws:s3:::{bucket}")},
+            {"Sid": "Write", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
+        s3.put_bucket_policy().bucket(&bucket).policy(policy.to_string()).send().await.expect("PutBucketPolicy");
+        let ct = self.cloudtrail();
+        ct.create_trail().name(name).s3_bucket_name(&bucket).is_organization_trail(true).is_multi_region_trail(multi_region).send().await.expect("CreateTrail");
+        ct.start_logging().name(name).send().await.expect("StartLogging");
+    }
 }
 
 

@@ -10,6 +10,9 @@ use crate::aws::Site;
 use crate::steps::{absent, Action, Change, Ctx, StepError};
 
 pub const SID: &str = "AWSCloudTrailSNSPolicy";
+/// The tag a topic apply creates carries, with the trail's ARN: what makes it orgtrail's to delete
+/// (`orgtrail remove`, once the trail is gone); a topic that existed before is never tagged.
+pub const TRAIL_TAG: &str = "orgtrail:trail";
 
 /// The topic `name` of `account` in the home region.
 pub fn arn(ctx: &Ctx<'_>, account: &str, name: &str) -> String {
@@ -68,7 +71,8 @@ pub async fn converge(ctx: &Ctx<'_>, conf: &SdkConfig, account: &str, name: &str
     };
     if ctx.apply {
         if policy.is_none() {
-            sns.create_topic().name(name).send().await.map_err(site.fail("SNS.CreateTopic"))?;
+            let tag = aws_sdk_sns::types::Tag::builder().key(TRAIL_TAG).value(trail_arn).build().map_err(|e| StepError::refused(account, site.resource.clone(), e.to_string()))?;
+            sns.create_topic().name(name).tags(tag).send().await.map_err(site.fail("SNS.CreateTopic"))?;
         }
         if let Some(doc) = new_policy {
             sns.set_topic_attributes()
