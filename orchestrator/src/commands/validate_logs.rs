@@ -112,7 +112,7 @@ async fn run(settings: &Settings, args: &RunArgs) -> Result<Exit, Failure> {
     let ctx = live.ctx();
     let trail = validate::trail_id(&ctx);
     let since_last = if args.since_last { Some(read_heads(settings, &live.aws, &trail).await?) } else { None };
-    let req = Request { window, accounts, regions, digests_only: args.digests_only, since_last, shard, concurrency: live.concurrency };
+    let req = Request { window, accounts, regions, digests_only: args.digests_only, since_last, shard, concurrency: live.concurrency, now };
     let report = validate::validate(&ctx, &req).await;
     emit(&report, &args.output, settings)?;
     if shard.is_none() {

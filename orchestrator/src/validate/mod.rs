@@ -11,6 +11,7 @@ pub mod render;
 pub mod results;
 pub mod shard;
 pub mod signature;
+pub mod tails;
 pub mod times;
 mod walker;
 
@@ -41,6 +42,8 @@ pub struct Request {
     pub since_last: Option<Vec<ChainHead>>,
     pub shard: Option<Shard>,
     pub concurrency: usize,
+    /// When the run looks: digests of the last `tails::DELIVERY_LAG` are not yet due.
+    pub now: times::Time,
 }
 
 /// The trail the heads of this configuration belong to: the organization trail's ARN, or the
@@ -76,22 +79,17 @@ pub async fn validate(ctx: &Ctx<'_>, req: &Request) -> Report {
     let heads: HashMap<(String, String), ChainHead> = req.since_last.iter().flatten().map(|h| ((h.account.clone(), h.region.clone()), h.clone())).collect();
     let key_from = heads.values().filter_map(|h| times::parse_time(&h.end_time).ok()).chain([req.window.start]).min().unwrap_or(req.window.start);
     let wanted: BTreeSet<&str> = pairs.iter().map(|(_, r)| r.as_str()).collect();
-    let mut rings = HashMap::new();
-    let mut ring_errors = HashMap::new();
-    for region in wanted {
-        let ct = ctx.aws.cloudtrail(&in_region(ctx.aws.base(), region));
-        let site = crate::aws::Site::new(&ctx.caller.account, ct.config().region(), "cloudtrail-public-keys");
-        match keys::load(&ct, &site, key_from, req.window.end + time::Duration::hours(2)).await {
-            Ok(ring) => {
-                rings.insert(region.to_string(), ring);
-            }
-            Err(e) => {
-                ring_errors.insert(region.to_string(), e.to_string());
-            }
-        }
-    }
-    let scope = walker::Scope { s3, reader: la.account.clone(), rings: Arc::new(rings), window: req.window, digests_only: req.digests_only, trail: trail.clone(), permits };
-    let walked: Vec<(PairResult, Vec<Finding>)> = stream::iter(pairs.iter())
+    let clients = wanted
+        .into_iter()
+        .map(|region| {
+            let ct = ctx.aws.cloudtrail(&in_region(ctx.aws.base(), region));
+            let site = crate::aws::Site::new(&ctx.caller.account, ct.config().region(), "cloudtrail-public-keys");
+            (region.to_string(), ct, site)
+        })
+        .collect();
+    let (keys, ring_errors) = keys::Keys::load_all(clients, key_from, req.window.end + time::Duration::hours(2)).await;
+    let scope = walker::Scope { s3, reader: la.account.clone(), keys: Arc::new(keys), window: req.window, digests_only: req.digests_only, trail: trail.clone(), permits };
+    let walked: Vec<(PairResult, Vec<Finding>, Option<tails::Tail>)> = stream::iter(pairs.iter())
         .map(|(account, region)| {
             let place = Place { bucket: la.bucket.clone(), base: account_base(ctx, account), account: account.clone(), region: region.clone(), trail_name: ctx.config.trail.name.clone(), home_region: ctx.home_region().to_string() };
             let head = heads.get(&(account.clone(), region.clone()));
@@ -99,7 +97,7 @@ pub async fn validate(ctx: &Ctx<'_>, req: &Request) -> Report {
             async move {
                 if let Some(e) = ring_errors.get(region) {
                     let f = Finding::new(account, region, Subject::Pair, Verdict::Error, place.digest_folder(), format!("no public keys to check signatures with: {e}"));
-                    return (PairResult { account: account.clone(), region: region.clone(), ..PairResult::default() }, vec![f]);
+                    return (PairResult { account: account.clone(), region: region.clone(), ..PairResult::default() }, vec![f], None);
                 }
                 walker::walk(scope, &place, head).await
             }
@@ -108,9 +106,22 @@ pub async fn validate(ctx: &Ctx<'_>, req: &Request) -> Report {
         .collect()
         .await;
     let mut pairs_out = Vec::with_capacity(walked.len());
-    for (p, f) in walked {
+    let mut ends = Vec::new();
+    for (p, f, tail) in walked {
+        if let Some(t) = tail {
+            ends.push((pairs_out.len(), t));
+        }
         pairs_out.push(p);
         findings.extend(f);
+    }
+    let tails_only: Vec<tails::Tail> = ends.iter().map(|(_, t)| t.clone()).collect();
+    for (i, absent, missing) in tails::due_but_absent(&tails_only, ctx.config.trail.mode == TrailMode::Account, req.now) {
+        let pair = &mut pairs_out[ends[i].0];
+        pair.digests_missing += missing;
+        pair.valid = false;
+        // The pair failed: the next --since-last starts from its last good head again.
+        pair.head = None;
+        findings.extend(absent);
     }
     let base = Report {
         organization: ctx.org.id.clone(),

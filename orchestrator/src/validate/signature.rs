@@ -95,9 +95,15 @@ impl KeyRing {
         self.keys.is_empty()
     }
 
+    /// Adds every key of `other` (a later ListPublicKeys answer).
+    pub fn merge(&mut self, other: &KeyRing) {
+        self.keys.extend(other.keys.iter().map(|(f, k)| (f.clone(), k.clone())));
+    }
+
     /// Checks a digest against the metadata `signature` and `signature-algorithm` of its object.
-    /// The key must carry the digest's fingerprint and be valid at its end time.
-    pub fn verify(&self, parsed: &Parsed, signature: Option<&str>, algorithm: Option<&str>) -> Result<(), SignatureError> {
+    /// The key must carry the digest's fingerprint and be valid at `signed_at`: the digest's end
+    /// time, or for a backfill digest its `backfill-generation-timestamp`.
+    pub fn verify(&self, parsed: &Parsed, signature: Option<&str>, algorithm: Option<&str>, signed_at: Time) -> Result<(), SignatureError> {
         let (Some(signature), Some(algorithm)) = (signature, algorithm) else {
             return Err(SignatureError::NoMetadata);
         };
@@ -105,7 +111,7 @@ impl KeyRing {
             return Err(SignatureError::Algorithm(algorithm.to_string()));
         }
         let fingerprint = &parsed.digest.digest_public_key_fingerprint;
-        let key = self.keys.get(fingerprint).filter(|k| k.valid_at(parsed.end)).ok_or_else(|| SignatureError::UnknownKey { fingerprint: fingerprint.clone(), at: super::times::display(parsed.end) })?;
+        let key = self.keys.get(fingerprint).filter(|k| k.valid_at(signed_at)).ok_or_else(|| SignatureError::UnknownKey { fingerprint: fingerprint.clone(), at: super::times::display(signed_at) })?;
         let bytes = hex::decode(signature).map_err(|_| SignatureError::NotHex)?;
         let signature = Signature::try_from(bytes.as_slice()).map_err(|_| SignatureError::Mismatch)?;
         VerifyingKey::<Sha256>::new(key.key.clone()).verify(signing_string(parsed).as_bytes(), &signature).map_err(|_| SignatureError::Mismatch)
@@ -138,6 +144,8 @@ pub(crate) mod tests {
         ring
     }
 
+    const END: Time = datetime!(2026-01-08 05:00 UTC);
+
     fn parsed(prev_sig: Option<&str>) -> Parsed {
         let v = serde_json::json!({
             "digestStartTime": "2026-01-08T04:00:00Z", "digestEndTime": "2026-01-08T05:00:00Z", "digestS3Bucket": "logs",
@@ -159,16 +167,16 @@ pub(crate) mod tests {
         let ring = ring("fp1", &key);
         let p = parsed(Some("00ff"));
         let sig = sign(&key, &p);
-        assert_eq!(ring.verify(&p, Some(&sig), Some(ALGORITHM)), Ok(()));
+        assert_eq!(ring.verify(&p, Some(&sig), Some(ALGORITHM), END), Ok(()));
         // Another digest's content under this signature.
-        assert_eq!(ring.verify(&parsed(Some("00fe")), Some(&sig), Some(ALGORITHM)), Err(SignatureError::Mismatch));
+        assert_eq!(ring.verify(&parsed(Some("00fe")), Some(&sig), Some(ALGORITHM), END), Err(SignatureError::Mismatch));
         // Re-signed with a key that ListPublicKeys does not know under that fingerprint.
-        assert_eq!(ring.verify(&p, Some(&sign(&private_key(), &p)), Some(ALGORITHM)), Err(SignatureError::Mismatch));
-        assert_eq!(ring.verify(&p, None, Some(ALGORITHM)), Err(SignatureError::NoMetadata));
-        assert_eq!(ring.verify(&p, Some(&sig), None), Err(SignatureError::NoMetadata));
-        assert_eq!(ring.verify(&p, Some(&sig), Some("SHA1withRSA")), Err(SignatureError::Algorithm("SHA1withRSA".into())));
-        assert_eq!(ring.verify(&p, Some("zz"), Some(ALGORITHM)), Err(SignatureError::NotHex));
-        assert!(matches!(ring_of_other_fingerprint(&key).verify(&p, Some(&sig), Some(ALGORITHM)), Err(SignatureError::UnknownKey { .. })));
+        assert_eq!(ring.verify(&p, Some(&sign(&private_key(), &p)), Some(ALGORITHM), END), Err(SignatureError::Mismatch));
+        assert_eq!(ring.verify(&p, None, Some(ALGORITHM), END), Err(SignatureError::NoMetadata));
+        assert_eq!(ring.verify(&p, Some(&sig), None, END), Err(SignatureError::NoMetadata));
+        assert_eq!(ring.verify(&p, Some(&sig), Some("SHA1withRSA"), END), Err(SignatureError::Algorithm("SHA1withRSA".into())));
+        assert_eq!(ring.verify(&p, Some("zz"), Some(ALGORITHM), END), Err(SignatureError::NotHex));
+        assert!(matches!(ring_of_other_fingerprint(&key).verify(&p, Some(&sig), Some(ALGORITHM), END), Err(SignatureError::UnknownKey { .. })));
     }
 
     fn ring_of_other_fingerprint(key: &RsaPrivateKey) -> KeyRing {
@@ -184,9 +192,9 @@ pub(crate) mod tests {
         let sig = sign(&key, &p);
         let mut ring = KeyRing::default();
         ring.insert("fp1", PublicKey::from_value("fp1", text.as_bytes(), Some(datetime!(2026-01-08 06:00 UTC)), None).unwrap());
-        assert!(matches!(ring.verify(&p, Some(&sig), Some(ALGORITHM)), Err(SignatureError::UnknownKey { .. })));
+        assert!(matches!(ring.verify(&p, Some(&sig), Some(ALGORITHM), END), Err(SignatureError::UnknownKey { .. })));
         ring.insert("fp1", PublicKey::from_value("fp1", text.as_bytes(), Some(datetime!(2026-01-08 04:00 UTC)), Some(datetime!(2026-01-08 05:00 UTC))).unwrap());
-        assert_eq!(ring.verify(&p, Some(&sig), Some(ALGORITHM)), Ok(()));
+        assert_eq!(ring.verify(&p, Some(&sig), Some(ALGORITHM), END), Ok(()));
         assert!(PublicKey::from_value("fp3", b"not a key", None, None).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! One account x region, start to end: list its digests, read and judge each (place, key,
 //! signature), link the chain (to the recorded head with `--since-last`), check every log file a
 //! valid digest lists, and report the log files no digest lists.
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use aws_sdk_s3::Client;
@@ -13,7 +13,9 @@ use super::digest::{self, LogEntry};
 use super::fetch::{self, DigestObject, LogCheck};
 use super::listing::{self, Listed, Place};
 use super::results::{ChainHead, Finding, PairResult, Subject, Verdict};
+use super::keys::Keys;
 use super::signature::{KeyRing, SignatureError};
+use super::tails::Tail;
 use super::times::{self, Window, SPILL};
 use crate::aws::{CallError, Site};
 
@@ -25,7 +27,7 @@ pub struct Scope {
     pub s3: Client,
     /// The account whose credentials read the bucket (named in errors).
     pub reader: String,
-    pub rings: Arc<HashMap<String, KeyRing>>,
+    pub keys: Arc<Keys>,
     pub window: Window,
     pub digests_only: bool,
     pub trail: String,
@@ -40,7 +42,7 @@ struct Judged {
     finding: Option<Finding>,
 }
 
-pub async fn walk(scope: &Scope, place: &Place, head: Option<&ChainHead>) -> (PairResult, Vec<Finding>) {
+pub async fn walk(scope: &Scope, place: &Place, head: Option<&ChainHead>) -> (PairResult, Vec<Finding>, Option<Tail>) {
     let (account, region) = (place.account.as_str(), place.region.as_str());
     let site = Site::new(&scope.reader, scope.s3.config().region(), format!("s3://{}/{}", place.bucket, place.digest_folder()));
     let mut result = PairResult { account: account.into(), region: region.into(), ..PairResult::default() };
@@ -56,7 +58,7 @@ pub async fn walk(scope: &Scope, place: &Place, head: Option<&ChainHead>) -> (Pa
         Ok(l) => l,
         Err(e) => {
             findings.push(fail(e));
-            return (result, findings);
+            return (result, findings, None);
         }
     };
     let head_node = match head {
@@ -116,6 +118,7 @@ pub async fn walk(scope: &Scope, place: &Place, head: Option<&ChainHead>) -> (Pa
         }
     }
     result.valid = !findings.iter().any(|f| f.verdict.is_failing());
+    let tail = tail_of(place, head, &standard);
     let newest = standard.iter().rev().find(|n| n.links.is_some());
     result.head = match newest {
         Some(n) if result.valid => Some(ChainHead {
@@ -130,20 +133,47 @@ pub async fn walk(scope: &Scope, place: &Place, head: Option<&ChainHead>) -> (Pa
         None if result.valid => head.cloned(),
         _ => None,
     };
-    (result, findings)
+    (result, findings, tail)
+}
+
+/// Where the pair's chain ends: its newest digest (valid or not), else the recorded head.
+fn tail_of(place: &Place, head: Option<&ChainHead>, standard: &[Node]) -> Option<Tail> {
+    let end_of = |n: &Node| n.links.as_ref().map_or(n.stamp, |l| l.end);
+    let head = head.and_then(|h| times::parse_time(&h.end_time).ok().map(|t| (t, h.digest_key.clone())));
+    let proven = standard.iter().rev().find(|n| n.links.is_some()).map(|n| (end_of(n), n.key.clone())).or(head.clone());
+    let (newest_end, newest_key) = standard.last().map(|n| (end_of(n), n.key.clone())).or(head)?;
+    Some(Tail { place: place.clone(), newest_end, newest_key, proven })
 }
 
 async fn judge_listed(scope: &Scope, site: &Site, place: &Place, l: &Listed) -> Judged {
     let _p = scope.permits.acquire().await.expect("permits stay open");
     let read = fetch::digest(&scope.s3, site, &place.bucket, &l.key).await;
-    let ring = scope.rings.get(&place.region);
     match read {
-        Ok(obj) => judge(place, &l.key, l.parts.stamp, l.parts.backfill, &obj, ring),
+        Ok(obj) => {
+            let ring = if l.parts.backfill { backfill_ring(scope, place, &obj).await } else { Ok(scope.keys.ring(&place.region)) };
+            match ring {
+                Ok(ring) => judge(place, &l.key, l.parts.stamp, l.parts.backfill, &obj, ring.as_deref()),
+                Err(e) => {
+                    let finding = Finding::new(&place.account, &place.region, Subject::Digest, Verdict::Error, &l.key, format!("the key of this backfill digest: {e}"));
+                    Judged { node: Node { key: l.key.clone(), stamp: l.parts.stamp, signature: None, links: None }, backfill: true, logs: vec![], finding: Some(finding) }
+                }
+            }
+        }
         Err(e) => {
             let verdict = if fetch::is_not_found(&e) { Verdict::NotFound } else { Verdict::Error };
             let finding = Finding::new(&place.account, &place.region, Subject::Digest, verdict, &l.key, e.to_string());
             Judged { node: Node { key: l.key.clone(), stamp: l.parts.stamp, signature: None, links: None }, backfill: l.parts.backfill, logs: vec![], finding: Some(finding) }
         }
+    }
+}
+
+/// A backfill digest is signed when generated: its key is looked for around that time when the
+/// run's ring lacks it. Without the metadata or a readable body, the run's ring (judge reports why).
+async fn backfill_ring(scope: &Scope, place: &Place, obj: &DigestObject) -> Result<Option<Arc<KeyRing>>, CallError> {
+    let generated = obj.meta("backfill-generation-timestamp").and_then(|t| times::parse_time(t).ok());
+    match (generated, digest::parse(&obj.body)) {
+        (Some(at), Ok(parsed)) => scope.keys.for_backfill(&place.region, &parsed.digest.digest_public_key_fingerprint, at).await,
+        _ => Ok(scope.keys.ring(&place.region)),
     }
 }
 
@@ -165,11 +195,23 @@ fn judge(place: &Place, key: &str, stamp: times::Time, backfill: bool, obj: &Dig
         judged.finding = invalid(Verdict::InvalidPlace, format!("moved: the digest says it belongs at s3://{}/{}", d.digest_s3_bucket, d.digest_s3_object));
         return judged;
     }
-    if backfill && obj.meta("backfill-generation-timestamp").is_none() {
-        judged.finding = invalid(Verdict::InvalidSignature, "a backfill digest without backfill-generation-timestamp metadata".into());
-        return judged;
-    }
-    let verified = ring.map_or(Err(SignatureError::UnknownKey { fingerprint: d.digest_public_key_fingerprint.clone(), at: times::display(parsed.end) }), |r| r.verify(&parsed, signature.as_deref(), obj.meta("signature-algorithm")));
+    // A digest is signed when delivered (its end time); a backfill digest when generated.
+    let signed_at = if backfill {
+        match obj.meta("backfill-generation-timestamp").map(times::parse_time) {
+            Some(Ok(t)) => t,
+            Some(Err(e)) => {
+                judged.finding = invalid(Verdict::InvalidSignature, format!("a backfill digest whose backfill-generation-timestamp metadata {e}"));
+                return judged;
+            }
+            None => {
+                judged.finding = invalid(Verdict::InvalidSignature, "a backfill digest without backfill-generation-timestamp metadata".into());
+                return judged;
+            }
+        }
+    } else {
+        parsed.end
+    };
+    let verified = ring.map_or(Err(SignatureError::UnknownKey { fingerprint: d.digest_public_key_fingerprint.clone(), at: times::display(signed_at) }), |r| r.verify(&parsed, signature.as_deref(), obj.meta("signature-algorithm"), signed_at));
     if let Err(e) = verified {
         let verdict = if matches!(e, SignatureError::UnknownKey { .. }) { Verdict::UnknownKey } else { Verdict::InvalidSignature };
         judged.finding = invalid(verdict, format!("{e} (region {})", place.region));
@@ -210,7 +252,7 @@ async fn recheck_head(scope: &Scope, site: &Site, place: &Place, head: &ChainHea
             return recorded;
         }
     };
-    let judged = judge(place, &head.digest_key, stamp, false, &obj, scope.rings.get(region));
+    let judged = judge(place, &head.digest_key, stamp, false, &obj, scope.keys.ring(region).as_deref());
     if judged.node.signature.as_deref() != Some(head.signature.as_str()) {
         findings.push(Finding::new(account, region, Subject::Digest, Verdict::NotInChain, &head.digest_key, "replaced since the last run recorded it as the chain head (another signature)"));
         return recorded;

@@ -5,6 +5,8 @@ never happened. `apply()` adds:
 - (deliver) `POST /moto-api/fidelity/deliver` (endpoint.py), writing what CloudTrail writes
   (deliver.py: paths.py, records.py, digests.py, keys.py) or refusing where AWS would (refusals.py,
   decided by the pinned IAM policy evaluator);
+- (backfill) `POST /moto-api/fidelity/backfill` (backfill.py): a late log file and the backfill
+  digest that lists it, signed when generated;
 - (trail-status) GetTrailStatus from what was delivered (status.py);
 - (public-keys) ListPublicKeys with the emulator's per-region signing keys (keys.py);
 - (object-reads) object reads decided by the bucket policy with the caller's context (reads.py), so
@@ -20,7 +22,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import digests, endpoint, keys, reads, status
+from . import backfill, digests, endpoint, keys, reads, status
 
 
 def _public_keys() -> None:
@@ -54,6 +56,8 @@ def apply(enabled: Callable[[str], bool], enabled_regions: Callable[[str], set[s
     if enabled("deliver"):
         endpoint.install(enabled_regions)
         _reset_hook()
+    if enabled("backfill"):
+        backfill.install(enabled_regions)
     if enabled("trail-status"):
         status.patch()
     if enabled("public-keys"):

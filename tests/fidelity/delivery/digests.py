@@ -49,7 +49,8 @@ _LOCK = threading.Lock()
 def build(trail_arn: str, account: str, region: str, bucket: str, key: str, start: datetime, logs: list[LogEntry]) -> tuple[bytes, dict[str, str]]:
     """(gzip body, metadata) of the digest at `key` for the hour from `start`; advances the chain."""
     end = start + timedelta(hours=1)
-    signer = keys.key_for(region, start)
+    # Signed when delivered, at the end of its hour.
+    signer = keys.key_for(region, end)
     chain = (trail_arn, account, region)
     with _LOCK:
         head = _HEADS.get(chain)

@@ -3,7 +3,10 @@ region's digests with that region's key ("Custom implementations of CloudTrail l
 validation"). ListPublicKeys returns them as AWS does: `Value` the DER of the PKCS #1 RSAPublicKey
 (the AWS CLI's validate-logs loads it with `rsa.PublicKey.load_pkcs1(..., format='DER')`),
 `Fingerprint` the hex MD5 of that DER (32 hex digits, as in AWS's digest example), and a validity
-window covering every digest the key signed."""
+window. AWS rotates the keys (ListPublicKeys "returns all public keys whose private keys were used
+to sign the digest files within the specified time range"; the period is not documented): here each
+region has one key per fixed 30-day period of signing time, valid for that period, so a digest
+signed long after the hour it covers (a backfill digest) carries a key the hour's range lacks."""
 
 from __future__ import annotations
 
@@ -15,9 +18,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 ALGORITHM = "SHA256withRSA"
-# How long a key stays valid after its first use (AWS rotates its keys; the window only has to cover
-# what the key signed).
-VALIDITY = timedelta(days=365)
+# How long one key signs (periods counted from the Unix epoch, so every process agrees).
+ROTATION = timedelta(days=30)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -34,49 +37,46 @@ class RegionKey:
 
         return self.private.sign(message, padding.PKCS1v15(), hashes.SHA256()).hex()
 
-    def cover(self, when: datetime) -> None:
-        """Widens the validity window to include `when` (a digest signed for that time)."""
-        if when < self.valid_from:
-            self.valid_from = when
-        if when > self.valid_to:
-            self.valid_to = when + VALIDITY
-
 
 # Kept across POST /moto-api/reset: the keys are the service's, not an account's state (and a
-# 2048-bit key per region per test would cost seconds).
-_KEYS: dict[str, RegionKey] = {}
+# 2048-bit key per region per test would cost seconds). (region, period) -> key.
+_KEYS: dict[tuple[str, int], RegionKey] = {}
 _LOCK = threading.Lock()
 
 
+def _period(when: datetime) -> int:
+    return (when - _EPOCH) // ROTATION
+
+
 def key_for(region: str, when: datetime) -> RegionKey:
-    """The region's key, created on first use, its window widened to cover `when`."""
+    """The key the region signs with at `when`, created on first use."""
+    period = _period(when)
     with _LOCK:
-        key = _KEYS.get(region)
+        key = _KEYS.get((region, period))
         if key is None:
-            key = _new_key(when)
-            _KEYS[region] = key
-        key.cover(when)
+            key = _new_key(_EPOCH + period * ROTATION)
+            _KEYS[(region, period)] = key
         return key
 
 
-def _new_key(when: datetime) -> RegionKey:
+def _new_key(valid_from: datetime) -> RegionKey:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     der = private.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    return RegionKey(private, der, hashlib.md5(der).hexdigest(), when, when + VALIDITY)
+    return RegionKey(private, der, hashlib.md5(der).hexdigest(), valid_from, valid_from + ROTATION)
 
 
 def list_public_keys(region: str, start: datetime | None, end: datetime | None) -> dict[str, Any]:
-    """ListPublicKeys: the region's keys whose window overlaps [start, end]; without a range, the
-    current key ("If StartTime and EndTime are not specified, returns only the current public key")."""
+    """ListPublicKeys: the region's keys (that signed anything) whose window overlaps [start, end];
+    without a range, the current key ("If StartTime and EndTime are not specified, returns only the
+    current public key")."""
     now = datetime.now(timezone.utc)
     start = start or now
     end = end or now
     with _LOCK:
-        key = _KEYS.get(region)
-        keys = [key] if key is not None and key.valid_from <= end and key.valid_to >= start else []
+        keys = [k for (r, _), k in sorted(_KEYS.items(), key=lambda item: item[0]) if r == region and k.valid_from <= end and k.valid_to >= start]
         return {
             "PublicKeyList": [
                 {
