@@ -99,7 +99,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Take orgtrail's footprint back in the safe order: the tamper-protection SCP first, then detection,
     /// Insights, the delegated registration; never a log, the log bucket or the key.
-    #[command(after_help = "Examples:\n  orgtrail remove --dry-run\n  orgtrail remove\n  orgtrail remove --stop-trail   # only once another organization trail logs every account and region\n\nDocs: the operations guide (in orgtrail's source), \"Taking it back\"")]
+    #[command(after_help = "Examples:\n  orgtrail remove --dry-run\n  orgtrail remove\n  orgtrail remove --stop-trail   # only once another organization trail logs every account and region\n\nDocs: the removal guide (in orgtrail's source), \"Taking it back\"")]
     Remove {
         /// List what would be removed, in order, and what is kept; write nothing.
         #[arg(long)]
@@ -143,7 +143,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  orgtrail report --output report.html\n  orgtrail verify --json --output verify.json; orgtrail validate-logs --digests-only --format json --output validate.json\n  orgtrail report --verify verify.json --validate validate.json --output report.html")]
     Report(commands::report::ReportArgs),
     /// Prove the CloudTrail record complete and untampered from the trail's signed digests, per account x region (read-only but for the chain heads it records).
-    #[command(after_help = "Examples:\n  orgtrail validate-logs --start-time 2026-01-01T00:00:00Z --format junit --output validate.xml\n  orgtrail validate-logs --since-last\n  orgtrail validate-logs --shard 1/4 --format json --output shard-1.json\n  orgtrail validate-logs merge shard-*.json\n\nDocs: the operations guide (in orgtrail's source), \"Validating the logs\"")]
+    #[command(after_help = "Examples:\n  orgtrail validate-logs --start-time 2026-01-01T00:00:00Z --format junit --output validate.xml\n  orgtrail validate-logs --since-last\n  orgtrail validate-logs --shard 1/4 --format json --output shard-1.json\n  orgtrail validate-logs merge shard-*.json\n\nDocs: the validate-logs guide (in orgtrail's source), \"Validating the logs\"")]
     ValidateLogs(commands::validate_logs::ValidateLogsArgs),
     /// Make an account a CloudTrail delegated administrator (run with the management account's
     /// credentials): enables trusted access if needed and registers it. Idempotent.
@@ -270,7 +270,7 @@ pub fn conflicts(cmd: &mut clap::Command, matches: &clap::ArgMatches) -> Option<
 pub fn tip_for_unknown(command: &str) -> Option<&'static str> {
     match command.to_ascii_lowercase().as_str() {
         "destroy" | "delete" | "uninstall" | "teardown" | "rollback" | "undo" | "down" => {
-            Some("orgtrail takes its footprint back with `orgtrail remove --dry-run` (lists what it would remove and keep), then `orgtrail remove`; the operations guide (in orgtrail's source) has \"Taking it back\"")
+            Some("orgtrail takes its footprint back with `orgtrail remove --dry-run` (lists what it would remove and keep), then `orgtrail remove`; the removal guide (in orgtrail's source) has \"Taking it back\"")
         }
         "install" | "deploy" | "up" | "rollout" => Some("`orgtrail plan` shows what would change, `orgtrail apply` rolls it out"),
         "audit" | "check" | "validate" => Some("`orgtrail verify` audits the organization against the baseline"),

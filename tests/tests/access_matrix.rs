@@ -24,7 +24,7 @@
 //! test `policy::tests::encryption_context_conditions_pin_the_trail_owner`.
 //!
 //! `cargo test -p orgtrail-tests --test access_matrix -- --nocapture` prints the matrix as the
-//! Markdown table of docs/iam.md; the test fails when that table differs from the rows.
+//! Markdown table of docs/access-matrix.md; the test fails when that table differs from the rows.
 #[path = "iam_docs/mod.rs"]
 mod iam_docs;
 #[path = "access_matrix/inventory.rs"]
@@ -118,12 +118,12 @@ fn every_rendered_policy_decides_as_documented() {
         }
     }
     println!("\n{} rows", rows.len());
-    // docs/iam.md shows this matrix: it must be this matrix.
-    let doc = std::fs::read_to_string(root().join("docs/iam.md")).unwrap();
+    // docs/access-matrix.md shows this matrix: it must be this matrix.
+    let doc = std::fs::read_to_string(root().join("docs/access-matrix.md")).unwrap();
     let stale: Vec<usize> = rows.iter().enumerate().filter(|(i, r)| !doc.contains(&r.markdown(i + 1))).map(|(i, _)| i + 1).collect();
     if !stale.is_empty() {
         failures.push(format!(
-            "docs/iam.md lacks matrix rows {stale:?} as printed: paste the table printed by \
+            "docs/access-matrix.md lacks matrix rows {stale:?} as printed: paste the table printed by \
              `cargo test -p orgtrail-tests --test access_matrix -- --nocapture`"
         ));
     }

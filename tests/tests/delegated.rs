@@ -205,7 +205,7 @@ async fn a_delegated_run_without_registration_or_trusted_access_refuses_with_the
     assert!(!no_trail().await);
 }
 
-/// docs/operations.md, "moving an existing rollout": a trail orgtrail created from the management
+/// docs/delegated-admin.md, "moving an existing rollout": a trail orgtrail created from the management
 /// account is taken over by the delegated administrator as it is (same ARN, never recreated or
 /// stopped): the first delegated apply writes nothing at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

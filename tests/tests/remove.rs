@@ -1,5 +1,5 @@
 //! `orgtrail remove` end to end, with the real binary against the emulator: on a fully featured
-//! sandbox the documented footprint (docs/operations.md, parsed) is what apply creates; `remove
+//! sandbox the documented footprint (docs/removal.md, parsed) is what apply creates; `remove
 //! --dry-run` writes nothing; `remove` takes the SCP first (the emulator's own request order), keeps
 //! the logs, the buckets and the keys, and verify then fails exactly the controls of what went;
 //! `--stop-trail` is refused until a second organization trail covers the organization.
@@ -61,9 +61,9 @@ async fn fully_featured() -> Sandbox {
     sb
 }
 
-/// The kinds of docs/operations.md's footprint table whose "made by" is `apply` or `delegate`.
+/// The kinds of docs/removal.md's footprint table whose "made by" is `apply` or `delegate`.
 fn documented_kinds() -> BTreeSet<String> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operations.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/removal.md")).unwrap();
     let table = doc.split("<!-- footprint: begin -->").nth(1).unwrap().split("<!-- footprint: end -->").next().unwrap();
     let rows: Vec<Vec<String>> = table.lines().filter(|l| l.starts_with("| `")).map(|l| l.split('|').map(|c| c.trim().to_string()).collect()).collect();
     assert!(rows.len() > 15, "the table parsed: {rows:?}");
@@ -127,7 +127,7 @@ async fn remove_takes_the_scp_first_keeps_logs_buckets_and_keys_and_verify_shows
     // The documented footprint is what a fully featured apply made.
     let (documented, found) = (documented_kinds(), found_kinds(&sb).await);
     println!("documented (apply, delegate): {documented:?}");
-    assert_eq!(found, documented, "docs/operations.md's footprint table and the emulator differ");
+    assert_eq!(found, documented, "docs/removal.md's footprint table and the emulator differ");
 
     let la_s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&assumed_conf(&sb, &sb.org.log_archive_account).await).force_path_style(true).build());
     let bucket = format!("orgtrail-logs-{}", sb.org.log_archive_account);

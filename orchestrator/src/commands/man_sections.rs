@@ -74,5 +74,5 @@ Working copies of shared S3 states, one directory per state URL.
 \fI~/.aws/config\fR, \fI~/.aws/credentials\fR
 The AWS shared config and credentials files.
 .SH "SEE ALSO"
-\fBorgtrail\-COMMAND\fR(1) for each command (\fBorgtrail man \-\-dir DIR\fR writes them), \fBorgtrail COMMAND \-\-help\fR. The guides (quick start, configuration, operations runbook, IAM) are in the docs folder of orgtrail's source, which \fBcargo install\fR does not install.
+\fBorgtrail\-COMMAND\fR(1) for each command (\fBorgtrail man \-\-dir DIR\fR writes them), \fBorgtrail COMMAND \-\-help\fR. The guides (quick start, configuration, operations runbook, verify and the report, validate-logs, detection, delegated administrator, removal, IAM, access matrix) are in the docs folder of orgtrail's source, which \fBcargo install\fR does not install.
 "#;

@@ -38,7 +38,7 @@ pub fn kept(ctx: &Ctx<'_>) -> Vec<Item> {
     if ctx.config.trail.mode == TrailMode::Organization {
         items.push(Item::keep(mgmt, format!("trusted access {CLOUDTRAIL_PRINCIPAL}"), "every organization trail (Control Tower's too) relies on it"));
     } else {
-        items.push(Item::keep("every member account", format!("trail {}", ctx.config.trail.name), "mode = \"account\": the member trails are removed per account (docs/operations.md, Taking it back)"));
+        items.push(Item::keep("every member account", format!("trail {}", ctx.config.trail.name), "mode = \"account\": the member trails are removed per account (docs/removal.md, Taking it back)"));
     }
     if ctx.config.detection.protection.is_some() {
         items.push(Item::keep(mgmt, "organizations-root policy type SERVICE_CONTROL_POLICY", "other SCPs may rely on it"));
