@@ -39,7 +39,6 @@ mod operation;
 mod plan;
 mod server;
 mod stats;
-mod upstream;
 
 pub use operation::Operation;
 pub use plan::{Fault, FaultPlan, Rule, Target};

@@ -1,6 +1,6 @@
 //! Just enough HTTP/1.1 for a loopback proxy between the AWS SDK and moto: heads, `Content-Length`
 //! and chunked bodies (decoded, then re-framed with `Content-Length`), keep-alive towards the client,
-//! keep-alive towards the upstream too (upstream.rs), where a connection carries one request at a time.
+//! one `Connection: close` exchange per request towards the upstream.
 use std::io;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
@@ -41,7 +41,8 @@ impl Request {
         self.target.split_once('?').map_or("", |(_, q)| q)
     }
 
-    /// The request as sent upstream: the body re-framed by length, on a kept-alive connection.
+    /// The request as sent upstream: the body re-framed by length, and the connection closed after it
+    /// (so the response's end is never in doubt).
     pub fn to_upstream_bytes(&self) -> Vec<u8> {
         let mut out = format!("{} {} HTTP/1.1\r\n", self.method, self.target).into_bytes();
         for (k, v) in &self.headers {
@@ -49,20 +50,13 @@ impl Request {
                 out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
             }
         }
-        out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes());
+        out.extend_from_slice(format!("Content-Length: {}\r\nConnection: close\r\n\r\n", self.body.len()).as_bytes());
         out.extend_from_slice(&self.body);
         out
     }
 }
 
 impl Response {
-    /// Whether the connection this answer came on can carry another request: its body was framed
-    /// (a length or chunks, not "until the upstream closes") and the upstream did not say close.
-    pub fn reusable_connection(&self) -> bool {
-        let framed = header(&self.headers, "content-length").is_some() || header(&self.headers, "transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-        framed && !header(&self.headers, "connection").is_some_and(|v| v.eq_ignore_ascii_case("close"))
-    }
-
     pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
         Response { status, reason: reason(status).into(), headers: vec![("Content-Type".into(), content_type.into())], body: body.into() }
     }
@@ -185,7 +179,7 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(r: &mut R) -> io::Result<Opti
     Ok(Some(Request { method: method.to_string(), target: target.to_string(), headers, body }))
 }
 
-/// The upstream's answer to one request.
+/// The upstream's answer to a request sent with `Connection: close`.
 pub async fn read_response<R: AsyncBufRead + Unpin>(r: &mut R, head_request: bool) -> io::Result<Response> {
     let (start, headers) = read_head(r).await?.ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "upstream closed without answering"))?;
     let mut parts = start.splitn(3, ' ');

@@ -13,11 +13,10 @@ use super::credentials::ShortTokens;
 use super::operation::{self, Operation};
 use super::plan::{Decision, Fault, FaultPlan};
 use super::stats::{Counters, OpStats, RuleHits};
-use super::upstream::Upstream;
 use super::{answers, http};
 
 struct Shared {
-    upstream: Upstream,
+    upstream: SocketAddr,
     plan: FaultPlan,
     counters: Mutex<Counters>,
     short_tokens: ShortTokens,
@@ -50,7 +49,7 @@ impl FaultProxy {
             TcpListener::from_std(std_listener)?
         };
         let rules = plan.rules.len();
-        let shared = Arc::new(Shared { upstream: Upstream::new(upstream), plan, counters: Mutex::new(Counters::new(rules)), short_tokens: ShortTokens::default() });
+        let shared = Arc::new(Shared { upstream, plan, counters: Mutex::new(Counters::new(rules)), short_tokens: ShortTokens::default() });
         let s = shared.clone();
         runtime.spawn(async move {
             loop {
@@ -190,7 +189,13 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
 }
 
 async fn forward(shared: &Shared, op: &Operation, req: &http::Request, short_credentials: Option<Duration>) -> http::Response {
-    match shared.upstream.exchange(req).await {
+    let result = async {
+        let mut up = BufReader::new(TcpStream::connect(shared.upstream).await?);
+        up.get_mut().write_all(&req.to_upstream_bytes()).await?;
+        http::read_response(&mut up, req.method == "HEAD").await
+    }
+    .await;
+    match result {
         Ok(mut resp) => {
             shared.bump(&op.name, |s| s.forwarded += 1);
             if let (Some(life), true) = (short_credentials, resp.status == 200) {
