@@ -119,17 +119,7 @@ def _digest(account: str, region: str, bucket: str, key: str, start: datetime, g
         "previousDigestHashValue": None,
         "previousDigestHashAlgorithm": None,
         "previousDigestSignature": None,
-        "logFiles": [
-            {
-                "s3Bucket": log.bucket,
-                "s3Object": log.key,
-                "hashValue": hashlib.sha256(log.raw).hexdigest(),
-                "hashAlgorithm": "SHA-256",
-                "newestEventTime": max(r["eventTime"] for r in log.records),
-                "oldestEventTime": min(r["eventTime"] for r in log.records),
-            }
-            for log in logs
-        ],
+        "logFiles": digests.log_file_entries(logs),
     }
     raw = json.dumps(digest, separators=(",", ":")).encode()
     to_sign = f"{digest['digestEndTime']}\n{bucket}/{key}\n{hashlib.sha256(raw).hexdigest()}\nnull"
@@ -142,28 +132,10 @@ def _digest(account: str, region: str, bucket: str, key: str, start: datetime, g
 
 
 def install(enabled_regions: Callable[[str], set[str]]) -> None:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from .endpoint import post_endpoint
 
-    from .endpoint import _LOCK, _answer
+    def run(body: bytes) -> Any:
+        end, generated, accounts = parse(body)
+        return backfill(end, generated, accounts, enabled_regions)
 
-    original_call = DomainDispatcherApplication.__call__
-
-    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") != PATH:
-            return original_call(self, environ, start_response)
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _answer(start_response, "405 Method Not Allowed", {"error": f"POST {PATH}"})
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        try:
-            end, generated, accounts = parse(body)
-        except ValueError as e:
-            return _answer(start_response, "400 Bad Request", {"error": str(e)})
-        try:
-            with _LOCK:
-                result = backfill(end, generated, accounts, enabled_regions)
-        except refusals.EvaluatorError as e:
-            return _answer(start_response, "500 Internal Server Error", {"error": str(e)})
-        return _answer(start_response, "200 OK", result)
-
-    DomainDispatcherApplication.__call__ = call
+    post_endpoint(PATH, run)

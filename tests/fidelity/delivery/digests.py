@@ -46,6 +46,21 @@ _HEADS: dict[tuple[str, str, str], ChainHead] = {}
 _LOCK = threading.Lock()
 
 
+
+def log_file_entries(logs: list[Any]) -> list[dict[str, Any]]:
+    """A digest's `logFiles`: each log file's place, the SHA-256 of its gzipped bytes, its events' span."""
+    return [
+        {
+            "s3Bucket": log.bucket,
+            "s3Object": log.key,
+            "hashValue": hashlib.sha256(log.raw).hexdigest(),
+            "hashAlgorithm": "SHA-256",
+            "newestEventTime": max(r["eventTime"] for r in log.records),
+            "oldestEventTime": min(r["eventTime"] for r in log.records),
+        }
+        for log in logs
+    ]
+
 def build(trail_arn: str, account: str, region: str, bucket: str, key: str, start: datetime, logs: list[LogEntry]) -> tuple[bytes, dict[str, str]]:
     """(gzip body, metadata) of the digest at `key` for the hour from `start`; advances the chain."""
     end = start + timedelta(hours=1)
@@ -71,17 +86,7 @@ def build(trail_arn: str, account: str, region: str, bucket: str, key: str, star
         "previousDigestHashValue": previous.hash if previous else None,
         "previousDigestHashAlgorithm": "SHA-256" if previous else None,
         "previousDigestSignature": previous.signature if previous else None,
-        "logFiles": [
-            {
-                "s3Bucket": log.bucket,
-                "s3Object": log.key,
-                "hashValue": hashlib.sha256(log.raw).hexdigest(),
-                "hashAlgorithm": "SHA-256",
-                "newestEventTime": max(r["eventTime"] for r in log.records),
-                "oldestEventTime": min(r["eventTime"] for r in log.records),
-            }
-            for log in logs
-        ],
+        "logFiles": log_file_entries(logs),
     }
     raw = json.dumps(digest, separators=(",", ":")).encode()
     digest_hash = hashlib.sha256(raw).hexdigest()

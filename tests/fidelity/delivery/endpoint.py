@@ -53,27 +53,35 @@ def _answer(start_response: Any, code: str, payload: Any) -> list[bytes]:
     return [body]
 
 
-def install(enabled_regions: Callable[[str], set[str]]) -> None:
+def post_endpoint(path: str, run: Callable[[bytes], Any]) -> None:
+    """Answers `POST path` with `run(body)` as JSON, one at a time: a ValueError is the caller's
+    (400), the policy evaluator's failure the emulator's (500)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     original_call = DomainDispatcherApplication.__call__
 
     def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") != PATH:
+        if environ.get("PATH_INFO") != path:
             return original_call(self, environ, start_response)
         if environ.get("REQUEST_METHOD") != "POST":
-            return _answer(start_response, "405 Method Not Allowed", {"error": f"POST {PATH}"})
+            return _answer(start_response, "405 Method Not Allowed", {"error": f"POST {path}"})
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         try:
-            hours, end, accounts = parse(body)
-        except BadRequest as e:
-            return _answer(start_response, "400 Bad Request", {"error": str(e)})
-        try:
             with _LOCK:
-                result = deliver(hours, end, accounts, enabled_regions)
+                result = run(body)
         except EvaluatorError as e:
             return _answer(start_response, "500 Internal Server Error", {"error": str(e)})
+        except ValueError as e:
+            return _answer(start_response, "400 Bad Request", {"error": str(e)})
         return _answer(start_response, "200 OK", result)
 
     DomainDispatcherApplication.__call__ = call
+
+
+def install(enabled_regions: Callable[[str], set[str]]) -> None:
+    def run(body: bytes) -> Any:
+        hours, end, accounts = parse(body)
+        return deliver(hours, end, accounts, enabled_regions)
+
+    post_endpoint(PATH, run)
