@@ -53,7 +53,16 @@ fn without_shard(mut v: Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn since_last_reads_only_new_digests_and_shards_merge_to_the_whole() {
     let sb = applied(5).await;
-    let who = vec![sb.org.management_account.clone(), sb.org.members[0].id.clone(), sb.org.members[1].id.clone()];
+    let mut who = vec![sb.org.management_account.clone(), sb.org.members[0].id.clone(), sb.org.members[1].id.clone()];
+    // Account ids are random per emulator: add members until each shard holds a pair, so the
+    // merge below joins two real halves (6 pairs fall all in one shard 1 time in 32).
+    let half = |k: u32, who: &[String]| who.iter().any(|a| REGIONS.iter().any(|r| orgtrail::validate::shard::Shard { k, n: 2 }.takes(a, r)));
+    for m in &sb.org.members[2..] {
+        if half(1, &who) && half(2, &who) {
+            break;
+        }
+        who.push(m.id.clone());
+    }
     let pairs = (who.len() * REGIONS.len()) as u64;
     let end = hour(0);
     deliver(&sb, 3, end - time::Duration::hours(1), &who);
