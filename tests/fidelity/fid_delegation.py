@@ -5,7 +5,6 @@ mutated in place only: the reset hook clears this object). Called from moto_fide
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable
 
 from fid_cloudtrail import TRAIL_READS, TRAIL_WRITES
@@ -184,35 +183,24 @@ REQUESTS: dict[str, dict[str, int]] = {}
 
 def _request_log() -> None:
     """Counts requests per account whose credentials signed them, outside the tool under test: the
-    delegated-administrator test proves no call was made with management-account credentials."""
+    delegated-administrator test proves no call was made with management-account credentials.
+    request_order finds each request's account and operation, one naming for both logs."""
     import threading
 
-    from moto.iam.models import get_account_id_from
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    import request_order
 
     lock = threading.Lock()
-    original_call = DomainDispatcherApplication.__call__
-    scope = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
 
-    # One naming of operations for both request logs (request_order.operation).
-    from request_order import operation
+    def record(account: str, op: str) -> None:
+        with lock:
+            per_account = REQUESTS.setdefault(account, {})
+            per_account[op] = per_account.get(op, 0) + 1
 
-    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") == "/moto-api/fidelity/requests":
-            with lock:
-                body = json.dumps(REQUESTS, sort_keys=True).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        signed = scope.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if signed:
-            account = get_account_id_from(signed.group(1))
-            op = operation(environ, signed.group(2))
-            with lock:
-                per_account = REQUESTS.setdefault(account, {})
-                per_account[op] = per_account.get(op, 0) + 1
-        return original_call(self, environ, start_response)
+    def body() -> bytes:
+        with lock:
+            return json.dumps(REQUESTS, sort_keys=True).encode()
 
-    DomainDispatcherApplication.__call__ = call
+    request_order.also_log("/moto-api/fidelity/requests", record, body)
 
 
 def apply(enabled: Callable[[str], bool]) -> None:
